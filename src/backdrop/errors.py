@@ -1,0 +1,127 @@
+"""Domain errors. Each carries its HTTP status and a LightX-style numeric statusCode.
+
+One handler in the api layer renders them all in the LightX envelope
+`{"statusCode": ..., "message": ..., "body": {"detail": ...}}`.
+"""
+
+from __future__ import annotations
+
+
+class BackdropError(Exception):
+    """Base of every error a client may see."""
+
+    http_status: int = 400
+    status_code: int = 4000
+    message: str = "INVALID_REQUEST"
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.message.replace("_", " ").lower()
+        super().__init__(self.detail)
+
+
+class InvalidRequest(BackdropError):
+    """The body is malformed or a field is out of range."""
+
+
+class InvalidApiKey(BackdropError):
+    http_status = 403
+    status_code = 4003
+    message = "INVALID_API_KEY"
+
+
+class OrderNotFound(BackdropError):
+    http_status = 404
+    status_code = 4004
+    message = "ORDER_NOT_FOUND"
+
+
+class ImageNotFound(BackdropError):
+    http_status = 404
+    status_code = 4005
+    message = "IMAGE_NOT_FOUND"
+
+
+class InvalidImageUrl(BackdropError):
+    """An imageUrl that this server did not issue to the calling key (or that expired)."""
+
+    status_code = 4006
+    message = "INVALID_IMAGE_URL"
+
+
+class InvalidSignature(BackdropError):
+    http_status = 403
+    status_code = 4007
+    message = "INVALID_OR_EXPIRED_SIGNATURE"
+
+
+class InvalidColor(BackdropError):
+    status_code = 4008
+    message = "INVALID_BACKGROUND"
+
+
+class CorruptImage(BackdropError):
+    status_code = 4009
+    message = "INVALID_IMAGE"
+
+
+class UploadSizeMismatch(BackdropError):
+    status_code = 4010
+    message = "SIZE_MISMATCH"
+
+
+class PayloadTooLarge(BackdropError):
+    http_status = 413
+    status_code = 4013
+    message = "IMAGE_TOO_LARGE"
+
+
+class ImageTooLarge(BackdropError):
+    """The image decodes to more pixels than the server accepts."""
+
+    http_status = 413
+    status_code = 4014
+    message = "IMAGE_DIMENSIONS_TOO_LARGE"
+
+
+class UnsupportedMediaType(BackdropError):
+    http_status = 415
+    status_code = 4015
+    message = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class UnknownModel(BackdropError):
+    status_code = 4020
+    message = "UNKNOWN_MODEL"
+
+
+class CreditsConsumed(BackdropError):
+    http_status = 402
+    status_code = 5040
+    message = "API_CREDITS_CONSUMED"
+
+
+class InvalidPrompt(BackdropError):
+    status_code = 5041
+    message = "INVALID_PROMPTS_DETECTED"
+
+
+class UnableToProcess(BackdropError):
+    """The image was accepted but could not be processed (e.g. a model failure)."""
+
+    http_status = 422
+    status_code = 5044
+    message = "UNABLE_TO_PROCESS"
+
+
+class WeightsUnavailable(BackdropError):
+    """Model weights are missing or failed verification."""
+
+    http_status = 503
+    status_code = 5030
+    message = "MODEL_UNAVAILABLE"
+
+
+class ServiceUnavailable(BackdropError):
+    http_status = 503
+    status_code = 5031
+    message = "SERVICE_UNAVAILABLE"

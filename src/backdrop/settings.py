@@ -1,0 +1,80 @@
+"""One settings object for the whole service, read from `BACKDROP_*` environment variables.
+
+Built once at each entry point (CLI command, app factory) and passed down; nothing reads it
+at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_UPLOAD_BYTES = 5_242_880  # LightX's documented limit (5 MB).
+
+
+class LimitSettings(BaseModel):
+    """What a client may send."""
+
+    max_upload_bytes: int = Field(default=MAX_UPLOAD_BYTES, ge=1)
+    # A decoded image larger than this is refused before its pixels are allocated
+    # (a 5 MB PNG can claim 40000x40000 pixels).
+    max_pixels: int = Field(default=40_000_000, ge=1)
+    max_prompt_chars: int = Field(default=1000, ge=1)
+
+
+class LifetimeSettings(BaseModel):
+    """How long URLs and files live (LightX: upload URL 3599 s, images 24 h)."""
+
+    upload_url_seconds: int = Field(default=3599, ge=1)
+    image_seconds: int = Field(default=24 * 3600, ge=1)
+    sweep_interval_seconds: float = Field(default=300.0, gt=0)
+
+
+class WorkerSettings(BaseModel):
+    """The in-process worker pool that runs orders."""
+
+    concurrency: int = Field(default=1, ge=1, le=64)
+    queue_size: int = Field(default=1000, ge=1)
+    onnx_threads: int = Field(default=2, ge=1)
+    max_retries_allowed: int = Field(default=5, ge=1)
+    # Shown as avgResponseTimeInSec until real orders have been timed.
+    default_response_seconds: int = Field(default=5, ge=1)
+
+
+class Settings(BaseSettings):
+    """All of backdrop's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BACKDROP_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    # Where the service is reached from outside (behind a proxy); URLs handed out start with it.
+    public_url: str | None = None
+    # SQLAlchemy URL; default: SQLite in the data dir.
+    database_url: str | None = None
+    models_dir: Path = Path.home() / ".cache" / "backdrop" / "models"
+    segmentation_model: str = "isnet-general"
+    initial_key_credits: float = 100.0
+
+    limits: LimitSettings = LimitSettings()
+    lifetimes: LifetimeSettings = LifetimeSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'backdrop.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "signing.key"
