@@ -1,0 +1,66 @@
+"""LightX's response envelope, for successes and for every error."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backdrop.errors import BackdropError
+
+log = logging.getLogger(__name__)
+
+SUCCESS_CODE = 2000
+# Codes for errors raised by the HTTP layer itself rather than by a domain error.
+_HTTP_ERRORS: dict[int, tuple[int, str]] = {
+    404: (4040, "NOT_FOUND"),
+    405: (4050, "METHOD_NOT_ALLOWED"),
+    413: (4013, "PAYLOAD_TOO_LARGE"),
+}
+
+
+def success(body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": SUCCESS_CODE, "message": "SUCCESS", "body": body}
+
+
+def error_response(http_status: int, code: int, message: str, detail: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=http_status,
+        content={"statusCode": code, "message": message, "body": {"detail": detail}},
+    )
+
+
+def _describe_validation(error: RequestValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        if item.get("type") == "json_invalid":
+            return "the request body is not valid JSON"
+        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        parts.append(f"{location or 'body'}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error, expected or not, in the envelope with a proper HTTP status."""
+
+    @app.exception_handler(BackdropError)
+    async def domain_error(_: Request, error: BackdropError) -> JSONResponse:
+        return error_response(error.http_status, error.status_code, error.message, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+        return error_response(400, 4000, "INVALID_REQUEST", _describe_validation(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code, message = _HTTP_ERRORS.get(error.status_code, (error.status_code * 10, "ERROR"))
+        return error_response(error.status_code, code, message, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return error_response(500, 5000, "INTERNAL_ERROR", "an unexpected error occurred")

@@ -1,0 +1,42 @@
+"""Caps on request bodies, enforced while they stream in (JSON bodies are small)."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backdrop.api.envelope import error_response
+
+
+class BodyLimit:
+    """Refuse JSON bodies over `max_bytes` without reading them whole.
+
+    Image uploads (PUT) are exempt: their route streams them against the signed size.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in {"PUT", "GET", "HEAD"}:
+            await self.app(scope, receive, send)
+            return
+        detail = f"the request body exceeds {self.max_bytes} bytes"
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(413, 4013, "PAYLOAD_TOO_LARGE", detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # An HTTPException passes through FastAPI's body parsing as it is.
+                    raise HTTPException(413, detail)
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,88 @@
+"""The two operations, order status and the account balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
+from backdrop.api.envelope import success
+from backdrop.api.schemas import (
+    BackgroundGeneratorRequest,
+    OrderStatusRequest,
+    RemoveBackgroundRequest,
+)
+from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
+from backdrop.db.models import Operation
+from backdrop.errors import BackdropError, ServiceUnavailable
+from backdrop.orders.service import OrderView
+from backdrop.runtime import Runtime
+
+router = APIRouter(prefix="/external/api/v1")
+
+
+def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[str, Any]:
+    # Queued only after the order row is committed, so a worker never looks for a missing row.
+    try:
+        runtime.pool.submit(order.id)
+    except BackdropError as error:
+        runtime.orders.abandon(order.id, error.detail)
+        raise
+    return success(
+        {
+            "orderId": order.id,
+            "maxRetriesAllowed": runtime.settings.worker.max_retries_allowed,
+            "avgResponseTimeInSec": runtime.orders.avg_response_seconds(operation),
+            "status": order.status,
+        }
+    )
+
+
+def _check_capacity(runtime: Runtime) -> None:
+    if not runtime.pool.has_room():
+        raise ServiceUnavailable("too many orders are waiting; try again shortly")
+
+
+@router.post("/remove-background", summary="Remove the background of an uploaded image")
+def remove_background(
+    body: RemoveBackgroundRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+) -> dict[str, Any]:
+    image_key = key_from_image_url(body.imageUrl, bases)
+    background_key = None
+    if body.background and looks_like_url(body.background):
+        background_key = key_from_image_url(body.background, bases)
+    _check_capacity(runtime)
+    order = runtime.orders.create_removal(key.id, image_key, body.background, background_key)
+    return _accepted(runtime, order, Operation.REMOVE_BACKGROUND)
+
+
+@router.post("/background-generator", summary="Put the subject on a background from a prompt")
+def background_generator(
+    body: BackgroundGeneratorRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+) -> dict[str, Any]:
+    image_key = key_from_image_url(body.imageUrl, bases)
+    _check_capacity(runtime)
+    order = runtime.orders.create_generation(key.id, image_key, body.textPrompt)
+    return _accepted(runtime, order, Operation.GENERATE_BACKGROUND)
+
+
+@router.post("/order-status", summary="Poll an order (every 3 s, up to maxRetriesAllowed times)")
+def order_status(
+    body: OrderStatusRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+) -> dict[str, Any]:
+    order = runtime.orders.status(key.id, body.orderId)
+    result: dict[str, Any] = {
+        "orderId": order.id,
+        "status": order.status,
+        "output": image_url(bases[0], order.output_key) if order.output_key else None,
+        "mask": image_url(bases[0], order.mask_key) if order.mask_key else None,
+    }
+    if order.failure_reason:
+        result["reason"] = order.failure_reason
+    return success(result)
+
+
+@router.get("/account", summary="The calling key's credit balance")
+def account(key: KeyDep) -> dict[str, Any]:
+    return success({"credits": key.credits})

@@ -1,0 +1,65 @@
+"""The upload flow: POST uploadImageUrl, then PUT the bytes; GET serves images for 24 h."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
+from backdrop.api.envelope import success
+from backdrop.api.schemas import UploadImageUrlRequest
+from backdrop.api.urls import image_url, upload_url
+from backdrop.errors import InvalidRequest
+from backdrop.storage.keys import validate_key
+from backdrop.storage.signing import UploadGrant
+
+router = APIRouter()
+
+
+@router.post("/external/api/v2/uploadImageUrl", summary="Get a signed URL to upload an image")
+def upload_image_url(
+    body: UploadImageUrlRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+) -> dict[str, Any]:
+    ticket = runtime.uploads.request_upload(key.id, body.size, body.contentType)
+    return success(
+        {
+            "uploadImage": upload_url(bases[0], ticket.grant, ticket.signature),
+            "imageUrl": image_url(bases[0], ticket.grant.object_key),
+            "size": ticket.grant.size,
+        }
+    )
+
+
+@router.put("/images/{prefix}/{name}", summary="Upload the image bytes to a signed URL")
+async def put_image(
+    prefix: str,
+    name: str,
+    request: Request,
+    runtime: RuntimeDep,
+    keyId: Annotated[str, Query(max_length=64)] = "",
+    size: Annotated[int, Query()] = 0,
+    contentType: Annotated[str, Query(max_length=100)] = "",
+    expires: Annotated[int, Query()] = 0,
+    signature: Annotated[str, Query(max_length=128)] = "",
+) -> Response:
+    object_key = validate_key(f"{prefix}/{name}")
+    grant = UploadGrant(keyId, object_key, size, contentType, expires)
+    length = request.headers.get("content-length")
+    if length is not None and not length.isdigit():
+        raise InvalidRequest("Content-Length must be a number")
+    await runtime.uploads.receive(
+        grant,
+        signature,
+        request.headers.get("content-type"),
+        int(length) if length is not None else None,
+        request.stream(),
+    )
+    return Response(status_code=200)
+
+
+@router.get("/images/{prefix}/{name}", summary="Download an image (valid 24 hours)")
+def get_image(prefix: str, name: str, runtime: RuntimeDep) -> FileResponse:
+    image, path = runtime.uploads.public_image(validate_key(f"{prefix}/{name}"))
+    return FileResponse(path, media_type=image.content_type)

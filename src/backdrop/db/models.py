@@ -1,0 +1,98 @@
+"""The tables: API keys, stored images (uploads and results) and orders."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite drops the zone; this puts it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+class OrderStatus(enum.StrEnum):
+    """LightX's three states: init = processing, active = done, failed = error."""
+
+    INIT = "init"
+    ACTIVE = "active"
+    FAILED = "failed"
+
+
+class Operation(enum.StrEnum):
+    REMOVE_BACKGROUND = "remove-background"
+    GENERATE_BACKGROUND = "background-generator"
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # sha256 of the secret; the secret itself is shown once and never stored.
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Hundredths of a credit, so that 0.5-credit charges stay exact integers.
+    credit_cents: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class StoredImage(Base):
+    """A file in the image store that a key may refer to by URL: an upload or a result."""
+
+    __tablename__ = "images"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(BigInteger)
+    # False until the presigned PUT has delivered verified bytes.
+    uploaded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_operation_status_finished", "operation", "status", "finished_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    operation: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    input_key: Mapped[str] = mapped_column(String(200))
+    # Operation parameters as the client sent them, validated (background, prompt, ...).
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cost_cents: Mapped[int] = mapped_column(BigInteger)
+    charged_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_key: Mapped[str | None] = mapped_column(String(200))
+    mask_key: Mapped[str | None] = mapped_column(String(200))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,183 @@
+"""Foreground segmentation: an image in, an alpha mask (255 = subject) out.
+
+`OnnxSegmenter` is a template-method engine: the public `load()` / `predict()` / `unload()`
+handle locking and lazy loading; `_load()`, `_preprocess()` and `_postprocess()` are the
+model-specific parts. Its defaults are ISNet's (docs/MODELS.md); another ONNX model with a
+different input size or normalisation is a subclass that changes the class data.
+
+onnxruntime is imported where a session is built, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from backdrop.errors import WeightsUnavailable
+
+Mask = npt.NDArray[np.uint8]
+FloatArray = npt.NDArray[np.float32]
+
+# Tried in this order; whatever the installed onnxruntime lacks is dropped.
+DEFAULT_PROVIDER_PREFERENCE: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class Segmenter(Protocol):
+    """Anything that turns an image into a subject mask."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def predict(self, image: Image.Image) -> Mask:
+        """uint8 (H, W) alpha at the image's size; 255 = subject."""
+        ...
+
+
+class InferenceSessionLike(Protocol):
+    """The part of `onnxruntime.InferenceSession` an engine uses (tests inject a fake)."""
+
+    def run(self, output_names: list[str] | None, input_feed: dict[str, Any]) -> list[Any]: ...
+
+
+def choose_providers(
+    preferred: Sequence[str] = DEFAULT_PROVIDER_PREFERENCE,
+    available: Sequence[str] | None = None,
+) -> list[str]:
+    """Preferred providers that this onnxruntime offers, in order of preference."""
+    if available is None:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+    chosen = [name for name in preferred if name in available]
+    # CPU is always compiled in; never hand onnxruntime an empty list.
+    return chosen or ["CPUExecutionProvider"]
+
+
+def make_session_options(threads: int = 2) -> Any:
+    """Session options tuned for a small shared CPU box (docs/MODELS.md)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Without the memory-pattern planner and spinning threads the fp16 ISNet peaks at ~1.4 GB
+    # instead of ~2.1 GB, and idle workers do not burn CPU that other requests need.
+    options.enable_mem_pattern = False
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def flatten_to_rgb(
+    image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)
+) -> Image.Image:
+    """RGB copy of `image`, with any transparency composited over `background`."""
+    if image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        canvas = Image.new("RGBA", rgba.size, (*background, 255))
+        canvas.alpha_composite(rgba)
+        return canvas.convert("RGB")
+    return image.convert("RGB")
+
+
+class OnnxSegmenter:
+    """An ONNX salient-object model; defaults are ISNet's (input 1024x1024, (v-128)/256)."""
+
+    input_name: ClassVar[str] = "input"
+    output_name: ClassVar[str] = "output"
+    input_size: ClassVar[tuple[int, int]] = (1024, 1024)  # (width, height); stretched, no padding
+    mean: ClassVar[float] = 128.0
+    std: ClassVar[float] = 256.0
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        model_id: str = "isnet-general",
+        threads: int = 2,
+        providers: Sequence[str] | None = None,
+        session: InferenceSessionLike | None = None,
+    ) -> None:
+        if model_path is None and session is None:
+            raise ValueError("give a model_path or a session")
+        self._model_id = model_id
+        self.model_path = model_path
+        self.threads = threads
+        self.providers = list(providers) if providers is not None else None
+        self._session: InferenceSessionLike | None = session
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    # -- public template -------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the model now (otherwise the first `predict` does); safe from any thread."""
+        self._ensure_session()
+
+    def unload(self) -> None:
+        """Drop the session to free its memory; the next `predict` loads it again."""
+        with self._lock:
+            self._session = None
+
+    def predict(self, image: Image.Image) -> Mask:
+        """uint8 (H, W) alpha at the image's size; 255 = subject."""
+        session = self._ensure_session()
+        batch = self._preprocess(image)
+        outputs = session.run([self.output_name], {self.input_name: batch})
+        return self._postprocess(np.asarray(outputs[0]), image.size)
+
+    # -- model-specific steps --------------------------------------------------------------
+
+    def _load(self) -> InferenceSessionLike:
+        if self.model_path is None or not self.model_path.is_file():
+            raise WeightsUnavailable(f"model file {self.model_path} for {self.model_id} is missing")
+        import onnxruntime as ort
+
+        session: InferenceSessionLike = ort.InferenceSession(
+            str(self.model_path),
+            sess_options=make_session_options(self.threads),
+            providers=choose_providers(self.providers or DEFAULT_PROVIDER_PREFERENCE),
+        )
+        return session
+
+    def _preprocess(self, image: Image.Image) -> FloatArray:
+        """RGB, stretched to the input size (bilinear), NCHW float32 `(v - mean) / std`."""
+        rgb = flatten_to_rgb(image).resize(self.input_size, Image.Resampling.BILINEAR)
+        pixels = np.asarray(rgb, dtype=np.float32)
+        normalised = (pixels - np.float32(self.mean)) / np.float32(self.std)
+        return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis])
+
+    def _postprocess(self, prediction: npt.NDArray[Any], size: tuple[int, int]) -> Mask:
+        """Model output (already 0..1) -> uint8 mask resized (bilinear) to `size` (w, h)."""
+        # Any leading batch/channel axes of size 1 go; what remains is (h, w).
+        plane = prediction.reshape(prediction.shape[-2:]).astype(np.float32)
+        scaled = np.clip(np.rint(plane * 255.0), 0, 255).astype(np.uint8)
+        mask = Image.fromarray(scaled)
+        if mask.size != size:
+            mask = mask.resize(size, Image.Resampling.BILINEAR)
+        return np.asarray(mask, dtype=np.uint8)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _ensure_session(self) -> InferenceSessionLike:
+        session = self._session
+        if session is not None:
+            return session
+        with self._lock:
+            # Another thread may have loaded it while this one waited for the lock.
+            if self._session is None:
+                self._session = self._load()
+            return self._session

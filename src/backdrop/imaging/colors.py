@@ -1,0 +1,251 @@
+"""Colours: CSS names, hex codes, and colours mentioned in free text."""
+
+from __future__ import annotations
+
+import re
+
+from backdrop.errors import InvalidColor
+
+RGBA = tuple[int, int, int, int]
+RGB = tuple[int, int, int]
+
+# The 148 CSS named colours (CSS Color Module Level 4), both grey/gray spellings included,
+# as Pillow's ImageColor.colormap holds them; a test checks the two agree.
+CSS_COLORS: dict[str, str] = {
+    "aliceblue": "#f0f8ff",
+    "antiquewhite": "#faebd7",
+    "aqua": "#00ffff",
+    "aquamarine": "#7fffd4",
+    "azure": "#f0ffff",
+    "beige": "#f5f5dc",
+    "bisque": "#ffe4c4",
+    "black": "#000000",
+    "blanchedalmond": "#ffebcd",
+    "blue": "#0000ff",
+    "blueviolet": "#8a2be2",
+    "brown": "#a52a2a",
+    "burlywood": "#deb887",
+    "cadetblue": "#5f9ea0",
+    "chartreuse": "#7fff00",
+    "chocolate": "#d2691e",
+    "coral": "#ff7f50",
+    "cornflowerblue": "#6495ed",
+    "cornsilk": "#fff8dc",
+    "crimson": "#dc143c",
+    "cyan": "#00ffff",
+    "darkblue": "#00008b",
+    "darkcyan": "#008b8b",
+    "darkgoldenrod": "#b8860b",
+    "darkgray": "#a9a9a9",
+    "darkgreen": "#006400",
+    "darkgrey": "#a9a9a9",
+    "darkkhaki": "#bdb76b",
+    "darkmagenta": "#8b008b",
+    "darkolivegreen": "#556b2f",
+    "darkorange": "#ff8c00",
+    "darkorchid": "#9932cc",
+    "darkred": "#8b0000",
+    "darksalmon": "#e9967a",
+    "darkseagreen": "#8fbc8f",
+    "darkslateblue": "#483d8b",
+    "darkslategray": "#2f4f4f",
+    "darkslategrey": "#2f4f4f",
+    "darkturquoise": "#00ced1",
+    "darkviolet": "#9400d3",
+    "deeppink": "#ff1493",
+    "deepskyblue": "#00bfff",
+    "dimgray": "#696969",
+    "dimgrey": "#696969",
+    "dodgerblue": "#1e90ff",
+    "firebrick": "#b22222",
+    "floralwhite": "#fffaf0",
+    "forestgreen": "#228b22",
+    "fuchsia": "#ff00ff",
+    "gainsboro": "#dcdcdc",
+    "ghostwhite": "#f8f8ff",
+    "gold": "#ffd700",
+    "goldenrod": "#daa520",
+    "gray": "#808080",
+    "green": "#008000",
+    "greenyellow": "#adff2f",
+    "grey": "#808080",
+    "honeydew": "#f0fff0",
+    "hotpink": "#ff69b4",
+    "indianred": "#cd5c5c",
+    "indigo": "#4b0082",
+    "ivory": "#fffff0",
+    "khaki": "#f0e68c",
+    "lavender": "#e6e6fa",
+    "lavenderblush": "#fff0f5",
+    "lawngreen": "#7cfc00",
+    "lemonchiffon": "#fffacd",
+    "lightblue": "#add8e6",
+    "lightcoral": "#f08080",
+    "lightcyan": "#e0ffff",
+    "lightgoldenrodyellow": "#fafad2",
+    "lightgray": "#d3d3d3",
+    "lightgreen": "#90ee90",
+    "lightgrey": "#d3d3d3",
+    "lightpink": "#ffb6c1",
+    "lightsalmon": "#ffa07a",
+    "lightseagreen": "#20b2aa",
+    "lightskyblue": "#87cefa",
+    "lightslategray": "#778899",
+    "lightslategrey": "#778899",
+    "lightsteelblue": "#b0c4de",
+    "lightyellow": "#ffffe0",
+    "lime": "#00ff00",
+    "limegreen": "#32cd32",
+    "linen": "#faf0e6",
+    "magenta": "#ff00ff",
+    "maroon": "#800000",
+    "mediumaquamarine": "#66cdaa",
+    "mediumblue": "#0000cd",
+    "mediumorchid": "#ba55d3",
+    "mediumpurple": "#9370db",
+    "mediumseagreen": "#3cb371",
+    "mediumslateblue": "#7b68ee",
+    "mediumspringgreen": "#00fa9a",
+    "mediumturquoise": "#48d1cc",
+    "mediumvioletred": "#c71585",
+    "midnightblue": "#191970",
+    "mintcream": "#f5fffa",
+    "mistyrose": "#ffe4e1",
+    "moccasin": "#ffe4b5",
+    "navajowhite": "#ffdead",
+    "navy": "#000080",
+    "oldlace": "#fdf5e6",
+    "olive": "#808000",
+    "olivedrab": "#6b8e23",
+    "orange": "#ffa500",
+    "orangered": "#ff4500",
+    "orchid": "#da70d6",
+    "palegoldenrod": "#eee8aa",
+    "palegreen": "#98fb98",
+    "paleturquoise": "#afeeee",
+    "palevioletred": "#db7093",
+    "papayawhip": "#ffefd5",
+    "peachpuff": "#ffdab9",
+    "peru": "#cd853f",
+    "pink": "#ffc0cb",
+    "plum": "#dda0dd",
+    "powderblue": "#b0e0e6",
+    "purple": "#800080",
+    "rebeccapurple": "#663399",
+    "red": "#ff0000",
+    "rosybrown": "#bc8f8f",
+    "royalblue": "#4169e1",
+    "saddlebrown": "#8b4513",
+    "salmon": "#fa8072",
+    "sandybrown": "#f4a460",
+    "seagreen": "#2e8b57",
+    "seashell": "#fff5ee",
+    "sienna": "#a0522d",
+    "silver": "#c0c0c0",
+    "skyblue": "#87ceeb",
+    "slateblue": "#6a5acd",
+    "slategray": "#708090",
+    "slategrey": "#708090",
+    "snow": "#fffafa",
+    "springgreen": "#00ff7f",
+    "steelblue": "#4682b4",
+    "tan": "#d2b48c",
+    "teal": "#008080",
+    "thistle": "#d8bfd8",
+    "tomato": "#ff6347",
+    "turquoise": "#40e0d0",
+    "violet": "#ee82ee",
+    "wheat": "#f5deb3",
+    "white": "#ffffff",
+    "whitesmoke": "#f5f5f5",
+    "yellow": "#ffff00",
+    "yellowgreen": "#9acd32",
+}
+
+_ACCEPTED_FORMS = (
+    "a CSS colour name (e.g. 'white', 'light blue'), 'transparent', "
+    "or a hex code #RGB, #RGBA, #RRGGBB or #RRGGBBAA"
+)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+# Longest colour name in words, e.g. "light golden rod yellow".
+_MAX_NAME_WORDS = 4
+_TOKEN = re.compile(r"#[0-9a-fA-F]+\b|[A-Za-z]+")
+
+
+def _hex_to_rgb(code: str) -> RGB:
+    return (int(code[1:3], 16), int(code[3:5], 16), int(code[5:7], 16))
+
+
+_RGB_BY_NAME: dict[str, RGB] = {name: _hex_to_rgb(code) for name, code in CSS_COLORS.items()}
+
+
+def parse_color(text: str) -> RGBA:
+    """Parse a colour name or hex code into (red, green, blue, alpha), each 0..255.
+
+    Names ignore case, spaces, underscores and hyphens ("Light Blue" == "lightblue"); hex codes
+    may omit the leading '#'.
+    """
+    stripped = text.strip()
+    key = _name_key(stripped)
+    if key == "transparent":
+        return (0, 0, 0, 0)
+    rgb = _RGB_BY_NAME.get(key)
+    if rgb is not None:
+        return (*rgb, 255)
+    rgba = _parse_hex(stripped.removeprefix("#"))
+    if rgba is None:
+        raise InvalidColor(f"unknown colour {text!r}: use {_ACCEPTED_FORMS}")
+    return rgba
+
+
+def colors_in_text(text: str) -> list[RGB]:
+    """The colours named in free text (CSS names, also as several words, and #hex codes), in order.
+
+    Words are joined greedily, longest first, so "light sea green" is one colour, not three.
+    """
+    return [rgb for _, rgb in color_mentions(text)]
+
+
+def color_mentions(text: str) -> list[tuple[str, RGB]]:
+    """Like `colors_in_text`, with each colour's CSS name (or lower-case "#hex" code)."""
+    tokens = _TOKEN.findall(text)
+    found: list[tuple[str, RGB]] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.startswith("#"):
+            rgba = _parse_hex(token[1:])
+            if rgba is not None:
+                found.append((token.lower(), rgba[:3]))
+            index += 1
+            continue
+        for length in range(min(_MAX_NAME_WORDS, len(tokens) - index), 0, -1):
+            words = tokens[index : index + length]
+            if any(word.startswith("#") for word in words):
+                continue
+            name = "".join(words).lower()
+            rgb = _RGB_BY_NAME.get(name)
+            if rgb is not None:
+                found.append((name, rgb))
+                index += length
+                break
+        else:
+            index += 1
+    return found
+
+
+def _name_key(text: str) -> str:
+    """The lookup key of a colour name: lower case, without spaces, underscores or hyphens."""
+    return re.sub(r"[\s_\-]+", "", text).lower()
+
+
+def _parse_hex(digits: str) -> RGBA | None:
+    """Parse 3, 4, 6 or 8 hex digits (no '#') into RGBA, or None if they are not that."""
+    if len(digits) not in (3, 4, 6, 8) or not set(digits) <= _HEX_DIGITS:
+        return None
+    if len(digits) in (3, 4):
+        digits = "".join(digit * 2 for digit in digits)
+    if len(digits) == 6:
+        digits += "ff"
+    red, green, blue, alpha = (int(digits[i : i + 2], 16) for i in range(0, 8, 2))
+    return (red, green, blue, alpha)

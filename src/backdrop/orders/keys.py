@@ -1,0 +1,86 @@
+"""API keys: created with a balance, stored hashed, looked up by the x-api-key header."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from backdrop.db.models import ApiKey
+from backdrop.db.session import Database
+from backdrop.errors import InvalidApiKey, InvalidRequest
+from backdrop.orders.clock import Clock, utcnow
+from backdrop.orders.credits import from_cents, to_cents
+
+SECRET_PREFIX = "bd_"
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: str
+    name: str
+    credits: float
+
+
+@dataclass(frozen=True)
+class NewKey:
+    info: KeyInfo
+    secret: str
+
+
+def hash_secret(secret: str) -> str:
+    # Secrets are 256 random bits, so a plain hash is enough (no password stretching needed).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiKeys:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    def create(self, name: str, credits: float) -> NewKey:
+        if credits < 0:
+            raise InvalidRequest("credits must not be negative")
+        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(
+            id=secrets.token_hex(8),
+            name=name,
+            secret_hash=hash_secret(secret),
+            credit_cents=to_cents(credits),
+            created_at=self._clock(),
+        )
+        with self._db.unit_of_work() as session:
+            session.add(key)
+        return NewKey(KeyInfo(key.id, key.name, credits), secret)
+
+    def authenticate(self, secret: str | None) -> KeyInfo:
+        """The key behind an x-api-key header value, or InvalidApiKey."""
+        if not secret:
+            raise InvalidApiKey("missing x-api-key header")
+        with self._db.unit_of_work() as session:
+            key = session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_secret(secret)))
+            if key is None:
+                raise InvalidApiKey("unknown API key")
+            return _info(key)
+
+    def get(self, key_id: str) -> KeyInfo:
+        with self._db.unit_of_work() as session:
+            key = session.get(ApiKey, key_id)
+            if key is None:
+                raise InvalidApiKey("unknown API key")
+            return _info(key)
+
+    def list(self) -> list[KeyInfo]:
+        with self._db.unit_of_work() as session:
+            keys = session.scalars(select(ApiKey).order_by(ApiKey.created_at)).all()
+            return [_info(key) for key in keys]
+
+    def count(self) -> int:
+        with self._db.unit_of_work() as session:
+            return session.scalar(select(func.count()).select_from(ApiKey)) or 0
+
+
+def _info(key: ApiKey) -> KeyInfo:
+    return KeyInfo(key.id, key.name, from_cents(key.credit_cents))

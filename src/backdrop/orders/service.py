@@ -1,0 +1,168 @@
+"""Orders as the API sees them: create (with credit checks), read status, time estimates."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
+from backdrop.db.session import Database
+from backdrop.errors import CreditsConsumed, InvalidApiKey, OrderNotFound
+from backdrop.imaging.colors import parse_color
+from backdrop.orders.clock import Clock, utcnow
+from backdrop.orders.credits import COST_CENTS, from_cents
+from backdrop.orders.prompts import check_prompt
+from backdrop.orders.uploads import Uploads
+from backdrop.settings import Settings
+
+# How many recent orders the avgResponseTimeInSec estimate averages over.
+_RECENT_ORDERS = 20
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: str
+    operation: str
+    status: str
+    output_key: str | None
+    mask_key: str | None
+    failure_reason: str | None
+
+
+def new_order_id() -> str:
+    # 25 hex characters, the shape of LightX's order ids.
+    return secrets.token_hex(13)[:25]
+
+
+class Orders:
+    def __init__(
+        self, db: Database, uploads: Uploads, settings: Settings, clock: Clock = utcnow
+    ) -> None:
+        self._db = db
+        self._uploads = uploads
+        self._settings = settings
+        self._clock = clock
+
+    def create_removal(
+        self, key_id: str, image_key: str, background: str | None, background_image_key: str | None
+    ) -> OrderView:
+        """A remove-background order. `background_image_key` is set when background was a URL."""
+        self._uploads.owned_image(key_id, image_key)
+        params: dict[str, Any]
+        if background_image_key is not None:
+            self._uploads.owned_image(key_id, background_image_key)
+            params = {"background": {"kind": "image", "key": background_image_key}}
+        elif background is None or not background.strip():
+            params = {"background": {"kind": "transparent"}}
+        else:
+            rgba = parse_color(background)
+            kind = "transparent" if rgba[3] == 0 else "color"
+            params = {"background": {"kind": kind, "rgba": list(rgba)}}
+        return self._create(key_id, Operation.REMOVE_BACKGROUND, image_key, params)
+
+    def create_generation(
+        self, key_id: str, image_key: str, prompt: str | None, seed: int | None = None
+    ) -> OrderView:
+        text = check_prompt(prompt, self._settings.limits.max_prompt_chars)
+        self._uploads.owned_image(key_id, image_key)
+        params = {"prompt": text, "seed": seed}
+        return self._create(key_id, Operation.GENERATE_BACKGROUND, image_key, params)
+
+    def _create(
+        self, key_id: str, operation: Operation, image_key: str, params: dict[str, Any]
+    ) -> OrderView:
+        cost = COST_CENTS[operation]
+        now = self._clock()
+        with self._db.unit_of_work() as session:
+            # Lock the key's row so concurrent orders cannot both pass the credit check.
+            key = session.scalar(select(ApiKey).where(ApiKey.id == key_id).with_for_update())
+            if key is None:
+                raise InvalidApiKey("unknown API key")
+            pending = session.scalar(
+                select(func.coalesce(func.sum(Order.cost_cents), 0)).where(
+                    Order.api_key_id == key_id, Order.status == OrderStatus.INIT
+                )
+            )
+            available = key.credit_cents - int(pending or 0)
+            if available < cost:
+                raise CreditsConsumed(
+                    f"this order costs {from_cents(cost)} credits; "
+                    f"{max(from_cents(available), 0.0)} are available"
+                )
+            order = Order(
+                id=new_order_id(),
+                api_key_id=key_id,
+                operation=operation.value,
+                status=OrderStatus.INIT.value,
+                input_key=image_key,
+                params=params,
+                cost_cents=cost,
+                charged_cents=0,
+                attempts=0,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self._settings.lifetimes.image_seconds),
+            )
+            session.add(order)
+        return _view(order)
+
+    def status(self, key_id: str, order_id: str) -> OrderView:
+        """The order `order_id` if it belongs to `key_id`; another key's order is 'unknown'."""
+        with self._db.unit_of_work() as session:
+            order = session.get(Order, order_id) if order_id else None
+            if order is None or order.api_key_id != key_id or order.expires_at <= self._clock():
+                raise OrderNotFound(f"no order {order_id!r}")
+            return _view(order)
+
+    def avg_response_seconds(self, operation: Operation) -> int:
+        """Mean wall time of the latest finished orders of this kind, whole seconds, >= 1."""
+        with self._db.unit_of_work() as session:
+            rows = session.execute(
+                select(Order.created_at, Order.finished_at)
+                .where(
+                    Order.operation == operation.value,
+                    Order.status == OrderStatus.ACTIVE.value,
+                    Order.finished_at.is_not(None),
+                )
+                .order_by(Order.finished_at.desc())
+                .limit(_RECENT_ORDERS)
+            ).all()
+        durations = [(finished - created).total_seconds() for created, finished in rows if finished]
+        if not durations:
+            return self._settings.worker.default_response_seconds
+        return max(1, math.ceil(sum(durations) / len(durations)))
+
+    def abandon(self, order_id: str, reason: str) -> None:
+        """Fail an order that could not be queued; it charged nothing."""
+        with self._db.unit_of_work() as session:
+            order = session.get(Order, order_id)
+            if order is not None and order.status == OrderStatus.INIT.value:
+                order.status = OrderStatus.FAILED.value
+                order.failure_reason = reason
+                order.finished_at = self._clock()
+
+    def pending_ids(self) -> list[str]:
+        """Orders still `init`, oldest first: what a restarted worker pool picks up again."""
+        with self._db.unit_of_work() as session:
+            return list(
+                session.scalars(
+                    select(Order.id)
+                    .where(Order.status == OrderStatus.INIT.value)
+                    .order_by(Order.created_at)
+                ).all()
+            )
+
+
+def _view(order: Order) -> OrderView:
+    return OrderView(
+        id=order.id,
+        operation=order.operation,
+        status=order.status,
+        output_key=order.output_key,
+        mask_key=order.mask_key,
+        failure_reason=order.failure_reason,
+    )

@@ -1,0 +1,49 @@
+"""Deletes what has outlived its 24 hours: image files, their rows, and finished orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from backdrop.db.models import Order, OrderStatus, StoredImage
+from backdrop.db.session import Database
+from backdrop.orders.clock import Clock, utcnow
+from backdrop.storage.local import LocalImageStore
+
+# Temporary upload files older than this are leftovers of a crash.
+_ORPHAN_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    images: int
+    orders: int
+    orphans: int
+
+
+class Sweeper:
+    def __init__(self, db: Database, store: LocalImageStore, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._store = store
+        self._clock = clock
+
+    def sweep(self) -> SweepReport:
+        now = self._clock()
+        with self._db.unit_of_work() as session:
+            keys = list(
+                session.scalars(select(StoredImage.key).where(StoredImage.expires_at <= now))
+            )
+        # Files first, rows after: a crash in between leaves a row whose file is gone (served
+        # as 404), never a file that no row points at.
+        for key in keys:
+            self._store.delete(key)
+        with self._db.unit_of_work() as session:
+            if keys:
+                session.execute(delete(StoredImage).where(StoredImage.key.in_(keys)))
+            orders = session.execute(
+                delete(Order).where(Order.expires_at <= now, Order.status != OrderStatus.INIT.value)
+            )
+            removed_orders = orders.rowcount  # type: ignore[attr-defined]
+        orphans = self._store.sweep_orphans(_ORPHAN_SECONDS, now.timestamp())
+        return SweepReport(len(keys), int(removed_orders or 0), orphans)

@@ -1,0 +1,155 @@
+"""The upload flow: grant a signed PUT, receive and verify the bytes, resolve image URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from backdrop.db.models import StoredImage
+from backdrop.db.session import Database
+from backdrop.errors import (
+    ImageNotFound,
+    InvalidImageUrl,
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UploadSizeMismatch,
+)
+from backdrop.imaging.decode import verify_image
+from backdrop.imaging.formats import EXTENSION_BY_TYPE
+from backdrop.orders.clock import Clock, utcnow
+from backdrop.settings import Settings
+from backdrop.storage.local import LocalImageStore
+from backdrop.storage.signing import UploadGrant, UploadSigner
+
+UPLOAD_PREFIX = "uploads"
+# image/jpg is not a registered type but clients send it; it means JPEG.
+_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """What uploadImageUrl answers, before URLs are attached by the transport."""
+
+    grant: UploadGrant
+    signature: str
+
+
+def normalise_content_type(content_type: str) -> str:
+    """Lower-case type without parameters; aliases folded; unsupported types refused."""
+    value = content_type.split(";", 1)[0].strip().lower()
+    value = _TYPE_ALIASES.get(value, value)
+    if value not in EXTENSION_BY_TYPE:
+        supported = ", ".join(sorted(EXTENSION_BY_TYPE))
+        raise UnsupportedMediaType(
+            f"contentType {content_type!r} is not supported; use {supported}"
+        )
+    return value
+
+
+class Uploads:
+    def __init__(
+        self,
+        db: Database,
+        store: LocalImageStore,
+        signer: UploadSigner,
+        settings: Settings,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._signer = signer
+        self._settings = settings
+        self._clock = clock
+
+    def request_upload(self, key_id: str, size: int, content_type: str) -> UploadTicket:
+        """Reserve an object key for `key_id` and sign a PUT for exactly `size` bytes."""
+        content_type = normalise_content_type(content_type)
+        limit = self._settings.limits.max_upload_bytes
+        if size > limit:
+            raise PayloadTooLarge(f"size {size} exceeds the limit of {limit} bytes")
+        if size < 1:
+            raise InvalidRequest("size must be at least 1 byte")
+        now = self._clock()
+        object_key = f"{UPLOAD_PREFIX}/{secrets.token_hex(16)}.{EXTENSION_BY_TYPE[content_type]}"
+        expires = int(now.timestamp()) + self._settings.lifetimes.upload_url_seconds
+        grant = UploadGrant(key_id, object_key, size, content_type, expires)
+        with self._db.unit_of_work() as session:
+            session.add(
+                StoredImage(
+                    key=object_key,
+                    api_key_id=key_id,
+                    content_type=content_type,
+                    size=size,
+                    uploaded=False,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=self._settings.lifetimes.image_seconds),
+                )
+            )
+        return UploadTicket(grant, self._signer.sign(grant))
+
+    async def receive(
+        self,
+        grant: UploadGrant,
+        signature: str,
+        content_type: str | None,
+        content_length: int | None,
+        body: AsyncIterator[bytes],
+    ) -> None:
+        """Check the signature and headers, stream the body, verify the image, store it."""
+        self._signer.verify(grant, signature, self._clock().timestamp())
+        if content_type is not None and normalise_content_type(content_type) != grant.content_type:
+            raise UnsupportedMediaType(
+                f"Content-Type {content_type!r} differs from the signed {grant.content_type!r}"
+            )
+        if content_length is not None and content_length != grant.size:
+            if content_length > grant.size:
+                raise PayloadTooLarge(
+                    f"Content-Length {content_length} exceeds the signed size {grant.size}"
+                )
+            raise UploadSizeMismatch(
+                f"Content-Length {content_length} differs from the signed size {grant.size}"
+            )
+        staged = await self._store.receive(body, grant.size)
+        try:
+            max_pixels = self._settings.limits.max_pixels
+            await asyncio.to_thread(verify_image, staged, grant.content_type, max_pixels=max_pixels)
+            self._store.commit(staged, grant.object_key)
+        finally:
+            self._store.discard(staged)
+        with self._db.unit_of_work() as session:
+            image = session.get(StoredImage, grant.object_key)
+            if image is None:  # swept after the grant was made
+                self._store.delete(grant.object_key)
+                raise ImageNotFound("this upload has expired; ask for a new upload URL")
+            image.uploaded = True
+
+    def owned_image(self, key_id: str, object_key: str) -> StoredImage:
+        """The uploaded, unexpired image `object_key` if it belongs to `key_id`."""
+        with self._db.unit_of_work() as session:
+            image = session.get(StoredImage, object_key)
+            if image is None or image.api_key_id != key_id:
+                raise InvalidImageUrl("this imageUrl was not issued to this API key")
+            if image.expires_at <= self._clock():
+                raise InvalidImageUrl("this imageUrl has expired (images live 24 hours)")
+            if not image.uploaded:
+                raise InvalidImageUrl("nothing has been uploaded to this imageUrl yet")
+            return image
+
+    def public_image(self, object_key: str) -> tuple[StoredImage, Path]:
+        """An image as served by GET: any holder of the URL may read it until it expires."""
+        with self._db.unit_of_work() as session:
+            image = session.get(StoredImage, object_key)
+            if image is None or not image.uploaded or image.expires_at <= self._clock():
+                raise ImageNotFound("no such image, or it has expired")
+        path = self._store.path(object_key)
+        if not path.is_file():
+            raise ImageNotFound("no such image, or it has expired")
+        return image, path
+
+    def expires_at(self) -> datetime:
+        return self._clock() + timedelta(seconds=self._settings.lifetimes.image_seconds)

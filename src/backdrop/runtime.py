@@ -1,0 +1,113 @@
+"""Wires the embedded service together: database, image store, services, workers, sweeper.
+
+Built once by `backdrop serve` (through the app factory) and by tests; nothing here is global.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from backdrop.db.migrate import upgrade
+from backdrop.db.session import Database
+from backdrop.engines.segmentation import Segmenter
+from backdrop.orders.clock import Clock, utcnow
+from backdrop.orders.keys import ApiKeys
+from backdrop.orders.processing import OrderRunner
+from backdrop.orders.service import Orders
+from backdrop.orders.sweeper import Sweeper
+from backdrop.orders.uploads import Uploads
+from backdrop.queue.pool import WorkerPool
+from backdrop.settings import Settings
+from backdrop.storage.local import LocalImageStore
+from backdrop.storage.signing import UploadSigner, load_or_create_secret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    store: LocalImageStore
+    keys: ApiKeys
+    uploads: Uploads
+    orders: Orders
+    runner: OrderRunner
+    pool: WorkerPool
+    sweeper: Sweeper
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Start the workers, requeue orders a previous run left `init`, start the sweeper."""
+        self._stop.clear()
+        self.pool.start()
+        pending = self.orders.pending_ids()
+        if pending:
+            log.info("resuming %d unfinished orders", len(pending))
+        self._spawn("backdrop-recovery", lambda: self._resume(pending))
+        self._spawn("backdrop-sweeper", self._sweep_forever)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.pool.stop()
+        for thread in self._threads:
+            thread.join(10)
+        self._threads.clear()
+        self.db.dispose()
+
+    def _spawn(self, name: str, target: object) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self._threads.append(thread)
+
+    def _resume(self, order_ids: list[str]) -> None:
+        for order_id in order_ids:
+            if self._stop.is_set():
+                return
+            self.pool.submit(order_id, block=True)
+
+    def _sweep_forever(self) -> None:
+        interval = self.settings.lifetimes.sweep_interval_seconds
+        while not self._stop.wait(interval):
+            try:
+                report = self.sweeper.sweep()
+                if report.images or report.orders or report.orphans:
+                    log.info("swept %s", report)
+            except Exception:  # a failed sweep is retried at the next interval
+                log.exception("sweep failed")
+
+
+def build_runtime(
+    settings: Settings, segmenter: Segmenter | None = None, clock: Clock = utcnow
+) -> Runtime:
+    """Everything the server needs, with the database migrated. Call `start()` to run it."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if segmenter is None:
+        from backdrop.engines.registry import create_segmenter
+
+        segmenter = create_segmenter(
+            settings.segmentation_model,
+            models_dir=settings.models_dir,
+            threads=settings.worker.onnx_threads,
+        )
+    db = Database(settings.resolved_database_url)
+    upgrade(db.engine)
+    store = LocalImageStore(settings.files_dir)
+    signer = UploadSigner(load_or_create_secret(settings.secret_path))
+    uploads = Uploads(db, store, signer, settings, clock)
+    runner = OrderRunner(db, store, settings, segmenter, clock=clock)
+    worker = settings.worker
+    return Runtime(
+        settings=settings,
+        db=db,
+        store=store,
+        keys=ApiKeys(db, clock),
+        uploads=uploads,
+        orders=Orders(db, uploads, settings, clock),
+        runner=runner,
+        pool=WorkerPool(runner.run, worker.concurrency, worker.queue_size),
+        sweeper=Sweeper(db, store, clock),
+    )

@@ -1,0 +1,89 @@
+"""ImageStore on the local filesystem, with atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from backdrop.errors import ImageNotFound, PayloadTooLarge, UploadSizeMismatch
+from backdrop.storage.files import write_atomically
+from backdrop.storage.keys import validate_key
+
+
+class LocalImageStore:
+    """Files under one root folder, addressed by validated object keys."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise ImageNotFound(f"no such image: {key}") from None
+
+    def write(self, key: str, data: bytes) -> None:
+        """Write `data` so that readers see either nothing or the whole file."""
+        write_atomically(self.path(key), data)
+
+    async def receive(self, chunks: AsyncIterator[bytes], size: int) -> Path:
+        """Stream an upload of exactly `size` bytes into a temporary file and return its path.
+
+        Reading stops one byte past `size`, so a client cannot make us buffer more than it
+        declared. The caller verifies the file and then `commit`s or `discard`s it.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
+        received = 0
+        try:
+            with os.fdopen(fd, "wb") as f:
+                async for chunk in chunks:
+                    received += len(chunk)
+                    if received > size:
+                        raise PayloadTooLarge(
+                            f"the body is larger than the declared size of {size} bytes"
+                        )
+                    f.write(chunk)
+            if received != size:
+                raise UploadSizeMismatch(
+                    f"the body has {received} bytes; the upload URL was signed for {size}"
+                )
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return Path(tmp)
+
+    def commit(self, staged: Path, key: str) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+
+    @staticmethod
+    def discard(staged: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(key).unlink()
+
+    def sweep_orphans(self, older_than_seconds: float, now: float) -> int:
+        """Delete temporary files left by a crash mid-upload; returns how many."""
+        removed = 0
+        for tmp in self.root.rglob(".*-*"):
+            if tmp.is_file() and now - tmp.stat().st_mtime > older_than_seconds:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                    removed += 1
+        return removed

@@ -1,0 +1,56 @@
+"""Signed upload URLs: an HMAC over who may upload what, how big, of which type, until when."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from backdrop.errors import InvalidSignature
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The signing secret: generated once, kept in the data dir, readable only by its owner."""
+    if path.exists():
+        secret = bytes.fromhex(path.read_text().strip())
+        if len(secret) >= 32:
+            return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret.hex())
+    os.replace(tmp, path)
+    return secret
+
+
+@dataclass(frozen=True)
+class UploadGrant:
+    """What a signed upload URL allows."""
+
+    key_id: str
+    object_key: str
+    size: int
+    content_type: str
+    expires: int
+
+
+class UploadSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def sign(self, grant: UploadGrant) -> str:
+        fields = (grant.key_id, grant.object_key, grant.size, grant.content_type, grant.expires)
+        message = "\n".join(str(field) for field in fields).encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def verify(self, grant: UploadGrant, signature: str, now: float) -> None:
+        """Raise InvalidSignature unless `signature` matches `grant` and it has not expired."""
+        if not hmac.compare_digest(self.sign(grant), signature):
+            raise InvalidSignature("the upload URL's signature does not match")
+        if now > grant.expires:
+            raise InvalidSignature("the upload URL has expired; ask for a new one")

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from backdrop.imaging.compose import (
+    cutout,
+    encode_jpeg,
+    encode_png,
+    mask_image,
+    on_color,
+    on_image,
+)
+
+SUBJECT = (200, 100, 0)
+
+
+def _subject_and_matte() -> tuple[Image.Image, np.ndarray]:
+    """A 3x1 orange image whose matte is 0, 128 and 255 from left to right."""
+    image = Image.new("RGB", (3, 1), SUBJECT)
+    alpha = np.array([[0, 128, 255]], dtype=np.uint8)
+    return image, alpha
+
+
+def _over(front: float, back: float) -> float:
+    """Straight-alpha 'over' of one channel on an opaque backdrop, by hand."""
+    return front * 128 / 255 + back * (1 - 128 / 255)
+
+
+def test_cutout_carries_the_matte_as_alpha() -> None:
+    image, alpha = _subject_and_matte()
+    result = cutout(image, alpha)
+    assert result.mode == "RGBA"
+    assert [result.getpixel((x, 0)) for x in range(3)] == [
+        (*SUBJECT, 0),
+        (*SUBJECT, 128),
+        (*SUBJECT, 255),
+    ]
+
+
+def test_on_an_opaque_colour() -> None:
+    image, alpha = _subject_and_matte()
+    result = on_color(image, alpha, (0, 0, 255, 255))
+    assert result.mode == "RGB"
+    assert result.getpixel((0, 0)) == (0, 0, 255)
+    assert result.getpixel((1, 0)) == (
+        round(_over(200, 0)),
+        round(_over(100, 0)),
+        round(_over(0, 255)),
+    )
+    assert result.getpixel((1, 0)) == (100, 50, 127)
+    assert result.getpixel((2, 0)) == SUBJECT
+
+
+def test_on_a_half_transparent_colour() -> None:
+    image, alpha = _subject_and_matte()
+    result = on_color(image, alpha, (0, 0, 255, 128))
+    assert result.mode == "RGBA"
+    assert result.getpixel((0, 0)) == (0, 0, 255, 128)
+    assert result.getpixel((2, 0)) == (*SUBJECT, 255)
+    # Middle: a = 128/255 over b = 128/255.
+    a = b = 128 / 255
+    out_alpha = a + b * (1 - a)
+    expected = (
+        round(200 * a / out_alpha),
+        round(100 * a / out_alpha),
+        round(255 * b * (1 - a) / out_alpha),
+        round(out_alpha * 255),
+    )
+    assert result.getpixel((1, 0)) == expected
+    assert expected == (134, 67, 85, 192)
+
+
+def test_on_transparent_leaves_a_cutout() -> None:
+    image, alpha = _subject_and_matte()
+    result = on_color(image, alpha, (0, 0, 0, 0))
+    assert result.mode == "RGBA"
+    assert result.getpixel((0, 0)) == (0, 0, 0, 0)
+    assert result.getpixel((1, 0)) == (*SUBJECT, 128)
+    assert result.getpixel((2, 0)) == (*SUBJECT, 255)
+
+
+def test_on_image_of_the_same_size() -> None:
+    image, alpha = _subject_and_matte()
+    background = Image.new("RGB", (3, 1), (0, 0, 255))
+    result = on_image(image, alpha, background)
+    assert result.mode == "RGB"
+    assert [result.getpixel((x, 0)) for x in range(3)] == [(0, 0, 255), (100, 50, 127), SUBJECT]
+
+
+def test_a_wide_background_is_cover_fitted_onto_a_tall_image() -> None:
+    # Three vertical bands; covering a 60x200 image scales 300x100 by 2 and keeps the centre,
+    # which lies entirely in the green band. Stretching or letterboxing would show red or blue.
+    background = Image.new("RGB", (300, 100), (255, 0, 0))
+    background.paste((0, 255, 0), (100, 0, 200, 100))
+    background.paste((0, 0, 255), (200, 0, 300, 100))
+    image = Image.new("RGB", (60, 200), (9, 9, 9))
+    alpha = np.zeros((200, 60), dtype=np.uint8)
+    result = on_image(image, alpha, background)
+    assert result.size == (60, 200)
+    pixels = np.asarray(result).astype(int)
+    assert np.abs(pixels - np.array([0, 255, 0])).max() <= 2
+
+
+def test_a_tall_background_is_cover_fitted_onto_a_wide_image() -> None:
+    background = Image.new("RGB", (100, 300), (255, 0, 0))
+    background.paste((0, 255, 0), (0, 100, 100, 200))
+    image = Image.new("RGB", (200, 60), (9, 9, 9))
+    result = on_image(image, np.zeros((60, 200), dtype=np.uint8), background)
+    assert result.size == (200, 60)
+    assert np.abs(np.asarray(result).astype(int) - np.array([0, 255, 0])).max() <= 2
+
+
+def test_a_background_with_alpha_is_flattened_on_white() -> None:
+    image, alpha = _subject_and_matte()
+    background = Image.new("RGBA", (3, 1), (0, 0, 0, 0))
+    assert on_image(image, alpha, background).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_a_mismatched_matte_is_a_programming_error() -> None:
+    image, _ = _subject_and_matte()
+    with pytest.raises(ValueError, match="does not match"):
+        on_color(image, np.zeros((3, 1), dtype=np.uint8), (0, 0, 0, 255))
+    with pytest.raises(ValueError, match="uint8"):
+        cutout(image, np.zeros((1, 3), dtype=np.float32))
+
+
+def test_mask_image() -> None:
+    _, alpha = _subject_and_matte()
+    mask = mask_image(alpha)
+    assert mask.mode == "L"
+    assert np.array_equal(np.asarray(mask), alpha)
+
+
+def test_png_keeps_alpha() -> None:
+    image, alpha = _subject_and_matte()
+    data = encode_png(cutout(image, alpha))
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.format == "PNG"
+    assert decoded.mode == "RGBA"
+    assert decoded.tobytes() == cutout(image, alpha).tobytes()
+
+
+def test_jpeg_flattens_alpha_onto_white() -> None:
+    image = Image.new("RGBA", (16, 16), (0, 0, 0, 0))
+    data = encode_jpeg(image)
+    assert data[:3] == b"\xff\xd8\xff"
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.mode == "RGB"
+    assert np.asarray(decoded).min() >= 250
+
+
+def test_jpeg_quality_changes_the_size() -> None:
+    rng = np.random.default_rng(5)
+    noisy = Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    assert len(encode_jpeg(noisy, quality=30)) < len(encode_jpeg(noisy, quality=95))
