@@ -203,9 +203,8 @@ def sphere_scene(
     width, height = size
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     t = (yy / height)[..., None]
-    background = np.array([225, 232, 240], np.float32) * (1 - t) + np.array(
-        [190, 200, 215], np.float32
-    ) * t
+    top, bottom = np.array([225, 232, 240], np.float32), np.array([190, 200, 215], np.float32)
+    background = top * (1 - t) + bottom * t
     # Soft shadow under the sphere, on the background only.
     cx, cy = centre
     shadow = np.exp(

