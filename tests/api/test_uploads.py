@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import struct
-import zlib
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi.testclient import TestClient
@@ -9,6 +7,7 @@ from fastapi.testclient import TestClient
 from backdrop.runtime import Runtime
 from tests.api.flow import upload
 from tests.conftest import FakeClock, jpeg_bytes, png_bytes, subject_photo
+from tests.pngs import png_by_hand
 
 UPLOAD = "/external/api/v2/uploadImageUrl"
 
@@ -134,18 +133,7 @@ def test_put_rejects_truncated_image(client: TestClient, api_key: str) -> None:
 
 def _bomb_png() -> bytes:
     """A valid-looking PNG header that claims 40000x40000 pixels."""
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(payload))
-            + kind
-            + payload
-            + struct.pack(">I", zlib.crc32(kind + payload))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
-    idat = zlib.compress(b"\0" * 1000)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    return png_by_hand(40000, 40000, 8, 2, b"\0" * 1000)
 
 
 def test_put_rejects_pixel_bomb(client: TestClient, api_key: str) -> None:

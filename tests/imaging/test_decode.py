@@ -4,7 +4,6 @@ import io
 import struct
 import tracemalloc
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from PIL import Image
 
 from backdrop.errors import BackdropError, CorruptImage, ImageTooLarge, UnsupportedMediaType
 from backdrop.imaging.decode import flatten_alpha, load_image, verify_image
+from tests.pngs import png_by_hand
 
 MAX_PIXELS = 4_000_000
 
@@ -35,26 +35,6 @@ def _write(tmp_path: Path, data: bytes, name: str = "upload.bin") -> Path:
     path = tmp_path / name
     path.write_bytes(data)
     return path
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(payload))
-        + kind
-        + payload
-        + struct.pack(">I", zlib.crc32(kind + payload))
-    )
-
-
-def _png_by_hand(width: int, height: int, bit_depth: int, color_type: int, raw: bytes) -> bytes:
-    """A PNG built chunk by chunk; `raw` is the filtered scanlines (filter byte per row)."""
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(raw))
-        + _png_chunk(b"IEND", b"")
-    )
 
 
 # --- verify_image -------------------------------------------------------------------------
@@ -137,7 +117,7 @@ def test_damaged_images_only_ever_raise_domain_errors(
 
 def test_refuses_a_huge_png_header_without_allocating(tmp_path: Path) -> None:
     # Only the IHDR claims 40000x40000; the pixel data is a few bytes.
-    path = _write(tmp_path, _png_by_hand(40_000, 40_000, 8, 2, b"\x00" * 10))
+    path = _write(tmp_path, png_by_hand(40_000, 40_000, 8, 2, b"\x00" * 10))
     tracemalloc.start()
     try:
         with pytest.raises(ImageTooLarge):
@@ -151,14 +131,14 @@ def test_refuses_a_huge_png_header_without_allocating(tmp_path: Path) -> None:
 def test_refuses_over_our_limit_before_decoding(tmp_path: Path) -> None:
     # 3000x3000 is below Pillow's own bomb limit, so this is the service's check at work; the
     # pixel data is missing, so had it decoded, the error would be CorruptImage instead.
-    path = _write(tmp_path, _png_by_hand(3000, 3000, 8, 2, b"\x00" * 10))
+    path = _write(tmp_path, png_by_hand(3000, 3000, 8, 2, b"\x00" * 10))
     with pytest.raises(ImageTooLarge, match="3000x3000"):
         verify_image(path, "image/png", max_pixels=MAX_PIXELS)
 
 
 def test_pillow_bomb_warning_becomes_too_large_even_under_a_high_limit(tmp_path: Path) -> None:
     # 10000x10000 is above Pillow's warning threshold (~89 Mpx) but below its error threshold.
-    path = _write(tmp_path, _png_by_hand(10_000, 10_000, 8, 0, b"\x00" * 10))
+    path = _write(tmp_path, png_by_hand(10_000, 10_000, 8, 0, b"\x00" * 10))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning escaping would fail the test
         with pytest.raises(ImageTooLarge):
@@ -229,7 +209,7 @@ def test_16_bit_grey_png_is_scaled_not_clipped() -> None:
 def test_16_bit_rgb_png_loads_as_rgb() -> None:
     # One row: filter byte, then (R, G, B) as big-endian 16-bit samples for two pixels.
     row = b"\x00" + struct.pack(">6H", 65535, 0, 32896, 0, 65535, 0)
-    image = load_image(_png_by_hand(2, 1, 16, 2, row), max_pixels=MAX_PIXELS)
+    image = load_image(png_by_hand(2, 1, 16, 2, row), max_pixels=MAX_PIXELS)
     assert image.mode == "RGB"
     assert np.asarray(image)[0].tolist() == [[255, 0, 128], [0, 255, 0]]
 

@@ -13,6 +13,7 @@ from backdrop.storage.local import LocalImageStore
 
 # Temporary upload files older than this are leftovers of a crash.
 _ORPHAN_SECONDS = 3600.0
+_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,10 @@ class Sweeper:
         for key in keys:
             self._store.delete(key)
         with self._db.unit_of_work() as session:
-            if keys:
-                session.execute(delete(StoredImage).where(StoredImage.key.in_(keys)))
+            # In batches: SQLite caps the number of bound parameters in one statement.
+            for start in range(0, len(keys), _BATCH):
+                batch = keys[start : start + _BATCH]
+                session.execute(delete(StoredImage).where(StoredImage.key.in_(batch)))
             orders = session.execute(
                 delete(Order).where(Order.expires_at <= now, Order.status != OrderStatus.INIT.value)
             )

@@ -121,10 +121,14 @@ class Uploads:
             self._store.commit(staged, grant.object_key)
         finally:
             self._store.discard(staged)
+        # Database work runs off the event loop: SQLite may wait on a lock.
+        await asyncio.to_thread(self._mark_uploaded, grant.object_key)
+
+    def _mark_uploaded(self, object_key: str) -> None:
         with self._db.unit_of_work() as session:
-            image = session.get(StoredImage, grant.object_key)
+            image = session.get(StoredImage, object_key)
             if image is None:  # swept after the grant was made
-                self._store.delete(grant.object_key)
+                self._store.delete(object_key)
                 raise ImageNotFound("this upload has expired; ask for a new upload URL")
             image.uploaded = True
 
