@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup model run test lint check clean
+.PHONY: setup model browser run test lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ setup: $(STAMP)
 model: setup
 	$(BIN)/backdrop models fetch
 
+# The browser test drives Debian's Chromium (Playwright's own browser download cannot run here).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
 run: model
 	$(BIN)/backdrop serve
 
@@ -25,7 +29,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: model lint
+test: model browser lint
 	$(BIN)/pytest
 
 clean:

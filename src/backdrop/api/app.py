@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 import backdrop
+from backdrop.api import examples
 from backdrop.api.deps import RuntimeDep
 from backdrop.api.envelope import error_response, install_error_handlers, success
 from backdrop.api.limits import BodyLimit
-from backdrop.api.routes import orders, uploads
+from backdrop.api.routes import docs, orders, uploads, web
 from backdrop.runtime import Runtime
 
 # JSON bodies are tiny; anything larger is refused before it is read (uploads are PUTs).
@@ -39,14 +40,19 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         version=backdrop.__version__,
         description="Self-hosted, LightX-compatible background removal and generation.",
         lifespan=lifespan,
+        # /docs is served by routes.docs from local files (no CDN); ReDoc needs a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES)
     app.include_router(uploads.router)
     app.include_router(orders.router)
+    app.include_router(web.router)
+    app.include_router(docs.router)
 
-    @app.get("/health", summary="200 when the server can take orders")
+    @app.get("/health", summary="200 when the server can take orders", responses=examples.HEALTH)
     def health(runtime: RuntimeDep) -> Any:
         try:
             with runtime.db.engine.connect() as connection:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 import backdrop
 from backdrop.errors import BackdropError
+
+if TYPE_CHECKING:
+    import backdrop.cli.runner
 
 app = typer.Typer(
     help="backdrop: self-hosted, LightX-compatible background removal and generation.",
@@ -138,31 +143,162 @@ def models_fetch(
     console.print(f"{model}: {path}")
 
 
+# Options shared by `remove` and `generate` (batch runs, local or through a server).
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, max=64, help="Images processed at once.")
+]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Redo images whose outputs already exist.")
+]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="BACKDROP_SERVER",
+        help="Run through this server (backdrop or LightX) instead of locally.",
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None, typer.Option(envvar="BACKDROP_API_KEY", help="API key for --server.")
+]
+ImagesArgument = Annotated[
+    list[Path], typer.Argument(help="Image files and folders (searched recursively).")
+]
+OutputDirOption = Annotated[Path, typer.Option("-o", "--output-dir", help="Where to write.")]
+
+
+def _batch_options(
+    images: list[Path],
+    output_dir: Path,
+    jobs: int,
+    overwrite: bool,
+    server: str | None,
+    api_key: str | None,
+) -> backdrop.cli.runner.BatchOptions:
+    from backdrop.cli.runner import BatchOptions
+
+    if server and not api_key:
+        console.print("[red]error:[/red] --server needs --api-key (or BACKDROP_API_KEY)")
+        raise typer.Exit(code=2)
+    return BatchOptions(images, output_dir, jobs, overwrite, server, api_key)
+
+
+def _run_batch(run: Callable[[], int]) -> None:
+    from backdrop.cli import runner
+    from backdrop.client.errors import BackdropClientError
+
+    try:
+        code = run()
+    except BackdropError as error:
+        raise _fail(error) from None
+    except BackdropClientError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=1) from None
+    if code == runner.INTERRUPTED:
+        # Workers may still be inside onnxruntime, which aborts if the interpreter is torn
+        # down under it; every write is finished or never started, so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    if code:
+        raise typer.Exit(code=code)
+
+
 @app.command()
 def remove(
-    images: Annotated[list[Path], typer.Argument(help="Image files to cut out.")],
-    output_dir: Annotated[Path, typer.Option("-o", "--output-dir", help="Where to write.")],
+    images: ImagesArgument,
+    output_dir: OutputDirOption,
     background: Annotated[
         str | None,
         typer.Option(help="transparent (default), a colour name or hex, or an image file."),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Segmentation model id.")] = None,
+    model: Annotated[str | None, typer.Option(help="Segmentation model id (local).")] = None,
+    jobs: JobsOption = 1,
+    overwrite: OverwriteOption = False,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
-    """Remove backgrounds locally, without a server.
+    """Remove backgrounds, locally or with --server through an API.
 
     Writes DIR/<stem>.png (RGBA, or the composite with --background) and DIR/<stem>.mask.png.
     """
-    from backdrop.cli.local import remove_files
+    from backdrop.cli import runner
+
+    settings = _settings()
+    options = _batch_options(images, output_dir, jobs, overwrite, server, api_key)
+    _run_batch(
+        lambda: runner.remove(
+            settings, options, background, model or settings.segmentation_model, console
+        )
+    )
+
+
+@app.command()
+def generate(
+    images: ImagesArgument,
+    output_dir: OutputDirOption,
+    prompt: Annotated[str, typer.Option(help="The background to generate, in words.")],
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for the local generator (servers ignore it).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Segmentation model id (local).")] = None,
+    jobs: JobsOption = 1,
+    overwrite: OverwriteOption = False,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Put each subject on a background generated from --prompt. Writes DIR/<stem>.jpg."""
+    from backdrop.cli import runner
+
+    settings = _settings()
+    options = _batch_options(images, output_dir, jobs, overwrite, server, api_key)
+    _run_batch(
+        lambda: runner.generate(
+            settings, options, prompt, seed, model or settings.segmentation_model, console
+        )
+    )
+
+
+@app.command("eval")
+def eval_command(
+    images: Annotated[Path, typer.Option(help="Folder of images.")],
+    masks: Annotated[Path, typer.Option(help="Folder of masks named like the images (.png).")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the scores to this JSON file.")
+    ] = None,
+    per_image: Annotated[bool, typer.Option(help="Show a row per image.")] = False,
+    model: Annotated[str | None, typer.Option(help="Segmentation model id.")] = None,
+    tolerance: Annotated[int, typer.Option(help="Boundary tolerance in pixels.")] = 3,
+) -> None:
+    """Score the remove pipeline against ground-truth masks: IoU, MAE, boundary F.
+
+    Mask value 128 marks unknown pixels, which are not scored.
+    """
+    import json
+
+    from backdrop.engines.registry import create_segmenter
+    from backdrop.evaluation.render import report_table
+    from backdrop.evaluation.runner import evaluate, pair_files, pipeline_alpha
 
     settings = _settings()
     try:
-        failures = remove_files(
-            settings, images, output_dir, background, model or settings.segmentation_model
+        pairs = pair_files(images, masks)
+        segmenter = create_segmenter(
+            model or settings.segmentation_model,
+            models_dir=settings.models_dir,
+            threads=settings.worker.onnx_threads,
         )
+        with console.status(f"scoring {len(pairs)} images"):
+            report = evaluate(
+                pairs,
+                pipeline_alpha(segmenter),
+                max_pixels=settings.limits.max_pixels,
+                tolerance=tolerance,
+            )
     except BackdropError as error:
         raise _fail(error) from None
-    if failures:
-        raise typer.Exit(code=1)
+    Console().print(report_table(report, tolerance=tolerance, per_image=per_image))
+    if json_out is not None:
+        json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:

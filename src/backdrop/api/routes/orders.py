@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
 from backdrop.api.envelope import success
 from backdrop.api.schemas import (
@@ -44,7 +45,11 @@ def _check_capacity(runtime: Runtime) -> None:
         raise ServiceUnavailable("too many orders are waiting; try again shortly")
 
 
-@router.post("/remove-background", summary="Remove the background of an uploaded image")
+@router.post(
+    "/remove-background",
+    summary="Remove the background of an uploaded image",
+    responses=examples.REMOVE_BACKGROUND,
+)
 def remove_background(
     body: RemoveBackgroundRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
 ) -> dict[str, Any]:
@@ -57,7 +62,11 @@ def remove_background(
     return _accepted(runtime, order, Operation.REMOVE_BACKGROUND)
 
 
-@router.post("/background-generator", summary="Put the subject on a background from a prompt")
+@router.post(
+    "/background-generator",
+    summary="Put the subject on a background from a prompt",
+    responses=examples.BACKGROUND_GENERATOR,
+)
 def background_generator(
     body: BackgroundGeneratorRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
 ) -> dict[str, Any]:
@@ -67,7 +76,11 @@ def background_generator(
     return _accepted(runtime, order, Operation.GENERATE_BACKGROUND)
 
 
-@router.post("/order-status", summary="Poll an order (every 3 s, up to maxRetriesAllowed times)")
+@router.post(
+    "/order-status",
+    summary="Poll an order (every 3 s, up to maxRetriesAllowed times)",
+    responses=examples.ORDER_STATUS,
+)
 def order_status(
     body: OrderStatusRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
 ) -> dict[str, Any]:
@@ -83,6 +96,6 @@ def order_status(
     return success(result)
 
 
-@router.get("/account", summary="The calling key's credit balance")
+@router.get("/account", summary="The calling key's credit balance", responses=examples.ACCOUNT)
 def account(key: KeyDep) -> dict[str, Any]:
     return success({"credits": key.credits})

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
+from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
 from backdrop.api.envelope import success
 from backdrop.api.schemas import UploadImageUrlRequest
@@ -18,7 +19,11 @@ from backdrop.storage.signing import UploadGrant
 router = APIRouter()
 
 
-@router.post("/external/api/v2/uploadImageUrl", summary="Get a signed URL to upload an image")
+@router.post(
+    "/external/api/v2/uploadImageUrl",
+    summary="Get a signed URL to upload an image",
+    responses=examples.UPLOAD_IMAGE_URL,
+)
 def upload_image_url(
     body: UploadImageUrlRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
 ) -> dict[str, Any]:
@@ -32,7 +37,11 @@ def upload_image_url(
     )
 
 
-@router.put("/images/{prefix}/{name}", summary="Upload the image bytes to a signed URL")
+@router.put(
+    "/images/{prefix}/{name}",
+    summary="Upload the image bytes to a signed URL",
+    responses=examples.PUT_IMAGE,
+)
 async def put_image(
     prefix: str,
     name: str,
@@ -59,7 +68,11 @@ async def put_image(
     return Response(status_code=200)
 
 
-@router.get("/images/{prefix}/{name}", summary="Download an image (valid 24 hours)")
+@router.get(
+    "/images/{prefix}/{name}",
+    summary="Download an image (valid 24 hours)",
+    responses=examples.GET_IMAGE,
+)
 def get_image(prefix: str, name: str, runtime: RuntimeDep) -> FileResponse:
     image, path = runtime.uploads.public_image(validate_key(f"{prefix}/{name}"))
     return FileResponse(path, media_type=image.content_type)

@@ -1,0 +1,185 @@
+"""Benchmark backdrop against rembg and the bare model, on the same file, in one run.
+
+    .bench-venv/bin/python bench/run.py            # see bench/README.md
+
+Each contender runs in its own worker process (bench/worker.py) that loads its model once;
+the driver hands every image to every worker in turn (rotating who goes first), so all timings
+come from the same minutes of the same machine. Alphas are written outside the repository
+and scored here with backdrop.evaluation.metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from backdrop.evaluation.metrics import score
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+VARIANTS = {
+    "backdrop": "backdrop (default)",
+    "backdrop_fp32": "backdrop, fp32 output-only file",
+    "rembg": "rembg plain",
+    "rembg_ppm": "rembg post_process_mask",
+    "rembg_matting": "rembg alpha_matting",
+    "bare": "bare model",
+    "bare_flip": "bare model + flip TTA",
+}
+PROCESS_OF = {
+    "backdrop": "backdrop",
+    "backdrop_fp32": "fp32",
+    "rembg": "rembg",
+    "rembg_ppm": "rembg",
+    "rembg_matting": "rembg",
+    "bare": "bare",
+    "bare_flip": "bare",
+}
+
+
+class Worker:
+    def __init__(self, name: str, model: Path, env: dict[str, str]) -> None:
+        self.name = name
+        self.process = subprocess.Popen(
+            [sys.executable, str(BENCH / "worker.py"), name, "--model", str(model)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.receive()  # ready
+
+    def receive(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker {self.name} died")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def run(self, image: Path, out: Path) -> dict[str, float]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({"image": str(image), "out": str(out)}) + "\n")
+        self.process.stdin.flush()
+        times: dict[str, float] = self.receive()["times"]
+        return times
+
+    def finish(self) -> float:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        rss: float = self.receive()["maxrss_mb"]
+        self.process.wait(timeout=60)
+        return rss
+
+
+def stems_of(dataset: Path, every: int) -> list[str]:
+    listed = [
+        line.strip()
+        for line in (dataset / "FILES.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    # FILES.txt of sod_bsds also lists dropped ids; keep those that have both files.
+    present = [s for s in listed if (dataset / "masks" / f"{s}.png").is_file()]
+    return sorted(present)[::every]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--davis", type=Path, default=REPO / "../shared/eval/davis")
+    parser.add_argument("--sod", type=Path, default=REPO / "../shared/eval/sod_bsds")
+    parser.add_argument("--every-davis", type=int, default=7)
+    parser.add_argument("--every-sod", type=int, default=8)
+    parser.add_argument(
+        "--model", type=Path, default=Path.home() / ".cache/backdrop/models/isnet-general.onnx"
+    )
+    parser.add_argument("--fp32-model", type=Path, help="also run backdrop on this file")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/backdrop-bench"))
+    parser.add_argument("--results", type=Path, default=BENCH / "results.json")
+    args = parser.parse_args()
+
+    # rembg takes the model from U2NET_HOME/isnet-general-use.onnx when present.
+    u2net = args.work / "u2net"
+    u2net.mkdir(parents=True, exist_ok=True)
+    link = u2net / "isnet-general-use.onnx"
+    link.unlink(missing_ok=True)
+    link.symlink_to(args.model.resolve())
+    env = {**os.environ, "U2NET_HOME": str(u2net), "OMP_NUM_THREADS": "2"}
+
+    datasets = {
+        "davis": (args.davis, stems_of(args.davis, args.every_davis)),
+        "sod_bsds": (args.sod, stems_of(args.sod, args.every_sod)),
+    }
+    names = ["backdrop", "rembg", "bare"] + (["fp32"] if args.fp32_model else [])
+    started = time.monotonic()
+    workers = [Worker(n, args.fp32_model if n == "fp32" else args.model, env) for n in names]
+    # Warm-up (first-run allocations, numba compilation in pymatting): not timed.
+    first = args.davis / "images" / f"{datasets['davis'][1][0]}.jpg"
+    for worker in workers:
+        worker.run(first, args.work / "warmup")
+
+    times: dict[str, dict[str, dict[str, float]]] = {}
+    turn = 0
+    for set_name, (root, stems) in datasets.items():
+        times[set_name] = {}
+        for i, stem in enumerate(stems):
+            image = next((root / "images").glob(f"{stem}.*"))
+            row: dict[str, float] = {}
+            order = workers[turn % len(workers) :] + workers[: turn % len(workers)]
+            turn += 1
+            for worker in order:
+                row.update(worker.run(image, args.work / set_name))
+            times[set_name][stem] = row
+            print(
+                f"{set_name} {i + 1}/{len(stems)} {stem} "
+                + " ".join(f"{k}={v:.2f}" for k, v in row.items()),
+                flush=True,
+            )
+    rss = {worker.name: worker.finish() for worker in workers}
+    wall = time.monotonic() - started
+
+    results: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, 2 onnxruntime threads",
+        "wall_seconds": round(wall),
+        "peak_rss_mb": rss,
+        "sets": {},
+    }
+    for set_name, (root, stems) in datasets.items():
+        per_variant: dict[str, Any] = {}
+        variants = [v for v in VARIANTS if PROCESS_OF[v] in names]
+        bare_mean = statistics.fmean(times[set_name][s]["bare"] for s in stems)
+        for variant in variants:
+            scores = []
+            for stem in stems:
+                alpha = np.asarray(Image.open(args.work / set_name / variant / f"{stem}.png"))
+                truth = np.asarray(Image.open(root / "masks" / f"{stem}.png").convert("L"))
+                scores.append(score(alpha, truth))
+            seconds = [times[set_name][s][variant] for s in stems]
+            per_variant[variant] = {
+                "iou": statistics.fmean(s.iou for s in scores),
+                "mae": statistics.fmean(s.mae for s in scores),
+                "boundary_f": statistics.fmean(s.boundary_f for s in scores),
+                "mean_seconds": statistics.fmean(seconds),
+                "time_ratio": statistics.fmean(seconds) / bare_mean,
+                "per_image": {
+                    stem: {"iou": s.iou, "mae": s.mae, "boundary_f": s.boundary_f, "seconds": t}
+                    for stem, s, t in zip(stems, scores, seconds, strict=True)
+                },
+            }
+        results["sets"][set_name] = {"count": len(stems), "stems": stems, "variants": per_variant}
+    args.results.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.results} in {wall:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""OpenAPI `responses=` for every route: a success example and each error it can answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _error(http_status: int, code: int, message: str, detail: str) -> tuple[int, str, Any]:
+    return (
+        http_status,
+        message,
+        {"statusCode": code, "message": message, "body": {"detail": detail}},
+    )
+
+
+def _ok(body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 2000, "message": "SUCCESS", "body": body}
+
+
+_BAD_REQUEST = _error(400, 4000, "INVALID_REQUEST", "size: Field required")
+_BAD_KEY = _error(403, 4003, "INVALID_API_KEY", "the x-api-key header is missing or unknown")
+_TOO_BIG = _error(413, 4013, "PAYLOAD_TOO_LARGE", "the request body exceeds 65536 bytes")
+_BUSY = _error(503, 5031, "SERVICE_UNAVAILABLE", "too many orders are waiting; try again shortly")
+_INTERNAL = _error(500, 5000, "INTERNAL_ERROR", "an unexpected error occurred")
+
+
+def responses(
+    success: dict[str, Any] | None, *errors: tuple[int, str, Any]
+) -> dict[int | str, dict[str, Any]]:
+    """A `responses=` mapping: errors sharing an HTTP status become named examples of it."""
+    result: dict[int | str, dict[str, Any]] = {}
+    if success is not None:
+        result[200] = {"content": {"application/json": {"example": _ok(success)}}}
+    for http_status, name, example in (*errors, _INTERNAL):
+        entry = result.setdefault(
+            http_status,
+            {"description": name, "content": {"application/json": {"examples": {}}}},
+        )
+        entry["content"]["application/json"]["examples"][name] = {"value": example}
+    return result
+
+
+UPLOAD_IMAGE_URL = responses(
+    {
+        "uploadImage": "http://127.0.0.1:8000/images/uploads/3f2a.jpg?keyId=k1&size=791436"
+        "&contentType=image%2Fjpeg&expires=1767225599&signature=9c1d...",
+        "imageUrl": "http://127.0.0.1:8000/images/uploads/3f2a.jpg",
+        "size": 791436,
+    },
+    _BAD_REQUEST,
+    _error(400, 4010, "SIZE_MISMATCH", "size must be between 1 and 5242880 bytes"),
+    _BAD_KEY,
+    _TOO_BIG,
+    _error(
+        415,
+        4015,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "contentType must be image/jpeg, image/png or image/webp",
+    ),
+)
+
+PUT_IMAGE = responses(
+    None,
+    _error(400, 4009, "INVALID_IMAGE", "the image could not be decoded"),
+    _error(400, 4010, "SIZE_MISMATCH", "the body has 1000 bytes, the URL was signed for 791436"),
+    _error(403, 4007, "INVALID_OR_EXPIRED_SIGNATURE", "the upload URL expired"),
+    _error(413, 4014, "IMAGE_DIMENSIONS_TOO_LARGE", "the image has more than 40000000 pixels"),
+    _error(415, 4015, "UNSUPPORTED_MEDIA_TYPE", "the bytes are a PNG image, not image/jpeg"),
+)
+
+GET_IMAGE = responses(
+    None, _error(404, 4005, "IMAGE_NOT_FOUND", "no image uploads/3f2a.jpg (images live 24 hours)")
+)
+
+_ORDER_CREATED = {
+    "orderId": "7906da5353b504162db5199d6",
+    "maxRetriesAllowed": 5,
+    "avgResponseTimeInSec": 5,
+    "status": "init",
+}
+_ORDER_ERRORS = (
+    _BAD_REQUEST,
+    _error(400, 4006, "INVALID_IMAGE_URL", "imageUrl must be an image URL issued by this server"),
+    _error(402, 5040, "API_CREDITS_CONSUMED", "the key has 0.25 credits; this costs 0.5"),
+    _BAD_KEY,
+    _TOO_BIG,
+    _BUSY,
+)
+
+REMOVE_BACKGROUND = responses(
+    _ORDER_CREATED,
+    *_ORDER_ERRORS,
+    _error(400, 4008, "INVALID_BACKGROUND", "use a colour name or #RRGGBB"),
+)
+
+BACKGROUND_GENERATOR = responses(
+    _ORDER_CREATED,
+    *_ORDER_ERRORS,
+    _error(400, 5041, "INVALID_PROMPTS_DETECTED", "the prompt is longer than 1000 characters"),
+)
+
+ORDER_STATUS = responses(
+    {
+        "orderId": "7906da5353b504162db5199d6",
+        "status": "active",
+        "output": "http://127.0.0.1:8000/images/results/7906da5353b504162db5199d6.png",
+        "mask": "http://127.0.0.1:8000/images/results/7906da5353b504162db5199d6.mask.png",
+    },
+    _BAD_REQUEST,
+    _BAD_KEY,
+    _error(404, 4004, "ORDER_NOT_FOUND", "no order '7906da5353b504162db5199d6'"),
+)
+
+ACCOUNT = responses({"credits": 99.5}, _BAD_KEY)
+
+HEALTH = responses(
+    {"status": "ok", "version": "0.1.0"},
+    _error(503, 5031, "SERVICE_UNAVAILABLE", "the database is unreachable"),
+)

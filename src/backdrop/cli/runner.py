@@ -1,0 +1,123 @@
+"""`backdrop remove` / `backdrop generate` over many files: choose local or remote, run, report."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from backdrop.cli import batch
+from backdrop.cli.operations import (
+    GENERATE_SUFFIXES,
+    REMOVE_SUFFIXES,
+    LocalGenerate,
+    LocalRemove,
+    RemoteGenerate,
+    RemoteRemove,
+)
+from backdrop.client import Client
+from backdrop.client.images import is_image_background
+from backdrop.settings import Settings
+
+# The exit status of a run stopped by Ctrl-C, as shells report SIGINT.
+INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What every batch command shares."""
+
+    inputs: list[Path]
+    output_dir: Path
+    jobs: int
+    overwrite: bool
+    server: str | None
+    api_key: str | None
+
+
+def remove(
+    settings: Settings, options: BatchOptions, background: str | None, model: str, console: Console
+) -> int:
+    """Cut out every image; returns the exit status."""
+    pairs = batch.find_images(options.inputs, options.output_dir)
+    jobs, summary = batch.plan(pairs, REMOVE_SUFFIXES, overwrite=options.overwrite)
+    if options.server:
+        with _client(options) as client:
+            choice = background or "transparent"
+            if jobs and is_image_background(choice):
+                choice = client.upload(Path(choice))  # once, not once per image
+            remote = RemoteRemove(client, choice)
+            return _run_remote(client, remote, jobs, summary, options, console)
+    from backdrop.cli.local import parse_background
+    from backdrop.engines.registry import create_segmenter
+
+    local = LocalRemove(
+        create_segmenter(
+            model, models_dir=settings.models_dir, threads=settings.worker.onnx_threads
+        ),
+        parse_background(background, settings.limits.max_pixels),
+        settings.limits.max_pixels,
+    )
+    return _finish(batch.run(local, jobs, summary, workers=options.jobs, console=console), console)
+
+
+def generate(
+    settings: Settings,
+    options: BatchOptions,
+    prompt: str,
+    seed: int | None,
+    model: str,
+    console: Console,
+) -> int:
+    """Put every image's subject on a generated background; returns the exit status."""
+    pairs = batch.find_images(options.inputs, options.output_dir)
+    jobs, summary = batch.plan(pairs, GENERATE_SUFFIXES, overwrite=options.overwrite)
+    if options.server:
+        with _client(options) as client:
+            return _run_remote(
+                client, RemoteGenerate(client, prompt), jobs, summary, options, console
+            )
+    from backdrop.engines.registry import create_segmenter
+    from backdrop.engines.studio import StudioGenerator
+
+    local = LocalGenerate(
+        create_segmenter(
+            model, models_dir=settings.models_dir, threads=settings.worker.onnx_threads
+        ),
+        StudioGenerator(),
+        prompt,
+        seed,
+        settings.limits.max_pixels,
+    )
+    return _finish(batch.run(local, jobs, summary, workers=options.jobs, console=console), console)
+
+
+def _client(options: BatchOptions) -> AbstractContextManager[Client]:
+    if not options.api_key:
+        raise ValueError("--server needs --api-key (or BACKDROP_API_KEY)")
+    assert options.server is not None
+    return Client(options.server, api_key=options.api_key)
+
+
+def _run_remote(
+    client: Client,
+    processor: batch.Processor,
+    jobs: list[batch.Job],
+    summary: batch.Summary,
+    options: BatchOptions,
+    console: Console,
+) -> int:
+    before = client.credits() if jobs else None
+    batch.run(processor, jobs, summary, workers=options.jobs, console=console)
+    if before is not None and not summary.interrupted:
+        summary.credits_used = round(before - client.credits(), 4)
+    return _finish(summary, console)
+
+
+def _finish(summary: batch.Summary, console: Console) -> int:
+    batch.print_summary(summary, console)
+    if summary.interrupted:
+        return INTERRUPTED
+    return 1 if summary.failed else 0

@@ -1,0 +1,1 @@
+"""Scoring cutouts against ground-truth masks: metrics and a folder runner."""
