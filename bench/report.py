@@ -1,6 +1,11 @@
 """Tables (Markdown, on stdout) and the quality/speed plot from bench/results.json.
 
 .bench-venv/bin/python bench/report.py > /tmp/tables.md
+
+A run made with `run.py --skip-rembg` lacks the rembg rows; they are taken from
+`results_anchors.json` (an earlier run on the same subset and model file: rembg's and the bare
+model's alphas are deterministic, so their scores are the same; their time ratios are that
+run's, marked with *). Peak RSS of a row from there is that run's too.
 """
 
 from __future__ import annotations
@@ -12,15 +17,35 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 LABELS = {
-    "backdrop": "backdrop (default)",
-    "backdrop_fp32": "backdrop, fp32 output-only file",
+    "backdrop_int8": "backdrop --quality fast (int8 file + refinement)",
+    "backdrop_fp32": "backdrop, fp32 file + refinement",
+    "backdrop": "backdrop default (fp16 file + refinement)",
     "rembg": "rembg plain",
     "rembg_ppm": "rembg post_process_mask",
     "rembg_matting": "rembg alpha_matting",
     "bare": "bare model",
     "bare_flip": "bare model + flip TTA",
 }
-PROCESS_OF = {"backdrop": "backdrop", "backdrop_fp32": "fp32", "bare": "bare", "bare_flip": "bare"}
+PROCESS_OF = {
+    "backdrop": "backdrop",
+    "backdrop_fp32": "fp32",
+    "backdrop_int8": "int8",
+    "bare": "bare",
+    "bare_flip": "bare",
+}
+
+
+def merge_anchors(results: dict[str, Any], anchors: dict[str, Any]) -> None:
+    """Add the variants `results` lacks from `anchors` (same subset), marked as borrowed."""
+    for set_name, data in results["sets"].items():
+        earlier = anchors["sets"][set_name]
+        if earlier["stems"] != data["stems"]:
+            raise SystemExit(f"{set_name}: anchors were scored on other images")
+        for variant, v in earlier["variants"].items():
+            if variant not in data["variants"]:
+                data["variants"][variant] = {**v, "borrowed": True}
+    for process, rss in anchors["peak_rss_mb"].items():
+        results["peak_rss_mb"].setdefault(process, rss)
 
 
 def tables(results: dict[str, Any]) -> str:
@@ -35,9 +60,11 @@ def tables(results: dict[str, Any]) -> str:
         ]
         for variant, v in data["variants"].items():
             process = PROCESS_OF.get(variant, "rembg")
+            mark = "*" if v.get("borrowed") else ""
             lines.append(
-                f"| {LABELS[variant]} | {v['iou']:.3f} | {v['mae']:.4f} | {v['boundary_f']:.3f} "
-                f"| {v['mean_seconds']:.2f} | {v['time_ratio']:.2f} | {rss[process]:.0f} MB |"
+                f"| {LABELS[variant]} | {v['iou']:.4f} | {v['mae']:.4f} | {v['boundary_f']:.4f} "
+                f"| {v['mean_seconds']:.2f}{mark} | {v['time_ratio']:.2f}{mark} "
+                f"| {rss[process]:.0f} MB{mark} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -59,7 +86,7 @@ def plot(results: dict[str, Any], out: Path) -> None:
                 (v["time_ratio"], v["boundary_f"]),
                 fontsize=7,
                 # backdrop and the bare model often coincide: put one label below.
-                xytext=(4, -18) if variant == "bare" else (4, 4),
+                xytext=(4, -18) if variant in ("bare", "rembg_ppm") else (4, 4),
                 textcoords="offset points",
             )
         ax.set_title(f"{set_name} ({results['sets'][set_name]['count']} images)")
@@ -73,6 +100,9 @@ def plot(results: dict[str, Any], out: Path) -> None:
 def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else BENCH / "results.json"
     results = json.loads(path.read_text())
+    anchors = BENCH / "results_anchors.json"
+    if anchors.is_file():
+        merge_anchors(results, json.loads(anchors.read_text()))
     print(tables(results))
     plot(results, BENCH / "quality_speed.png")
 

@@ -29,8 +29,9 @@ from backdrop.evaluation.metrics import score
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 VARIANTS = {
-    "backdrop": "backdrop (default)",
-    "backdrop_fp32": "backdrop, fp32 output-only file",
+    "backdrop_int8": "backdrop, int8 file + refinement",
+    "backdrop_fp32": "backdrop, fp32 file + refinement",
+    "backdrop": "backdrop, fp16 file + refinement",
     "rembg": "rembg plain",
     "rembg_ppm": "rembg post_process_mask",
     "rembg_matting": "rembg alpha_matting",
@@ -38,6 +39,7 @@ VARIANTS = {
     "bare_flip": "bare model + flip TTA",
 }
 PROCESS_OF = {
+    "backdrop_int8": "int8",
     "backdrop": "backdrop",
     "backdrop_fp32": "fp32",
     "rembg": "rembg",
@@ -104,6 +106,12 @@ def main() -> None:
         "--model", type=Path, default=Path.home() / ".cache/backdrop/models/isnet-general.onnx"
     )
     parser.add_argument("--fp32-model", type=Path, help="also run backdrop on this file")
+    parser.add_argument("--int8-model", type=Path, help="also run backdrop on this file")
+    parser.add_argument(
+        "--skip-rembg",
+        action="store_true",
+        help="leave rembg out (its alphas are deterministic: reuse an earlier run's scores)",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/backdrop-bench"))
     parser.add_argument("--results", type=Path, default=BENCH / "results.json")
     args = parser.parse_args()
@@ -120,9 +128,11 @@ def main() -> None:
         "davis": (args.davis, stems_of(args.davis, args.every_davis)),
         "sod_bsds": (args.sod, stems_of(args.sod, args.every_sod)),
     }
-    names = ["backdrop", "rembg", "bare"] + (["fp32"] if args.fp32_model else [])
+    extra = {"fp32": args.fp32_model, "int8": args.int8_model}
+    names = ["backdrop", "bare"] + ([] if args.skip_rembg else ["rembg"])
+    names += [n for n, path in extra.items() if path]
     started = time.monotonic()
-    workers = [Worker(n, args.fp32_model if n == "fp32" else args.model, env) for n in names]
+    workers = [Worker(n, extra.get(n) or args.model, env) for n in names]
     # Warm-up (first-run allocations, numba compilation in pymatting): not timed.
     first = args.davis / "images" / f"{datasets['davis'][1][0]}.jpg"
     for worker in workers:

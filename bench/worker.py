@@ -5,13 +5,14 @@ alpha to DIR/<variant>/<stem>.png and answers {"times": {variant: seconds}} on s
 of input it answers {"maxrss_mb": N}. Run by bench/run.py; not a user tool.
 
 Contenders (all on the same model file, 2 onnxruntime threads):
-- backdrop: `pipeline.subject_alpha` with the registry's engine, exactly what `remove` uses.
+- backdrop: `pipeline.subject_alpha` with the registry's engine (refinement included), exactly
+  what `remove` uses, on the shipped fp16 file.
 - rembg: `rembg.remove(..., only_mask=True)` timed as "rembg"; rembg's own `post_process` and
   `alpha_matting_cutout` applied to that mask, timed as that time plus the step's, exactly the
   steps `remove(post_process_mask=True)` / `remove(alpha_matting=True)` run.
 - bare: the MODELS.md recipe with a plain InferenceSession; "bare" times `session.run` alone
   (the denominator of the ratios), "bare_flip" the whole recipe with horizontal-flip averaging.
-- fp32: backdrop's engine on a derived file (only `output`, fp32 weights), if given.
+- fp32 / int8: backdrop's engine on a derived file (engines/derive.py), if given.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ Variant = Callable[[Image.Image], dict[str, tuple[np.ndarray, float]]]
 
 def backdrop_contender(model: Path, name: str) -> Variant:
     from backdrop.engines import pipeline
-    from backdrop.engines.segmentation import OnnxSegmenter
+    from backdrop.engines.refine import DEFAULT_REFINE
+    from backdrop.engines.segmentation import RefinedEngine
 
-    segmenter = OnnxSegmenter(model, threads=2)
+    segmenter = RefinedEngine(DEFAULT_REFINE)(model, model_id=name, threads=2)
     segmenter.load()
 
     def run(image: Image.Image) -> dict[str, tuple[np.ndarray, float]]:
@@ -114,7 +116,7 @@ def bare_contender(model: Path) -> Variant:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("contender", choices=["backdrop", "rembg", "bare", "fp32"])
+    parser.add_argument("contender", choices=["backdrop", "rembg", "bare", "fp32", "int8"])
     parser.add_argument("--model", type=Path, required=True)
     args = parser.parse_args()
     # The protocol owns the real stdout; whatever a library prints goes to stderr instead.
@@ -124,8 +126,8 @@ def main() -> None:
     contender: Variant
     if args.contender == "backdrop":
         contender = backdrop_contender(args.model, "backdrop")
-    elif args.contender == "fp32":
-        contender = backdrop_contender(args.model, "backdrop_fp32")
+    elif args.contender in ("fp32", "int8"):
+        contender = backdrop_contender(args.model, f"backdrop_{args.contender}")
     elif args.contender == "rembg":
         contender = rembg_contender(args.model)
     else:

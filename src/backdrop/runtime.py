@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from backdrop.db.migrate import upgrade
 from backdrop.db.session import Database
+from backdrop.engines.generation import STUDIO, Generators
+from backdrop.engines.registry import Segmenters, load_catalog
 from backdrop.engines.segmentation import Segmenter
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.orders.keys import ApiKeys
@@ -37,18 +39,29 @@ class Runtime:
     runner: OrderRunner
     pool: WorkerPool
     sweeper: Sweeper
+    segmenters: Segmenters
+    generators: Generators
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
         """Start the workers, requeue orders a previous run left `init`, start the sweeper."""
         self._stop.clear()
+        self.warm_up()
         self.pool.start()
         pending = self.orders.pending_ids()
         if pending:
             log.info("resuming %d unfinished orders", len(pending))
         self._spawn("backdrop-recovery", lambda: self._resume(pending))
         self._spawn("backdrop-sweeper", self._sweep_forever)
+
+    def warm_up(self) -> None:
+        """Load the default models now: the first order should not pay for loading them
+        (a LightX client gives up after 5 polls, 3 s apart)."""
+        load = getattr(self.segmenters.get(), "load", None)
+        if callable(load):
+            load()
+        self.generators.warm_up()
 
     def stop(self) -> None:
         self._stop.set()
@@ -85,20 +98,24 @@ def build_runtime(
 ) -> Runtime:
     """Everything the server needs, with the database migrated. Call `start()` to run it."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if segmenter is None:
-        from backdrop.engines.registry import create_segmenter
-
-        segmenter = create_segmenter(
-            settings.segmentation_model,
-            models_dir=settings.models_dir,
-            threads=settings.worker.onnx_threads,
-        )
+    segmenters = Segmenters(
+        load_catalog(settings.models_dir, settings.models_config),
+        settings.models_dir,
+        default_model=settings.segmentation_model,
+        threads=settings.worker.onnx_threads,
+        preloaded=segmenter,
+    )
+    # A server whose default model lacks its weights refuses to start (no model is loaded yet).
+    segmenters.get()
     db = Database(settings.resolved_database_url)
     upgrade(db.engine)
     store = LocalImageStore(settings.files_dir)
     signer = UploadSigner(load_or_create_secret(settings.secret_path))
     uploads = Uploads(db, store, signer, settings, clock)
-    runner = OrderRunner(db, store, settings, segmenter, clock=clock)
+    generators = Generators(settings.generation)
+    if settings.generation.engine != STUDIO:
+        generators.check_default()
+    runner = OrderRunner(db, store, settings, segmenters, generators, clock=clock)
     worker = settings.worker
     return Runtime(
         settings=settings,
@@ -106,8 +123,10 @@ def build_runtime(
         store=store,
         keys=ApiKeys(db, clock),
         uploads=uploads,
-        orders=Orders(db, uploads, settings, clock),
+        orders=Orders(db, uploads, settings, clock, models=segmenters),
         runner=runner,
         pool=WorkerPool(runner.run, worker.concurrency, worker.queue_size),
         sweeper=Sweeper(db, store, clock),
+        segmenters=segmenters,
+        generators=generators,
     )

@@ -43,6 +43,29 @@ class WorkerSettings(BaseModel):
     default_response_seconds: int = Field(default=5, ge=1)
 
 
+class DiffusionSettings(BaseModel):
+    """The optional diffusion engine (`pip install backdrop[diffusion]`, a GPU and weights)."""
+
+    # A model id in the Hugging Face cache, or a local folder saved with save_pretrained.
+    model: str = "diffusers/stable-diffusion-xl-1.0-inpainting-0.1"
+    # Never download at run time unless the operator allows it.
+    local_files_only: bool = True
+    device: str = "auto"  # "auto" = CUDA when present, else CPU
+    steps: int = Field(default=30, ge=1, le=200)
+    guidance: float = Field(default=7.5, ge=0.0, le=50.0)
+    strength: float = Field(default=0.99, gt=0.0, le=1.0)
+    # How far the repainted area is grown into the subject's edges (input pixels), so no ring
+    # of the old background stays behind soft edges.
+    mask_dilation: int = Field(default=6, ge=0, le=64)
+
+
+class GenerationSettings(BaseModel):
+    """Which background generator runs when a request names none."""
+
+    engine: str = "studio"
+    diffusion: DiffusionSettings = DiffusionSettings()
+
+
 class Settings(BaseSettings):
     """All of backdrop's configuration."""
 
@@ -59,11 +82,15 @@ class Settings(BaseSettings):
     database_url: str | None = None
     models_dir: Path = Path.home() / ".cache" / "backdrop" / "models"
     segmentation_model: str = "isnet-general"
+    # Models the operator adds (BiRefNet, U²-Net, local ONNX files); default:
+    # <models_dir>/models.json when it exists. See README "Models".
+    models_config: Path | None = None
     initial_key_credits: float = 100.0
 
     limits: LimitSettings = LimitSettings()
     lifetimes: LifetimeSettings = LifetimeSettings()
     worker: WorkerSettings = WorkerSettings()
+    generation: GenerationSettings = GenerationSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import jpeg_bytes, subject_photo
@@ -96,3 +97,50 @@ def test_models_fetch_is_a_quick_no_op_when_present(tmp_path: Path) -> None:
     run = _backdrop("models", "fetch", data_dir=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "isnet-general" in run.stderr
+
+
+def test_generate_explain_prints_the_recipe(tmp_path: Path) -> None:
+    import json
+
+    run = _backdrop(
+        "generate", "--prompt", "golden sand beach at sunset", "--explain", data_dir=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    recipe = json.loads(run.stdout)
+    assert recipe["setting"] == "water" or recipe["scene"] == "beach"
+    assert recipe["light"]["time_of_day"] == "sunset"
+    missing = _backdrop("generate", "--prompt", "beach", data_dir=tmp_path)
+    assert missing.returncode == 2 and "-o DIR" in missing.stderr
+
+
+def test_generate_with_an_unknown_engine_fails_clearly(tmp_path: Path) -> None:
+    source = tmp_path / "ball.jpg"
+    source.write_bytes(jpeg_bytes(subject_photo()[0]))
+    run = _backdrop(
+        "generate",
+        str(source),
+        "-o",
+        str(tmp_path / "out"),
+        "--prompt",
+        "x",
+        "--engine",
+        "nope",
+        data_dir=tmp_path,
+    )
+    assert run.returncode == 1
+    assert "known engines: studio, diffusion" in run.stderr
+
+
+def test_remove_quality_fast_asks_for_the_int8_variant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "ball.jpg"
+    source.write_bytes(jpeg_bytes(subject_photo()[0]))
+    empty = tmp_path / "models"
+    empty.mkdir()
+    monkeypatch.setenv("BACKDROP_MODELS_DIR", str(empty))
+    run = _backdrop(
+        "remove", str(source), "-o", str(tmp_path / "out"), "--quality", "fast", data_dir=tmp_path
+    )
+    assert run.returncode != 0
+    assert "backdrop models fetch --model isnet-general-int8" in run.stdout + run.stderr

@@ -14,11 +14,14 @@ import onnxruntime as ort
 import pytest
 from PIL import Image
 
+from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.registry import DEFAULT_SEGMENTATION_MODEL, create_segmenter
 from backdrop.engines.segmentation import (
     InferenceSessionLike,
     OnnxSegmenter,
+    RefinedEngine,
     Segmenter,
+    TunedIsnetSegmenter,
     choose_providers,
     make_session_options,
 )
@@ -262,3 +265,32 @@ def test_real_model_output_has_the_image_size(isnet: Segmenter) -> None:
     image, _ = sphere_scene((1000, 300), (700, 150), 110, (200, 120, 30))
     assert isnet.predict(image).shape == (300, 1000)
     assert isnet.predict(image.convert("RGBA").crop((0, 0, 333, 217))).shape == (217, 333)
+
+
+def test_tuned_isnet_scales_by_the_image_maximum() -> None:
+    # A dim image (max 100) is normalised as v / max - 0.5, so its brightest pixel reads 0.5.
+    session = FakeSession(left_half_map())
+    TunedIsnetSegmenter(session=session).predict(Image.new("RGB", (300, 200), (100, 50, 0)))
+    batch = session.calls[0][1]["input"]
+    np.testing.assert_allclose(batch[0, :, 500, 500], [0.5, 0.0, -0.5], atol=1e-6)
+
+
+def test_refined_engine_returns_the_refined_alpha() -> None:
+    # A faint subject (max 0.3) that the plain recipe never lifts to 0.5, plus a far speck:
+    # refinement stretches the subject to opaque and drops the speck.
+    plane = np.zeros((1, 1, 1024, 1024), np.float32)
+    plane[..., 200:800, 100:500] = 0.3
+    plane[..., 950:960, 950:960] = 0.3
+    image = Image.new("RGB", (256, 256), (90, 90, 90))
+    plain = OnnxSegmenter(session=FakeSession(plane)).predict(image)
+    refined = TunedIsnetSegmenter(session=FakeSession(plane), refine=DEFAULT_REFINE).predict(image)
+    assert plain.max() < 128
+    assert refined.dtype == np.uint8 and refined.shape == (256, 256)
+    assert refined[128, 64] == 255
+    assert refined[240:, 240:].max() == 0
+
+
+def test_registry_engine_for_isnet_is_tuned_and_refined(tmp_path: Path) -> None:
+    engine = RefinedEngine(DEFAULT_REFINE)(tmp_path / "m.onnx", model_id="isnet-general", threads=1)
+    assert isinstance(engine, TunedIsnetSegmenter)
+    assert engine.refine == DEFAULT_REFINE

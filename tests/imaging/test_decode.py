@@ -206,6 +206,30 @@ def test_16_bit_grey_png_is_scaled_not_clipped() -> None:
     assert np.asarray(image)[0].tolist() == [[0, 0, 0], [128, 128, 128], [255, 255, 255]]
 
 
+def test_16_bit_grey_png_with_a_transparency_key_loads_as_rgba() -> None:
+    # tRNS holds a 16-bit grey; only that exact value turns transparent, not 1000 + 1.
+    row = b"\x00" + struct.pack(">3H", 1000, 1001, 40000)
+    data = png_by_hand(3, 1, 16, 0, row, trns=struct.pack(">H", 1000))
+    image = load_image(data, max_pixels=MAX_PIXELS)
+    assert image.mode == "RGBA"
+    assert [image.getpixel((x, 0))[3] for x in range(3)] == [0, 255, 255]  # type: ignore[index]
+    assert image.getpixel((2, 0))[:3] == (156, 156, 156)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+def test_rgb_png_with_a_transparency_key_loads_as_rgba(bit_depth: int) -> None:
+    if bit_depth == 8:
+        row = b"\x00" + bytes([255, 0, 128, 0, 255, 0])
+        key = struct.pack(">3H", 255, 0, 128)
+    else:
+        row = b"\x00" + struct.pack(">6H", 65535, 0, 32896, 0, 65535, 0)
+        key = struct.pack(">3H", 65535, 0, 32896)
+    image = load_image(png_by_hand(2, 1, bit_depth, 2, row, trns=key), max_pixels=MAX_PIXELS)
+    assert image.mode == "RGBA"
+    assert image.getpixel((0, 0)) == (255, 0, 128, 0)
+    assert image.getpixel((1, 0)) == (0, 255, 0, 255)
+
+
 def test_16_bit_rgb_png_loads_as_rgb() -> None:
     # One row: filter byte, then (R, G, B) as big-endian 16-bit samples for two pixels.
     row = b"\x00" + struct.pack(">6H", 65535, 0, 32896, 0, 65535, 0)

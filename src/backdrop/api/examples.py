@@ -91,6 +91,13 @@ REMOVE_BACKGROUND = responses(
     _ORDER_CREATED,
     *_ORDER_ERRORS,
     _error(400, 4008, "INVALID_BACKGROUND", "use a colour name or #RRGGBB"),
+    _error(400, 4020, "UNKNOWN_MODEL", "unknown model 'x'; known models: isnet-general, ..."),
+    _error(
+        503,
+        5030,
+        "MODEL_UNAVAILABLE",
+        "model 'birefnet' is not installed in /models; run `backdrop models fetch --model ...`",
+    ),
 )
 
 BACKGROUND_GENERATOR = responses(

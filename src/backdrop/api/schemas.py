@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,11 +37,63 @@ class RemoveBackgroundRequest(_Body):
         "uploadImageUrl",
         examples=["transparent", "#ffcc00", "lightblue"],
     )
+    # Optional fields beyond LightX; a LightX client never sends them, so its results stay
+    # PNG, uncropped, full size, RGBA, from the server's default model.
+    model: str | None = Field(
+        None,
+        max_length=40,
+        description="Segmentation model id (`backdrop models list`); default: the server's",
+        examples=["isnet-general"],
+    )
+    format: Literal["png", "webp", "jpg"] | None = Field(
+        None, description="Output format; jpg has no alpha and is flattened onto white"
+    )
+    crop: bool | None = Field(
+        None, description="Crop output and mask to the subject (alpha >= 0.5) plus cropMargin"
+    )
+    cropMargin: int | None = Field(
+        None, ge=0, le=10_000, description="Pixels of the input kept around the subject"
+    )
+    size: Literal["preview", "full"] | Annotated[int, Field(ge=1, le=20_000)] | None = Field(
+        None,
+        description="preview (long side 625), full (the input's size, default) or a maximum "
+        "long side in pixels; never enlarges",
+        examples=["preview", 1500],
+    )
+    channels: Literal["rgba", "alpha"] | None = Field(
+        None, description="rgba (default) or alpha: the output is the matte only"
+    )
 
 
-class BackgroundGeneratorRequest(_Body):
+class _GenerationOptions(_Body):
+    """Optional fields beyond LightX; a LightX client never sends them."""
+
+    seed: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="Same seed and inputs give the same image"
+    )
+    negativePrompt: str | None = Field(
+        None, description="What the diffusion engine should avoid", examples=["text, watermark"]
+    )
+    styleImageUrl: str | None = Field(
+        None,
+        max_length=2048,
+        description="An uploaded image whose palette and light the background takes (studio)",
+    )
+    engine: str | None = Field(
+        None, max_length=40, description="studio (default) or diffusion", examples=["studio"]
+    )
+
+
+class BackgroundGeneratorRequest(_GenerationOptions):
     imageUrl: str = Field(max_length=2048)
     textPrompt: str | None = Field(None, examples=["Beautiful sunset over mountains"])
+
+
+class ProductPhotoshootRequest(_GenerationOptions):
+    """LightX's product photoshoot: a prompt, a style image, or both."""
+
+    imageUrl: str = Field(max_length=2048)
+    textPrompt: str | None = Field(None, examples=["white marble countertop, morning light"])
 
 
 class OrderStatusRequest(_Body):

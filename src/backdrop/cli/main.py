@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 from collections.abc import Callable
@@ -28,6 +29,22 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 
 console = Console(stderr=True)
+
+
+class OutputFormatChoice(enum.StrEnum):
+    png = "png"
+    webp = "webp"
+    jpg = "jpg"
+
+
+class ChannelsChoice(enum.StrEnum):
+    rgba = "rgba"
+    alpha = "alpha"
+
+
+class QualityChoice(enum.StrEnum):
+    fast = "fast"
+    best = "best"
 
 
 def _settings() -> backdrop.settings.Settings:
@@ -130,17 +147,46 @@ def keys_list() -> None:
 
 @models_app.command("fetch")
 def models_fetch(
-    model: Annotated[str, typer.Option(help="Model id.")] = "isnet-general",
+    model: Annotated[
+        str | None, typer.Option(help="Model id (default: BACKDROP_SEGMENTATION_MODEL).")
+    ] = None,
 ) -> None:
     """Download and verify model weights into the model cache (BACKDROP_MODELS_DIR)."""
-    from backdrop.engines.registry import fetch_model
+    from backdrop.engines.registry import fetch_model, load_catalog
+
+    settings = _settings()
+    model_id = model or settings.segmentation_model
+    try:
+        catalog = load_catalog(settings.models_dir, settings.models_config)
+        path = fetch_model(model_id, settings.models_dir, catalog=catalog)
+    except BackdropError as error:
+        raise _fail(error) from None
+    console.print(f"{model_id}: {path}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """List segmentation models: id, whether installed, licence and source."""
+    from rich.table import Table
+
+    from backdrop.engines.registry import is_installed, load_catalog
 
     settings = _settings()
     try:
-        path = fetch_model(model, settings.models_dir)
+        catalog = load_catalog(settings.models_dir, settings.models_config)
     except BackdropError as error:
         raise _fail(error) from None
-    console.print(f"{model}: {path}")
+    table = Table("id", "installed", "default", "license", "source", "description")
+    for model in catalog.values():
+        table.add_row(
+            model.model_id,
+            "yes" if is_installed(model, settings.models_dir) else "no",
+            "*" if model.model_id == settings.segmentation_model else "",
+            model.license,
+            model.source,
+            model.description,
+        )
+    Console().print(table)
 
 
 # Options shared by `remove` and `generate` (batch runs, local or through a server).
@@ -211,7 +257,27 @@ def remove(
         str | None,
         typer.Option(help="transparent (default), a colour name or hex, or an image file."),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="Segmentation model id (local).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Segmentation model id (`backdrop models list`).")
+    ] = None,
+    output_format: Annotated[
+        OutputFormatChoice, typer.Option("--format", help="Output format.")
+    ] = OutputFormatChoice.png,
+    crop: Annotated[bool, typer.Option(help="Crop output and mask to the subject.")] = False,
+    crop_margin: Annotated[
+        int, typer.Option(min=0, max=10_000, help="Pixels kept around the subject with --crop.")
+    ] = 0,
+    size: Annotated[
+        str | None,
+        typer.Option(help="preview (long side 625), full (default) or a maximum long side."),
+    ] = None,
+    channels: Annotated[
+        ChannelsChoice, typer.Option(help="rgba, or alpha for the matte only.")
+    ] = ChannelsChoice.rgba,
+    quality: Annotated[
+        QualityChoice,
+        typer.Option(help="best (default), or fast: the model's int8 variant where it has one."),
+    ] = QualityChoice.best,
     jobs: JobsOption = 1,
     overwrite: OverwriteOption = False,
     server: ServerOption = None,
@@ -219,27 +285,60 @@ def remove(
 ) -> None:
     """Remove backgrounds, locally or with --server through an API.
 
-    Writes DIR/<stem>.png (RGBA, or the composite with --background) and DIR/<stem>.mask.png.
+    Writes DIR/<stem>.<format> (RGBA, the composite with --background, or the matte with
+    --channels alpha) and DIR/<stem>.mask.png.
     """
     from backdrop.cli import runner
+    from backdrop.cli.operations import RemoveWish
+    from backdrop.imaging.output import OutputOptions, max_side_for
 
     settings = _settings()
     options = _batch_options(images, output_dir, jobs, overwrite, server, api_key)
-    _run_batch(
-        lambda: runner.remove(
-            settings, options, background, model or settings.segmentation_model, console
-        )
+    size_value: str | int | None = size
+    if size is not None and size.isdigit():
+        size_value = int(size)
+    try:
+        max_side = max_side_for(size_value)
+    except ValueError as error:
+        console.print(f"[red]error:[/red] --size: {error}")
+        raise typer.Exit(code=2) from None
+    if quality is not QualityChoice.best:
+        from backdrop.engines.derive import model_for_quality
+
+        model = model_for_quality(model or settings.segmentation_model, quality.value)
+    wish = RemoveWish(
+        model=model,
+        output=OutputOptions(
+            format=output_format.value,
+            crop=crop,
+            crop_margin=crop_margin,
+            max_side=max_side,
+            channels=channels.value,
+        ),
+        size=size_value,
     )
+    _run_batch(lambda: runner.remove(settings, options, background, model, console, wish))
 
 
 @app.command()
 def generate(
-    images: ImagesArgument,
-    output_dir: OutputDirOption,
-    prompt: Annotated[str, typer.Option(help="The background to generate, in words.")],
-    seed: Annotated[
-        int | None, typer.Option(help="Seed for the local generator (servers ignore it).")
+    images: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Image files and folders (searched recursively)."),
     ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("-o", "--output-dir", help="Where to write.")
+    ] = None,
+    prompt: Annotated[str, typer.Option(help="The background to generate, in words.")] = "",
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Same seed, same image (default: from the prompt).")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="Generation engine: studio (default) or diffusion.")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the studio scene recipe for --prompt and stop.")
+    ] = False,
     model: Annotated[str | None, typer.Option(help="Segmentation model id (local).")] = None,
     jobs: JobsOption = 1,
     overwrite: OverwriteOption = False,
@@ -248,12 +347,27 @@ def generate(
 ) -> None:
     """Put each subject on a background generated from --prompt. Writes DIR/<stem>.jpg."""
     from backdrop.cli import runner
+    from backdrop.cli.operations import GenerateWish
 
+    if not prompt.strip():
+        console.print("[red]error:[/red] --prompt is required")
+        raise typer.Exit(code=2)
+    if explain:
+        import json
+
+        from backdrop.engines.studio import explain as explain_prompt
+
+        print(json.dumps(explain_prompt(prompt).to_dict(), indent=2))
+        return
+    if not images or output_dir is None:
+        console.print("[red]error:[/red] give IMAGES and -o DIR (or --explain)")
+        raise typer.Exit(code=2)
     settings = _settings()
     options = _batch_options(images, output_dir, jobs, overwrite, server, api_key)
+    wish = GenerateWish(prompt=prompt, seed=seed, engine=engine)
     _run_batch(
         lambda: runner.generate(
-            settings, options, prompt, seed, model or settings.segmentation_model, console
+            settings, options, wish, model or settings.segmentation_model, console
         )
     )
 
@@ -275,7 +389,7 @@ def eval_command(
     """
     import json
 
-    from backdrop.engines.registry import create_segmenter
+    from backdrop.engines.registry import create_segmenter, load_catalog
     from backdrop.evaluation.render import report_table
     from backdrop.evaluation.runner import evaluate, pair_files, pipeline_alpha
 
@@ -286,6 +400,7 @@ def eval_command(
             model or settings.segmentation_model,
             models_dir=settings.models_dir,
             threads=settings.worker.onnx_threads,
+            catalog=load_catalog(settings.models_dir, settings.models_config),
         )
         with console.status(f"scoring {len(pairs)} images"):
             report = evaluate(

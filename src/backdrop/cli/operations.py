@@ -3,21 +3,55 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from backdrop.client import Client
 from backdrop.engines import pipeline
+from backdrop.engines.generation import BackgroundGenerator
 from backdrop.engines.segmentation import Segmenter
-from backdrop.engines.studio import StudioGenerator
 from backdrop.imaging.compose import encode_jpeg, encode_png
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.formats import sniff_content_type
+from backdrop.imaging.output import CONTENT_TYPES, OutputFormat, OutputOptions, encode, render
 
 REMOVE_SUFFIXES = (".png", ".mask.png")
 GENERATE_SUFFIXES = (".jpg",)
+
+
+def remove_suffixes(output: OutputOptions) -> tuple[str, ...]:
+    """What `backdrop remove` writes per image: the output in its format, and the mask."""
+    return (f".{output.format}", ".mask.png")
+
+
+@dataclass
+class RemoveWish:
+    """What `backdrop remove` asks for beyond the background, locally and through a server."""
+
+    model: str | None = None
+    output: OutputOptions = field(default_factory=OutputOptions)
+    size: str | int | None = None  # as the user gave it, for the server
+
+    def api_options(self) -> dict[str, Any]:
+        """backdrop's optional API fields; none are sent unless given (LightX knows none)."""
+        options: dict[str, Any] = {}
+        defaults = OutputOptions()
+        if self.model is not None:
+            options["model"] = self.model
+        if self.output.format != defaults.format:
+            options["format"] = self.output.format
+        if self.output.crop:
+            options["crop"] = True
+            if self.output.crop_margin:
+                options["cropMargin"] = self.output.crop_margin
+        if self.size is not None:
+            options["size"] = self.size
+        if self.output.channels != defaults.channels:
+            options["channels"] = self.output.channels
+        return options
 
 
 @dataclass
@@ -27,27 +61,49 @@ class LocalRemove:
     segmenter: Segmenter
     background: pipeline.Background
     max_pixels: int
-    suffixes: tuple[str, ...] = REMOVE_SUFFIXES
+    output: OutputOptions = field(default_factory=OutputOptions)
+    suffixes: tuple[str, ...] = field(init=False, default=REMOVE_SUFFIXES)
+
+    def __post_init__(self) -> None:
+        self.suffixes = remove_suffixes(self.output)
 
     def process(self, source: Path) -> tuple[bytes, ...]:
         image = load_image(source, max_pixels=self.max_pixels)
         cutout = pipeline.remove_background(image, self.segmenter, self.background)
-        return encode_png(cutout.output), encode_png(cutout.mask)
+        rendered = render(cutout.output, cutout.mask, self.output)
+        return rendered.output, rendered.mask
+
+
+@dataclass(frozen=True)
+class GenerateWish:
+    """What `backdrop generate` asks for, the same locally and through a server."""
+
+    prompt: str
+    seed: int | None = None
+    engine: str | None = None
+
+    def api_options(self) -> dict[str, Any]:
+        """backdrop's optional API fields; none are sent unless given (LightX knows none)."""
+        options: dict[str, Any] = {}
+        if self.seed is not None:
+            options["seed"] = self.seed
+        if self.engine is not None:
+            options["engine"] = self.engine
+        return options
 
 
 @dataclass
 class LocalGenerate:
     segmenter: Segmenter
-    generator: StudioGenerator
-    prompt: str
-    seed: int | None
+    generator: BackgroundGenerator
+    wish: GenerateWish
     max_pixels: int
     suffixes: tuple[str, ...] = GENERATE_SUFFIXES
 
     def process(self, source: Path) -> tuple[bytes, ...]:
         image = load_image(source, max_pixels=self.max_pixels)
         result = pipeline.generate_background(
-            image, self.segmenter, self.generator, self.prompt, seed=self.seed
+            image, self.segmenter, self.generator, self.wish.prompt, seed=self.wish.seed
         )
         return (encode_jpeg(result),)
 
@@ -58,24 +114,38 @@ class RemoteRemove:
 
     client: Client
     background: str
-    suffixes: tuple[str, ...] = REMOVE_SUFFIXES
+    wish: RemoveWish = field(default_factory=RemoveWish)
+    suffixes: tuple[str, ...] = field(init=False, default=REMOVE_SUFFIXES)
+
+    def __post_init__(self) -> None:
+        self.suffixes = remove_suffixes(self.wish.output)
 
     def process(self, source: Path) -> tuple[bytes, ...]:
-        result = self.client.remove_background(source, self.background)
+        result = self.client.remove_background(source, self.background, **self.wish.api_options())
         output = result.output_bytes()
-        # Outputs are named .png: a server answering JPEG (on a colour) is converted, not misnamed.
-        return _as_png(output), _as_png(result.mask_bytes())
+        # Files are named by the format asked for: a server answering another type (LightX
+        # knows only PNG) is converted, not misnamed.
+        return _as_format(output, self.wish.output.format), _as_png(result.mask_bytes())
 
 
 @dataclass
 class RemoteGenerate:
     client: Client
-    prompt: str
+    wish: GenerateWish
     suffixes: tuple[str, ...] = GENERATE_SUFFIXES
 
     def process(self, source: Path) -> tuple[bytes, ...]:
-        result = self.client.generate_background(source, self.prompt)
+        result = self.client.generate_background(
+            source, self.wish.prompt, **self.wish.api_options()
+        )
         return (_as_jpeg(result.output_bytes()),)
+
+
+def _as_format(data: bytes, fmt: OutputFormat) -> bytes:
+    if sniff_content_type(data[:32]) == CONTENT_TYPES[fmt]:
+        return data
+    with Image.open(io.BytesIO(data)) as image:
+        return encode(image, fmt)
 
 
 def _as_png(data: bytes) -> bytes:

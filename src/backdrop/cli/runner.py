@@ -11,11 +11,13 @@ from rich.console import Console
 from backdrop.cli import batch
 from backdrop.cli.operations import (
     GENERATE_SUFFIXES,
-    REMOVE_SUFFIXES,
+    GenerateWish,
     LocalGenerate,
     LocalRemove,
     RemoteGenerate,
     RemoteRemove,
+    RemoveWish,
+    remove_suffixes,
 )
 from backdrop.client import Client
 from backdrop.client.images import is_image_background
@@ -38,27 +40,40 @@ class BatchOptions:
 
 
 def remove(
-    settings: Settings, options: BatchOptions, background: str | None, model: str, console: Console
+    settings: Settings,
+    options: BatchOptions,
+    background: str | None,
+    model: str | None,
+    console: Console,
+    wish: RemoveWish | None = None,
 ) -> int:
-    """Cut out every image; returns the exit status."""
+    """Cut out every image; returns the exit status.
+
+    `model` None means the server's default remotely and the configured one locally.
+    """
+    wish = wish or RemoveWish(model=model)
     pairs = batch.find_images(options.inputs, options.output_dir)
-    jobs, summary = batch.plan(pairs, REMOVE_SUFFIXES, overwrite=options.overwrite)
+    jobs, summary = batch.plan(pairs, remove_suffixes(wish.output), overwrite=options.overwrite)
     if options.server:
         with _client(options) as client:
             choice = background or "transparent"
             if jobs and is_image_background(choice):
                 choice = client.upload(Path(choice))  # once, not once per image
-            remote = RemoteRemove(client, choice)
+            remote = RemoteRemove(client, choice, wish)
             return _run_remote(client, remote, jobs, summary, options, console)
     from backdrop.cli.local import parse_background
-    from backdrop.engines.registry import create_segmenter
+    from backdrop.engines import registry
 
     local = LocalRemove(
-        create_segmenter(
-            model, models_dir=settings.models_dir, threads=settings.worker.onnx_threads
+        registry.create_segmenter(
+            model or settings.segmentation_model,
+            models_dir=settings.models_dir,
+            threads=settings.worker.onnx_threads,
+            catalog=registry.load_catalog(settings.models_dir, settings.models_config),
         ),
         parse_background(background, settings.limits.max_pixels),
         settings.limits.max_pixels,
+        wish.output,
     )
     return _finish(batch.run(local, jobs, summary, workers=options.jobs, console=console), console)
 
@@ -66,8 +81,7 @@ def remove(
 def generate(
     settings: Settings,
     options: BatchOptions,
-    prompt: str,
-    seed: int | None,
+    wish: GenerateWish,
     model: str,
     console: Console,
 ) -> int:
@@ -77,18 +91,20 @@ def generate(
     if options.server:
         with _client(options) as client:
             return _run_remote(
-                client, RemoteGenerate(client, prompt), jobs, summary, options, console
+                client, RemoteGenerate(client, wish), jobs, summary, options, console
             )
-    from backdrop.engines.registry import create_segmenter
-    from backdrop.engines.studio import StudioGenerator
+    from backdrop.engines import registry
+    from backdrop.engines.generation import Generators
 
     local = LocalGenerate(
-        create_segmenter(
-            model, models_dir=settings.models_dir, threads=settings.worker.onnx_threads
+        registry.create_segmenter(
+            model,
+            models_dir=settings.models_dir,
+            threads=settings.worker.onnx_threads,
+            catalog=registry.load_catalog(settings.models_dir, settings.models_config),
         ),
-        StudioGenerator(),
-        prompt,
-        seed,
+        Generators(settings.generation).get(wish.engine),
+        wish,
         settings.limits.max_pixels,
     )
     return _finish(batch.run(local, jobs, summary, workers=options.jobs, console=console), console)

@@ -45,6 +45,7 @@ class OrderStatus(enum.StrEnum):
 class Operation(enum.StrEnum):
     REMOVE_BACKGROUND = "remove-background"
     GENERATE_BACKGROUND = "background-generator"
+    PRODUCT_PHOTOSHOOT = "product-photoshoot"
 
 
 class ApiKey(Base):

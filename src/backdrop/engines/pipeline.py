@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from backdrop.engines.generation import BackgroundGenerator, GenerationRequest
 from backdrop.engines.segmentation import Segmenter
-from backdrop.engines.studio import StudioGenerator
 from backdrop.imaging import compose
 
 
@@ -50,7 +50,8 @@ def subject_alpha(image: Image.Image, segmenter: Segmenter) -> np.ndarray:
 def remove_background(image: Image.Image, segmenter: Segmenter, background: Background) -> Cutout:
     """Cut the subject out and put it on `background`."""
     alpha = subject_alpha(image, segmenter)
-    rgb = image.convert("RGB")
+    # The subject's own colours in its soft edges, so no fringe of the old background shows.
+    rgb = compose.estimate_foreground(image.convert("RGB"), alpha)
     output: Image.Image
     if isinstance(background, SolidColor) and background.rgba[3] > 0:
         output = compose.on_color(rgb, alpha, background.rgba)
@@ -64,10 +65,21 @@ def remove_background(image: Image.Image, segmenter: Segmenter, background: Back
 def generate_background(
     image: Image.Image,
     segmenter: Segmenter,
-    generator: StudioGenerator,
+    generator: BackgroundGenerator,
     prompt: str,
+    *,
     seed: int | None = None,
+    negative_prompt: str | None = None,
+    style_image: Image.Image | None = None,
 ) -> Image.Image:
     """The subject on a new background built from `prompt`, at the input's size."""
     alpha = subject_alpha(image, segmenter)
-    return generator.generate(image.convert("RGB"), alpha, prompt, seed=seed)
+    request = GenerationRequest(
+        image=image.convert("RGB"),
+        alpha=alpha,
+        prompt=prompt,
+        seed=seed,
+        negative_prompt=negative_prompt,
+        style_image=style_image.convert("RGB") if style_image is not None else None,
+    )
+    return generator.generate(request)

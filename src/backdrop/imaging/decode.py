@@ -136,8 +136,10 @@ def _upright(image: Image.Image) -> Image.Image:
 def _to_rgb_or_rgba(image: Image.Image) -> Image.Image:
     """Convert any decoded mode to "RGB", or "RGBA" when the image carries transparency."""
     mode = image.mode
-    if mode in ("RGB", "RGBA"):
+    if mode == "RGBA":
         return image
+    if mode == "RGB":
+        return _rgb_with_key(image) if "transparency" in image.info else image
     if mode in _WIDE_GREY_MODES:
         return _wide_grey_to_rgb(image)
     if mode in _ALPHA_MODES or "transparency" in image.info:
@@ -147,7 +149,33 @@ def _to_rgb_or_rgba(image: Image.Image) -> Image.Image:
 
 
 def _wide_grey_to_rgb(image: Image.Image) -> Image.Image:
-    """16-bit (or 32-bit integer) grey to 8-bit RGB, scaling the full range instead of clipping."""
-    values = np.asarray(image).astype(np.float64)
-    grey = np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8)
-    return Image.fromarray(grey).convert("RGB")
+    """16-bit (or 32-bit integer) grey to 8-bit RGB, scaling the full range instead of clipping.
+
+    A transparency key (a 16-bit grey value in a PNG tRNS chunk) becomes an alpha channel,
+    compared on the 16-bit values so no near-equal grey turns transparent.
+    """
+    raw = np.asarray(image)
+    grey = np.clip(np.rint(raw.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+    rgb = Image.fromarray(grey).convert("RGB")
+    key = image.info.get("transparency")
+    if isinstance(key, int):
+        rgb.putalpha(Image.fromarray(np.where(raw == key, 0, 255).astype(np.uint8)))
+    return rgb
+
+
+def _rgb_with_key(image: Image.Image) -> Image.Image:
+    """An RGB image with a transparency key (PNG tRNS) as RGBA, transparent where it matches.
+
+    Pillow decodes 16-bit RGB to 8 bits but reports the key in 16 bits; then the key's high
+    bytes are compared, as the decoded pixels are.
+    """
+    key = image.info.get("transparency")
+    if not (isinstance(key, tuple) and len(key) == 3 and all(isinstance(v, int) for v in key)):
+        return image
+    if max(key) > 255:
+        key = tuple(value >> 8 for value in key)
+    pixels = np.asarray(image)
+    alpha = np.where((pixels == np.asarray(key, dtype=np.uint8)).all(axis=2), 0, 255)
+    rgba = image.copy()
+    rgba.putalpha(Image.fromarray(alpha.astype(np.uint8)))
+    return rgba

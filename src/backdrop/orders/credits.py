@@ -10,6 +10,7 @@ from backdrop.db.models import Operation
 COST_CENTS: dict[Operation, int] = {
     Operation.REMOVE_BACKGROUND: 50,
     Operation.GENERATE_BACKGROUND: 100,
+    Operation.PRODUCT_PHOTOSHOOT: 100,
 }
 
 

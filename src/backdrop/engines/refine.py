@@ -1,0 +1,178 @@
+"""From a model's low-resolution prediction to a clean full-resolution alpha.
+
+Each step is a plain array function, measured on the dev sets (bench/RESULTS.md) and kept
+because it paid; `refine_alpha` chains them as `RefineSettings` says:
+
+1. `stretch`: min-max stretch of the prediction (rembg does it; it lifts faint subjects).
+2. resize to the photo's size (area when shrinking, bilinear when enlarging).
+3. `guided_filter`: edge-aware smoothing with the photo as guide, so the matte's edges follow
+   the photo's edges at full resolution while soft edges (hair, fur, blur) stay soft.
+4. `contrast`: a linear ramp that sends near-0 haze to 0 and near-1 to 1 (the sure regions),
+   keeping the soft band in between.
+5. `remove_specks` / `fill_holes`: connected components of the subject (alpha >= 0.5) far
+   smaller than the largest one are dropped; enclosed background holes smaller than a share
+   of the subject are filled.
+
+OpenCV (`cv2`) does the box filters, resizing and connected components; it is imported
+where used, so the settings can be imported (by the registry) without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float32]
+Mask = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """What `refine_alpha` does; `None`/0 turns a step off."""
+
+    stretch: bool = True
+    guided_radius: int = 0  # in pixels of the output; 0 = off
+    guided_eps: float = 1e-3
+    contrast_low: float = 0.0
+    contrast_high: float = 1.0
+    speck_fraction: float = 0.0  # drop components smaller than this share of the largest
+    hole_fraction: float = 0.0  # fill holes smaller than this share of the subject
+
+
+RAW = RefineSettings(stretch=False)
+# What the built-in ISNet engines use (measured on the dev sets: bench/RESULTS.md).
+# Guided filtering and hole filling did not pay there (boundary F down on sod_bsds, mixed on
+# davis); the ramp is narrow because the masks scored are binary, and still leaves soft edges.
+DEFAULT_REFINE = RefineSettings(contrast_low=0.4, contrast_high=0.6, speck_fraction=0.05)
+
+
+def refine_alpha(
+    prediction: FloatArray,
+    image: npt.NDArray[np.uint8],
+    settings: RefineSettings,
+) -> Mask:
+    """uint8 alpha at `image`'s size (H, W) from a 0..1 prediction of any size."""
+    height, width = image.shape[:2]
+    alpha = np.asarray(prediction, dtype=np.float32)
+    if settings.stretch:
+        alpha = stretch(alpha)
+    alpha = resize(alpha, (width, height))
+    if settings.guided_radius > 0:
+        import cv2
+
+        grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+        guide = np.asarray(grey, dtype=np.uint8)
+        alpha = guided_filter(guide, alpha, settings.guided_radius, settings.guided_eps)
+    if settings.contrast_low > 0 or settings.contrast_high < 1:
+        alpha = contrast(alpha, settings.contrast_low, settings.contrast_high)
+    alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
+    if settings.speck_fraction > 0:
+        alpha = remove_specks(alpha, settings.speck_fraction)
+    if settings.hole_fraction > 0:
+        alpha = fill_holes(alpha, settings.hole_fraction)
+    return to_uint8(alpha)
+
+
+def stretch(alpha: FloatArray) -> FloatArray:
+    """Min-max stretch to 0..1 (a flat prediction is left as it is)."""
+    low, high = float(alpha.min()), float(alpha.max())
+    if high - low < 1e-6:
+        return alpha
+    stretched: FloatArray = (alpha - np.float32(low)) / np.float32(high - low)
+    return stretched
+
+
+def resize(alpha: FloatArray, size: tuple[int, int]) -> FloatArray:
+    """`alpha` resized to `size` (width, height): area average down, bilinear up."""
+    import cv2
+
+    if (alpha.shape[1], alpha.shape[0]) == size:
+        return alpha
+    shrinking = size[0] * size[1] < alpha.shape[0] * alpha.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    resized: FloatArray = np.asarray(
+        cv2.resize(alpha, size, interpolation=interpolation), dtype=np.float32
+    )
+    return resized
+
+
+def guided_filter(
+    guide: npt.NDArray[np.uint8], source: FloatArray, radius: int, eps: float
+) -> FloatArray:
+    """He et al.'s guided filter with a grey guide (0..255 image, eps on a 0..1 scale)."""
+    import cv2
+
+    i = (guide / np.float32(255.0)).astype(np.float32, copy=False)
+    p: FloatArray = source.astype(np.float32)
+    ksize = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: FloatArray) -> FloatArray:
+        out: FloatArray = np.asarray(
+            cv2.boxFilter(x, -1, ksize, borderType=cv2.BORDER_REFLECT), dtype=np.float32
+        )
+        return out
+
+    mean_i = box(i)
+    mean_p = box(p)
+    cov_ip = box(i * p) - mean_i * mean_p
+    var_i = box(i * i) - mean_i * mean_i
+    a = (cov_ip / (var_i + np.float32(eps))).astype(np.float32, copy=False)
+    b = (mean_p - a * mean_i).astype(np.float32, copy=False)
+    filtered: FloatArray = box(a) * i + box(b)
+    return filtered
+
+
+def contrast(alpha: FloatArray, low: float, high: float) -> FloatArray:
+    """Map `low`..`high` linearly onto 0..1, clipping outside."""
+    ramp: FloatArray = (alpha - np.float32(low)) / np.float32(high - low)
+    clipped: FloatArray = np.clip(ramp, 0.0, 1.0)
+    return clipped
+
+
+def remove_specks(alpha: FloatArray, fraction: float) -> FloatArray:
+    """Zero the parts of `alpha` around subject components smaller than `fraction` x largest."""
+    import cv2
+
+    solid = (alpha >= 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    if count <= 2:
+        return alpha
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    small = np.flatnonzero(areas < fraction * areas.max()) + 1
+    if small.size == 0:
+        return alpha
+    # The soft fringe of a dropped speck goes with it: everything within a few pixels of it
+    # that is not part of a kept component.
+    dropped = np.isin(labels, small).astype(np.uint8)
+    kept = (solid > 0) & (dropped == 0)
+    fringe = cv2.dilate(dropped, np.ones((5, 5), np.uint8)).astype(bool) & ~kept
+    cleaned = alpha.copy()
+    cleaned[fringe] = 0.0
+    return cleaned
+
+
+def fill_holes(alpha: FloatArray, fraction: float) -> FloatArray:
+    """Set to 1 background holes enclosed by the subject smaller than `fraction` x subject."""
+    import cv2
+
+    background = (alpha < 0.5).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(background, connectivity=4)
+    if count <= 2:
+        return alpha
+    height, width = alpha.shape
+    subject_area = height * width - int(background.sum())
+    filled = alpha.copy()
+    for label in range(1, count):
+        x, y, w, h, area = stats[label]
+        touches_border = x == 0 or y == 0 or x + w == width or y + h == height
+        if not touches_border and area < fraction * subject_area:
+            filled[labels == label] = 1.0
+    return filled
+
+
+def to_uint8(alpha: FloatArray) -> Mask:
+    """0..1 float alpha as uint8 0..255 (rounded)."""
+    scaled: Mask = np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
+    return scaled

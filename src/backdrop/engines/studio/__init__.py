@@ -1,0 +1,153 @@
+"""The `studio` engine: offline, CPU, fast. Prompt → scene recipe → procedural backdrop →
+photographic composite.
+
+- `understanding` turns the prompt (and an optional style image) into a `Recipe`;
+- `scenes` paints it at a working resolution (about 640 px on the long side);
+- `composite` adds depth of field, the subject's shadows, clean edges, light wrap and a
+  gentle colour match, at the input's size, with film grain.
+`explain(prompt)` shows the recipe without painting (`backdrop generate --explain`).
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+
+import numpy as np
+from PIL import Image
+
+from backdrop.engines.generation import GenerationRequest
+from backdrop.engines.studio.composite import (
+    decontaminate,
+    depth_of_field,
+    harmonise,
+    horizon_for,
+    light_wrap,
+    shadow_map,
+    subject_box,
+)
+from backdrop.engines.studio.layers import F, grain
+from backdrop.engines.studio.lighting import grade
+from backdrop.engines.studio.recipe import Light, Palette, Recipe
+from backdrop.engines.studio.scenes import Stage, render_scene
+from backdrop.engines.studio.understanding import PromptUnderstanding
+
+WORK_SIDE = 640  # the scene is painted at most this many pixels on its long side
+GRAIN = 1.6 / 255.0
+
+__all__ = ["Light", "Palette", "Recipe", "StudioGenerator", "explain", "shared_understanding"]
+
+_shared_understanding: PromptUnderstanding | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_understanding() -> PromptUnderstanding:
+    """One prompt understanding per process: its embedding model is loaded once."""
+    global _shared_understanding
+    with _shared_lock:
+        if _shared_understanding is None:
+            _shared_understanding = PromptUnderstanding()
+        return _shared_understanding
+
+
+def explain(
+    prompt: str, style_image: Image.Image | None = None, negative_prompt: str | None = None
+) -> Recipe:
+    """The recipe the studio engine would paint for `prompt`; `.to_dict()` for JSON."""
+    return shared_understanding().recipe(prompt, style_image, negative_prompt)
+
+
+class StudioGenerator:
+    """A procedural scene behind the subject, from the prompt; deterministic for a seed."""
+
+    engine_id = "studio"
+
+    def __init__(self, understanding: PromptUnderstanding | None = None) -> None:
+        self._understanding = understanding
+
+    def warm_up(self) -> None:
+        """Load the embedding model and embed the presets now, not during the first order."""
+        self.explain("plain studio backdrop")
+
+    def explain(
+        self,
+        prompt: str,
+        style_image: Image.Image | None = None,
+        negative_prompt: str | None = None,
+    ) -> Recipe:
+        understanding = self._understanding or shared_understanding()
+        return understanding.recipe(prompt, style_image, negative_prompt)
+
+    def generate(self, request: GenerationRequest) -> Image.Image:
+        """The subject in the scene the prompt describes, "RGB" at the input's size.
+
+        Without a seed the prompt seeds the scene, so the same request gives the same bytes.
+        The negative prompt removes what it names (see `understanding._apply_negative`).
+        """
+        image, alpha = request.image.convert("RGB"), request.alpha
+        width, height = image.size
+        if alpha.shape != (height, width):
+            raise ValueError(f"matte shape {alpha.shape} does not match image size {image.size}")
+        seed = (
+            request.seed if request.seed is not None else zlib.crc32(request.prompt.encode("utf-8"))
+        )
+        seed %= 2**64
+        recipe = self.explain(request.prompt, request.style_image, request.negative_prompt)
+        return render(recipe, image, alpha, seed)
+
+
+def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> Image.Image:
+    """Paint `recipe` behind the subject of `image` (matte `alpha`), at the image's size."""
+    width, height = image.size
+    scale = min(1.0, WORK_SIDE / max(width, height))
+    work_w, work_h = max(8, round(width * scale)), max(8, round(height * scale))
+    matte = (
+        np.asarray(
+            Image.fromarray(alpha).resize((work_w, work_h), Image.Resampling.BOX), dtype=np.float32
+        )
+        / 255.0
+    )
+    box = subject_box(matte) or (0.4, 0.45, 0.6, 0.85)
+    left, top, right, bottom = box
+    horizon = horizon_for(top, bottom)
+    stage = Stage(work_w, work_h, horizon, min(bottom, 0.995), left, right, top, seed)
+    scene = render_scene(recipe, stage)
+    backdrop = grade(scene.image, recipe.light)
+    backdrop = depth_of_field(backdrop, scene.depth, recipe.depth_of_field)
+    if subject_box(matte) is not None:
+        shadow = shadow_map(matte, box, horizon, recipe.light)
+        backdrop = (backdrop * (1.0 - shadow[..., None])).astype(np.float32)
+    return _composite(backdrop, image, alpha, recipe.light, stage)
+
+
+def _composite(
+    backdrop: F, image: Image.Image, alpha: np.ndarray, light: Light, stage: Stage
+) -> Image.Image:
+    width, height = image.size
+    pixels = np.clip(backdrop * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    full = Image.fromarray(pixels)
+    if full.size != (width, height):
+        full = full.resize((width, height), Image.Resampling.BICUBIC)
+    background = np.asarray(full, dtype=np.float32) / 255.0
+    rng = stage.rng("grain")
+    background = background + grain(width, height, rng, GRAIN)[..., None]
+    a = alpha.astype(np.float32) / 255.0
+    if not a.any():
+        return _to_image(background)
+    subject = np.asarray(image, dtype=np.float32) / 255.0
+    # Only the subject's bounding box (with a margin) needs the edge work.
+    rows, cols = np.flatnonzero(a.max(axis=1) > 0), np.flatnonzero(a.max(axis=0) > 0)
+    margin = max(4, round(0.02 * max(width, height)))
+    y0, y1 = max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)
+    x0, x1 = max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)
+    crop = (slice(y0, y1), slice(x0, x1))
+    s, m, b = subject[crop], a[crop], background[crop]
+    s = decontaminate(s, m)
+    s = harmonise(s, m, b, light)
+    s = light_wrap(s, m, b, light)
+    background[crop] = s * m[..., None] + b * (1.0 - m[..., None])
+    return _to_image(background)
+
+
+def _to_image(values: F) -> Image.Image:
+    return Image.fromarray(np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8))

@@ -1,0 +1,176 @@
+"""Putting the subject into the scene like a photographer: placement, depth of field, shadows,
+clean edges, light wrap and a gentle colour match."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from backdrop.engines.studio.layers import F, blur
+from backdrop.engines.studio.lighting import key_color
+from backdrop.engines.studio.recipe import Light
+
+_HORIZON_MIN, _HORIZON_MAX = 0.22, 0.8
+
+
+def subject_box(alpha: F) -> tuple[float, float, float, float] | None:
+    """(left, top, right, bottom) of the subject as fractions, from a (small) matte in 0..1."""
+    rows = np.flatnonzero(alpha.max(axis=1) >= 0.5)
+    cols = np.flatnonzero(alpha.max(axis=0) >= 0.5)
+    if rows.size == 0:
+        return None
+    height, width = alpha.shape
+    return (cols[0] / width, rows[0] / height, (cols[-1] + 1) / width, (rows[-1] + 1) / height)
+
+
+def horizon_for(top: float, bottom: float) -> float:
+    """Where the floor meets the back: a little above the subject's base, so it stands on it.
+
+    The input framing is kept: the subject stays where it is and the scene is built around it.
+    """
+    horizon = bottom - 0.3 * (bottom - top)
+    if bottom >= 0.98:  # cut by the frame (a portrait): the floor is out of sight below
+        horizon = top + 0.75 * (bottom - top)
+    return float(np.clip(horizon, _HORIZON_MIN, _HORIZON_MAX))
+
+
+def depth_of_field(image: F, depth: F, amount: float) -> F:
+    """Blur growing with depth behind the subject: three blur levels mixed by depth."""
+    width = image.shape[1]
+    strongest = width * 0.018 * amount
+    if strongest < 0.5:
+        return image
+    light = blur(image, strongest * 0.4)
+    heavy = blur(image, strongest)
+    d = np.clip(depth, 0.0, 1.0)[..., None]
+    near_mix = np.clip(d * 2.0, 0.0, 1.0)
+    far_mix = np.clip(d * 2.0 - 1.0, 0.0, 1.0)
+    result: F = (
+        image * (1 - near_mix) + light * near_mix * (1 - far_mix) + heavy * far_mix
+    ).astype(np.float32)
+    return result
+
+
+def shadow_map(alpha: F, box: tuple[float, float, float, float], horizon: float, light: Light) -> F:
+    """How much each backdrop pixel is darkened (h, w), 0..1: contact shadow plus cast shadow."""
+    height, width = alpha.shape
+    _, top, _, bottom = box
+    if bottom >= 0.98:
+        return np.zeros_like(alpha)
+    subject = Image.fromarray(np.clip(alpha * 255, 0, 255).astype(np.uint8))
+    base_px = bottom * height
+    tall = max((bottom - top) * height, 1.0)
+    total = np.zeros_like(alpha)
+    # Contact: the silhouette squashed flat onto the floor right under the subject.
+    for squash, radius, strength in ((0.03, 0.006, 0.75), (0.1, 0.03, 0.4)):
+        # Output row y shows input row base + (y - centre) / squash: a flat band centred a
+        # little below the base, the subject's footprint seen from the camera.
+        centre = base_px + squash * tall * 0.35
+        flat = subject.transform(
+            subject.size,
+            Image.Transform.AFFINE,
+            (1, 0, 0, 0, 1 / squash, base_px - centre / squash),
+            resample=Image.Resampling.BILINEAR,
+        )
+        soft = flat.filter(ImageFilter.GaussianBlur(max(0.5, radius * width)))
+        total += np.asarray(soft, dtype=np.float32) / 255.0 * strength
+    # Cast: the silhouette laid on the floor away from the light, foreshortened by perspective.
+    # A key light right behind the camera would hide the shadow behind the subject; like a
+    # photographer we keep the key a little off-axis, so the shadow always shows beside it.
+    elevation = max(light.elevation, 0.08)
+    length = float(np.clip(0.6 / (elevation * 2.2 + 0.3), 0.55, 1.6))
+    side = 1.0 if light.direction >= 0 else -1.0
+    lateral = side * max(abs(light.direction), 0.6)
+    sideways = -lateral * length * 1.3
+    floor_room = max(bottom - horizon, 0.05) / max(bottom - top, 0.05)
+    depth_scale = min(0.25 * length, 0.9 * floor_room)
+    # Output (x, y) shows input (x + shear·(y - base), base + (y - base)·dy_scale): the
+    # silhouette laid back from its base line and slanted away from the light.
+    dy_scale = 1.0 / max(depth_scale, 0.03)
+    shear = sideways / max(depth_scale, 0.03)
+    cast = subject.transform(
+        subject.size,
+        Image.Transform.AFFINE,
+        (1, shear, -shear * base_px, 0, dy_scale, base_px - base_px * dy_scale),
+        resample=Image.Resampling.BILINEAR,
+    )
+    softness = 0.004 + 0.03 * (1 - light.hardness)
+    cast_soft = (
+        np.asarray(
+            cast.filter(ImageFilter.GaussianBlur(max(0.5, softness * width))), dtype=np.float32
+        )
+        / 255.0
+    )
+    y = (np.arange(height, dtype=np.float32) + 0.5)[:, None]
+    fade = np.clip(1.0 - 0.7 * (base_px - y) / (tall * depth_scale + 1), 0.0, 1.0)
+    strength = 0.3 + 0.3 * light.hardness * min(light.brightness * 1.3, 1.0)
+    total += cast_soft * fade * strength
+    # The subject hides the shadow behind its own body; and shadows live on the floor only.
+    total *= (y >= horizon * height).astype(np.float32)
+    return np.clip(total, 0.0, 0.85).astype(np.float32)
+
+
+def decontaminate(image: F, alpha: F) -> F:
+    """The subject's colours at its soft edges without the old background bleeding through.
+
+    Where 0 < alpha < 1 the observed colour is alpha·F + (1 - alpha)·B; B is estimated by
+    spreading the nearby background, F solved from it and pulled towards the nearby subject.
+    """
+    edge = (alpha > 0.02) & (alpha < 0.98)
+    if not edge.any():
+        return image
+    height, width = alpha.shape
+    radius = max(2.0, 0.01 * max(width, height))
+    weights_bg = (alpha < 0.1).astype(np.float32)
+    weights_fg = (alpha > 0.9).astype(np.float32)
+    background = _spread(image, weights_bg, radius)
+    foreground = _spread(image, weights_fg, radius)
+    a = alpha[edge][:, None]
+    solved = (image[edge] - (1 - a) * background[edge]) / np.maximum(a, 0.05)
+    solved = np.clip(solved, 0, 1)
+    trust = np.clip((a - 0.15) / 0.5, 0, 1)
+    result = image.copy()
+    result[edge] = solved * trust + foreground[edge] * (1 - trust)
+    return result
+
+
+def _spread(image: F, weights: F, radius: float) -> F:
+    """A normalised blur: the weighted pixels' colours carried into their neighbourhood."""
+    numerator = _blur_f(image * weights[..., None], radius)
+    denominator = _blur_f(weights[..., None].repeat(3, axis=2), radius)
+    result: F = (numerator / np.maximum(denominator, 1e-4)).astype(np.float32)
+    return result
+
+
+def _blur_f(values: F, radius: float) -> F:
+    """Full-precision blur per channel: edge weights are small, 8 bits are not enough."""
+    channels = [blur(np.ascontiguousarray(values[..., c]), radius) for c in range(values.shape[2])]
+    result: F = np.stack(channels, axis=2).astype(np.float32)
+    return result
+
+
+def light_wrap(subject: F, alpha: F, background: F, light: Light) -> F:
+    """The backdrop's light spilling a little over the subject's edges, as lenses do."""
+    width = alpha.shape[1]
+    outside = blur(1.0 - alpha, max(1.0, width * 0.004))
+    rim = np.clip(outside * 2.0, 0, 1) * alpha
+    glow = blur(background, max(1.0, width * 0.006))
+    strength = 0.25 + 0.25 * light.brightness
+    amount = (rim * strength)[..., None]
+    result: F = (subject * (1 - amount) + np.maximum(subject, glow) * amount).astype(np.float32)
+    return result
+
+
+def harmonise(subject: F, alpha: F, background: F, light: Light) -> F:
+    """A gentle shift of the subject's colour balance towards the scene's light (≤ ~3%)."""
+    weights = 1.0 - alpha
+    total = float(weights.sum())
+    if total < 1.0:
+        return subject
+    mean = (background * weights[..., None]).sum(axis=(0, 1)) / total
+    balance = mean / max(float(mean.mean()), 1e-3)
+    target = (balance * 0.5 + key_color(light) * 0.5).astype(np.float32)
+    target = target / max(float(target.mean()), 1e-3)
+    gain = np.clip(1.0 + (target - 1.0) * 0.12, 0.97, 1.03).astype(np.float32)
+    result: F = np.clip(subject * gain, 0, 1).astype(np.float32)
+    return result

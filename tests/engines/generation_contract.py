@@ -1,0 +1,101 @@
+"""Checks every background generator passes, whatever paints the background.
+
+A test class inherits `GenerationContract` and supplies a `generator` fixture (in the manner of
+diffusers' `PipelineTesterMixin`); the mixin's name does not start with `Test`, so pytest runs its
+checks only through the classes that inherit it.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from PIL import Image
+
+from backdrop.engines.generation import GENERATION_ENGINES, BackgroundGenerator, GenerationRequest
+
+Size = tuple[int, int]
+
+
+def subject_request(
+    size: Size, *, prompt: str = "a studio backdrop", seed: int | None = 7
+) -> GenerationRequest:
+    """A noisy photo (so "unchanged" is a strong check) with a box-shaped subject.
+
+    The matte has a soft edge row above the box, as a real matte has.
+    """
+    width, height = size
+    rng = np.random.default_rng(width * 1000 + height)
+    image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+    alpha = np.zeros((height, width), dtype=np.uint8)
+    top, bottom, left, right = height // 4, 3 * height // 4, width // 4, 3 * width // 4
+    alpha[top:bottom, left:right] = 255
+    alpha[top - 1, left:right] = 128
+    return GenerationRequest(image=image, alpha=alpha, prompt=prompt, seed=seed)
+
+
+def pixels(image: Image.Image) -> npt.NDArray[np.uint8]:
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+class GenerationContract:
+    """Generic generation-engine checks; subclasses provide the `generator` fixture."""
+
+    # (width, height): square, wide, and one that is no multiple of 8.
+    sizes: ClassVar[tuple[Size, ...]] = ((64, 64), (96, 64), (70, 50))
+
+    @pytest.fixture
+    def generator(self) -> BackgroundGenerator:
+        raise NotImplementedError("a contract test class supplies a `generator` fixture")
+
+    def test_engine_id_is_registered(self, generator: BackgroundGenerator) -> None:
+        assert generator.engine_id in GENERATION_ENGINES
+
+    def test_output_is_rgb_at_the_input_size(self, generator: BackgroundGenerator) -> None:
+        for size in self.sizes:
+            result = generator.generate(subject_request(size))
+            assert result.mode == "RGB"
+            assert result.size == size
+
+    def test_subject_pixels_are_untouched(self, generator: BackgroundGenerator) -> None:
+        for size in self.sizes:
+            request = subject_request(size)
+            result = pixels(generator.generate(request))
+            subject = request.alpha == 255
+            assert subject.any()
+            np.testing.assert_array_equal(result[subject], pixels(request.image)[subject])
+
+    def test_background_is_replaced(self, generator: BackgroundGenerator) -> None:
+        request = subject_request(self.sizes[0])
+        result = pixels(generator.generate(request))
+        background = request.alpha == 0
+        changed = np.any(result[background] != pixels(request.image)[background], axis=-1)
+        assert changed.mean() > 0.9
+
+    def test_same_seed_gives_identical_bytes(self, generator: BackgroundGenerator) -> None:
+        for size in self.sizes:
+            first = generator.generate(subject_request(size, seed=42))
+            second = generator.generate(subject_request(size, seed=42))
+            assert first.tobytes() == second.tobytes()
+
+    def test_other_seed_gives_another_background(self, generator: BackgroundGenerator) -> None:
+        first = generator.generate(subject_request(self.sizes[0], seed=1))
+        second = generator.generate(subject_request(self.sizes[0], seed=2))
+        assert first.tobytes() != second.tobytes()
+
+    def test_without_a_seed_the_result_is_still_deterministic(
+        self, generator: BackgroundGenerator
+    ) -> None:
+        first = generator.generate(subject_request(self.sizes[0], seed=None))
+        second = generator.generate(subject_request(self.sizes[0], seed=None))
+        assert first.tobytes() == second.tobytes()
+
+    def test_a_matte_of_the_wrong_shape_is_refused(self, generator: BackgroundGenerator) -> None:
+        request = subject_request(self.sizes[0])
+        wrong = GenerationRequest(
+            image=request.image, alpha=request.alpha[1:], prompt=request.prompt, seed=1
+        )
+        with pytest.raises(ValueError, match="matte"):
+            generator.generate(wrong)
