@@ -21,18 +21,9 @@ from backdrop.engines.segmentation import Segmenter
 from backdrop.engines.studio import StudioGenerator
 from backdrop.runtime import Runtime
 from backdrop.settings import Settings
+from tests.cli.process import run_backdrop as _backdrop
 from tests.client.live import live_server
 from tests.conftest import jpeg_bytes, subject_photo
-
-
-def _backdrop(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backdrop.cli", *args],
-        env={**os.environ, "BACKDROP_DATA_DIR": str(data_dir), **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _photos(folder: Path, names: list[str], size: tuple[int, int] = (320, 240)) -> None:

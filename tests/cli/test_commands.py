@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.cli.process import run_backdrop as _backdrop
 from tests.conftest import jpeg_bytes, subject_photo
-
-
-def _backdrop(*args: str, data_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "BACKDROP_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "backdrop.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_version_and_help(tmp_path: Path) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,19 +11,10 @@ import pytest
 from PIL import Image
 
 from backdrop.runtime import Runtime
+from tests.cli.process import run_backdrop as _backdrop
 from tests.client.live import live_server
 from tests.conftest import jpeg_bytes, subject_photo
 from tests.engines.tiny_onnx import write_tiny_model
-
-
-def _backdrop(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backdrop.cli", *args],
-        env={**os.environ, "BACKDROP_DATA_DIR": str(data_dir), **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture
