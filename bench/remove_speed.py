@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import REPO, stems_of
+from run import REPO, add_dataset_args, stems_of
 
 
 def bare_seconds(model: Path, images: list[Path]) -> float:
@@ -68,10 +68,7 @@ def remove_run(folder: Path, out: Path, model: str, extra: list[str]) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--davis", type=Path, default=REPO / "../shared/eval/davis")
-    parser.add_argument("--sod", type=Path, default=REPO / "../shared/eval/sod_bsds")
-    parser.add_argument("--every-davis", type=int, default=7)
-    parser.add_argument("--every-sod", type=int, default=8)
+    add_dataset_args(parser)
     parser.add_argument(
         "--bare-model", type=Path, default=Path.home() / ".cache/backdrop/models/isnet-general.onnx"
     )

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from run import PROCESS_OF
+
 BENCH = Path(__file__).resolve().parent
 LABELS = {
     "backdrop_int8": "backdrop --quality fast (int8 file + refinement)",
@@ -25,13 +27,6 @@ LABELS = {
     "rembg_matting": "rembg alpha_matting",
     "bare": "bare model",
     "bare_flip": "bare model + flip TTA",
-}
-PROCESS_OF = {
-    "backdrop": "backdrop",
-    "backdrop_fp32": "fp32",
-    "backdrop_int8": "int8",
-    "bare": "bare",
-    "bare_flip": "bare",
 }
 
 
@@ -59,7 +54,7 @@ def tables(results: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for variant, v in data["variants"].items():
-            process = PROCESS_OF.get(variant, "rembg")
+            process = PROCESS_OF[variant]
             mark = "*" if v.get("borrowed") else ""
             lines.append(
                 f"| {LABELS[variant]} | {v['iou']:.4f} | {v['mae']:.4f} | {v['boundary_f']:.4f} "

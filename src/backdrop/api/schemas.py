@@ -20,12 +20,6 @@ class UploadImageUrlRequest(_Body):
     )
 
 
-class UploadImageUrlBody(BaseModel):
-    uploadImage: str
-    imageUrl: str
-    size: int
-
-
 class RemoveBackgroundRequest(_Body):
     imageUrl: str = Field(
         max_length=2048, examples=["http://127.0.0.1:8000/images/uploads/3f2a.jpg"]
@@ -98,22 +92,3 @@ class ProductPhotoshootRequest(_GenerationOptions):
 
 class OrderStatusRequest(_Body):
     orderId: str = Field(max_length=64, examples=["7906da5353b504162db5199d6"])
-
-
-class OrderCreatedBody(BaseModel):
-    orderId: str
-    maxRetriesAllowed: int
-    avgResponseTimeInSec: int
-    status: Literal["init", "active", "failed"]
-
-
-class OrderStatusBody(BaseModel):
-    orderId: str
-    status: Literal["init", "active", "failed"]
-    output: str | None = None
-    mask: str | None = None
-    reason: str | None = None
-
-
-class AccountBody(BaseModel):
-    credits: float

@@ -72,10 +72,6 @@ class Generators:
         self._engines: dict[str, BackgroundGenerator] = {}
         self._lock = threading.Lock()
 
-    @property
-    def default_engine(self) -> str:
-        return self._settings.engine
-
     def check_default(self) -> None:
         """Make sure the default engine can run, so a server whose engine lacks its weights
         refuses to start instead of failing its first order."""

@@ -199,8 +199,3 @@ def _gelu(x: FloatArray) -> FloatArray:
     erf = sign * (1.0 - poly * np.exp(-a * a))
     result: FloatArray = (x * 0.5 * (1.0 + erf)).astype(np.float32)
     return result
-
-
-def cosine(a: FloatArray, b: FloatArray) -> float:
-    """The cosine similarity of two unit vectors."""
-    return float(np.dot(a, b))

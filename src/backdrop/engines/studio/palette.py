@@ -310,11 +310,6 @@ def mix(a: RGB, b: RGB, amount: float) -> RGB:
     return (red, green, blue)
 
 
-def luminance(rgb: RGB) -> float:
-    """Relative brightness 0..1 (Rec. 709 weights on the sRGB values)."""
-    return (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255.0
-
-
 @dataclass(frozen=True)
 class StyleReference:
     """What a reference photo says about palette and light."""

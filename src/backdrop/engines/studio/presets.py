@@ -582,10 +582,3 @@ PRESETS: tuple[Preset, ...] = (
 )
 
 DEFAULT_PRESET = PRESETS[0]
-
-
-def preset_named(name: str) -> Preset:
-    for preset in PRESETS:
-        if preset.recipe.name == name:
-            return preset
-    raise KeyError(name)
