@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import combinations
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from PIL import Image
 
 from backdrop.engines.generation import GenerationRequest
 from backdrop.engines.studio import StudioGenerator, explain
+from backdrop.engines.studio.understanding import PromptUnderstanding
+from tests.engines.generation_contract import GenerationContract
 
 from .conftest import background, noisy_subject
 
@@ -185,3 +188,14 @@ def test_negative_prompt_changes_the_painted_scene(generator: StudioGenerator) -
     )
     # The warm points of light are gone: the wall is darker without them.
     assert np.asarray(plain).astype(float).mean() > np.asarray(unlit).astype(float).mean() + 3
+
+
+class TestStudioContract(GenerationContract):
+    """The checks every generation engine passes (tests/engines/generation_contract.py)."""
+
+    # The studio engine nudges the subject toward the scene light (at most ±3 %).
+    subject_tolerance: ClassVar[float] = 8.0
+
+    @pytest.fixture
+    def generator(self, understanding: PromptUnderstanding) -> StudioGenerator:
+        return StudioGenerator(understanding)
