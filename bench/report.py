@@ -19,9 +19,10 @@ from run import PROCESS_OF
 
 BENCH = Path(__file__).resolve().parent
 LABELS = {
-    "backdrop_int8": "backdrop --quality fast (int8 file + refinement)",
-    "backdrop_fp32": "backdrop, fp32 file + refinement",
-    "backdrop": "backdrop default (fp16 file + refinement)",
+    "backdrop_best": "backdrop --quality best (two scales, OpenVINO bf16)",
+    "backdrop_int8": "backdrop --quality fast (int8 file, OpenVINO)",
+    "backdrop_ort": "backdrop default on onnxruntime (fp32 file + refinement)",
+    "backdrop": "backdrop default (fp32 file, OpenVINO bf16, refinement)",
     "rembg": "rembg plain",
     "rembg_ppm": "rembg post_process_mask",
     "rembg_matting": "rembg alpha_matting",

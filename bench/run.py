@@ -30,8 +30,9 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 # Contenders in table order (labels for people live in report.py).
 VARIANTS = (
+    "backdrop_best",
     "backdrop_int8",
-    "backdrop_fp32",
+    "backdrop_ort",
     "backdrop",
     "rembg",
     "rembg_ppm",
@@ -40,9 +41,10 @@ VARIANTS = (
     "bare_flip",
 )
 PROCESS_OF = {
+    "backdrop_best": "best",
     "backdrop_int8": "int8",
     "backdrop": "backdrop",
-    "backdrop_fp32": "fp32",
+    "backdrop_ort": "backdrop_ort",
     "rembg": "rembg",
     "rembg_ppm": "rembg",
     "rembg_matting": "rembg",
@@ -111,8 +113,15 @@ def main() -> None:
     parser.add_argument(
         "--model", type=Path, default=Path.home() / ".cache/backdrop/models/isnet-general.onnx"
     )
-    parser.add_argument("--fp32-model", type=Path, help="also run backdrop on this file")
-    parser.add_argument("--int8-model", type=Path, help="also run backdrop on this file")
+    parser.add_argument(
+        "--with-ort", action="store_true", help="also run backdrop's default on onnxruntime"
+    )
+    parser.add_argument(
+        "--with-int8", action="store_true", help="also run backdrop --quality fast (int8 file)"
+    )
+    parser.add_argument(
+        "--with-best", action="store_true", help="also run backdrop --quality best (two scales)"
+    )
     parser.add_argument(
         "--skip-rembg",
         action="store_true",
@@ -134,11 +143,11 @@ def main() -> None:
         "davis": (args.davis, stems_of(args.davis, args.every_davis)),
         "sod_bsds": (args.sod, stems_of(args.sod, args.every_sod)),
     }
-    extra = {"fp32": args.fp32_model, "int8": args.int8_model}
     names = ["backdrop", "bare"] + ([] if args.skip_rembg else ["rembg"])
-    names += [n for n, path in extra.items() if path]
+    names += ["backdrop_ort"] * args.with_ort + ["int8"] * args.with_int8
+    names += ["best"] * args.with_best
     started = time.monotonic()
-    workers = [Worker(n, extra.get(n) or args.model, env) for n in names]
+    workers = [Worker(n, args.model, env) for n in names]
     # Warm-up (first-run allocations, numba compilation in pymatting): not timed.
     first = args.davis / "images" / f"{datasets['davis'][1][0]}.jpg"
     for worker in workers:

@@ -4,15 +4,18 @@ Reads JSON requests on stdin, one per line: {"image": PATH, "out": DIR}. Writes 
 alpha to DIR/<variant>/<stem>.png and answers {"times": {variant: seconds}} on stdout. On end
 of input it answers {"maxrss_mb": N}. Run by bench/run.py; not a user tool.
 
-Contenders (all on the same model file, 2 onnxruntime threads):
-- backdrop: `pipeline.subject_alpha` with the registry's engine (refinement included), exactly
-  what `remove` uses, on the shipped fp16 file.
+Contenders (the same ISNet weights, 2 threads each):
+- backdrop: `pipeline.subject_alpha` with the registry's default engine (refinement included)
+  on the default runtime, exactly what `remove` uses: the fp32 file derived from the shipped
+  one, run by OpenVINO (bf16 on a CPU that has it; engines/inference.py).
+- backdrop_ort: the same, run by onnxruntime instead (the runtime's share of the speed).
+- backdrop_int8: the same engine on the int8 file (`--quality fast`).
+- backdrop_best: the same engine on the two-scale file (`--quality best`).
 - rembg: `rembg.remove(..., only_mask=True)` timed as "rembg"; rembg's own `post_process` and
   `alpha_matting_cutout` applied to that mask, timed as that time plus the step's, exactly the
   steps `remove(post_process_mask=True)` / `remove(alpha_matting=True)` run.
 - bare: the MODELS.md recipe with a plain InferenceSession; "bare" times `session.run` alone
   (the denominator of the ratios), "bare_flip" the whole recipe with horizontal-flip averaging.
-- fp32 / int8: backdrop's engine on a derived file (engines/derive.py), if given.
 """
 
 from __future__ import annotations
@@ -29,17 +32,21 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from backdrop.engines.registry import DEFAULT_SEGMENTATION_MODEL
 from backdrop.imaging.decode import load_image
+from backdrop.settings import InferenceSettings, Settings
 
 Variant = Callable[[Image.Image], dict[str, tuple[np.ndarray, float]]]
 
 
-def backdrop_contender(model: Path, name: str) -> Variant:
+def backdrop_contender(name: str, model_id: str, runtime: str = "auto") -> Variant:
     from backdrop.engines import pipeline
-    from backdrop.engines.refine import DEFAULT_REFINE
-    from backdrop.engines.segmentation import RefinedEngine
+    from backdrop.engines.registry import create_segmenter
+    from backdrop.engines.segmentation import OnnxSegmenter
 
-    segmenter = RefinedEngine(DEFAULT_REFINE)(model, model_id=name, threads=2)
+    inference = InferenceSettings(runtime=runtime, threads=2)  # type: ignore[arg-type]
+    segmenter = create_segmenter(model_id, models_dir=Settings().models_dir, inference=inference)
+    assert isinstance(segmenter, OnnxSegmenter)
     segmenter.load()
 
     def run(image: Image.Image) -> dict[str, tuple[np.ndarray, float]]:
@@ -116,8 +123,10 @@ def bare_contender(model: Path) -> Variant:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("contender", choices=["backdrop", "rembg", "bare", "fp32", "int8"])
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument(
+        "contender", choices=["backdrop", "backdrop_ort", "int8", "best", "rembg", "bare"]
+    )
+    parser.add_argument("--model", type=Path, required=True, help="the shipped file (rembg, bare)")
     args = parser.parse_args()
     # The protocol owns the real stdout; whatever a library prints goes to stderr instead.
     protocol = os.fdopen(os.dup(1), "w")
@@ -125,9 +134,13 @@ def main() -> None:
     sys.stdout = sys.stderr
     contender: Variant
     if args.contender == "backdrop":
-        contender = backdrop_contender(args.model, "backdrop")
-    elif args.contender in ("fp32", "int8"):
-        contender = backdrop_contender(args.model, f"backdrop_{args.contender}")
+        contender = backdrop_contender("backdrop", DEFAULT_SEGMENTATION_MODEL)
+    elif args.contender == "backdrop_ort":
+        contender = backdrop_contender("backdrop_ort", DEFAULT_SEGMENTATION_MODEL, "onnxruntime")
+    elif args.contender == "int8":
+        contender = backdrop_contender("backdrop_int8", "isnet-general-int8")
+    elif args.contender == "best":
+        contender = backdrop_contender("backdrop_best", "isnet-general-multiscale")
     elif args.contender == "rembg":
         contender = rembg_contender(args.model)
     else:

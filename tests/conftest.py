@@ -44,7 +44,9 @@ def segmenter() -> Segmenter:
     from backdrop.engines.registry import create_segmenter
 
     settings = Settings()
-    return create_segmenter(settings.segmentation_model, models_dir=settings.models_dir, threads=2)
+    return create_segmenter(
+        settings.segmentation_model, models_dir=settings.models_dir, inference=settings.inference
+    )
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def build_runtime(
         load_catalog(settings.models_dir, settings.models_config),
         settings.models_dir,
         default_model=settings.segmentation_model,
-        threads=settings.worker.onnx_threads,
+        inference=settings.inference,
         preloaded=segmenter,
     )
     # A server whose default model lacks its weights refuses to start (no model is loaded yet).

@@ -7,8 +7,9 @@ at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_UPLOAD_BYTES = 5_242_880  # LightX's documented limit (5 MB).
@@ -37,10 +38,22 @@ class WorkerSettings(BaseModel):
 
     concurrency: int = Field(default=1, ge=1, le=64)
     queue_size: int = Field(default=1000, ge=1)
-    onnx_threads: int = Field(default=2, ge=1)
     max_retries_allowed: int = Field(default=5, ge=1)
     # Shown as avgResponseTimeInSec until real orders have been timed.
     default_response_seconds: int = Field(default=5, ge=1)
+
+
+class InferenceSettings(BaseModel):
+    """How segmentation models run (engines/inference.py)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # auto: onnxruntime on a CUDA GPU, else OpenVINO when installed, else onnxruntime on the CPU.
+    runtime: Literal["auto", "onnxruntime", "openvino"] = "auto"
+    # OpenVINO only. auto: its choice per CPU (bf16 where the CPU has bf16 units, else f32);
+    # f32 computes exactly as the weights say, slower.
+    precision: Literal["auto", "f32", "bf16"] = "auto"
+    threads: int = Field(default=2, ge=1, le=256)
 
 
 class DiffusionSettings(BaseModel):
@@ -90,6 +103,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     lifetimes: LifetimeSettings = LifetimeSettings()
     worker: WorkerSettings = WorkerSettings()
+    inference: InferenceSettings = InferenceSettings()
     generation: GenerationSettings = GenerationSettings()
 
     @property

@@ -12,6 +12,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from backdrop.engines.derive import (
     DerivedWeights,
+    add_scale_branch,
     calibration_images,
     fetch_derived,
     isnet_float_nodes,
@@ -114,11 +115,12 @@ def test_calibration_images_are_seeded_and_varied() -> None:
     assert len({np.asarray(i).tobytes() for i in first}) == 3
 
 
-def test_quality_picks_the_derived_variant_only_when_fast() -> None:
-    assert model_for_quality("isnet-general", "best") == "isnet-general"
+def test_quality_picks_the_derived_variants() -> None:
+    assert model_for_quality("isnet-general", "balanced") == "isnet-general"
+    assert model_for_quality("isnet-general", "best") == "isnet-general-multiscale"
     assert model_for_quality("isnet-general", "fast") == "isnet-general-int8"
     assert model_for_quality("my-birefnet", "fast") == "my-birefnet"  # no variant: unchanged
-    with pytest.raises(ValueError, match="fast, best"):
+    with pytest.raises(ValueError, match="fast, balanced, best"):
         model_for_quality("isnet-general", "ultra")
 
 
@@ -147,3 +149,82 @@ def test_fetch_derived_derives_once_from_the_verified_base(tmp_path: Path) -> No
     assert fetch_derived(weights, tmp_path) == path
     assert calls == [(base_file, path)]
     assert weights.source == spec.source
+
+
+def _fixed_size_net(size: int) -> onnx.ModelProto:
+    """A net exported the way ISNet is: it pools, then upsamples back to sizes written in as
+    constants (Concat of the batch/channel dims read at run time and a constant [H, W])."""
+    rng = np.random.default_rng(3)
+    weight = numpy_helper.from_array(rng.normal(0, 0.5, (2, 3, 3, 3)).astype(np.float32), "w")
+    head = numpy_helper.from_array(rng.normal(0, 0.5, (1, 2, 3, 3)).astype(np.float32), "h")
+
+    def constant(name: str, values: list[int]) -> onnx.NodeProto:
+        array = np.array(values, np.int64)
+        return helper.make_node("Constant", [], [name], value=numpy_helper.from_array(array))
+
+    nodes = [
+        helper.make_node("Conv", ["input", "w"], ["conv"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["conv"], ["relu"]),
+        helper.make_node("MaxPool", ["relu"], ["pool"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("MaxPool", ["pool"], ["pool2"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Shape", ["relu"], ["shape"]),
+        constant("starts", [0]),
+        constant("ends", [2]),
+        helper.make_node("Slice", ["shape", "starts", "ends"], ["nc"]),
+        constant("half", [size // 2, size // 2]),
+        helper.make_node("Concat", ["nc", "half"], ["half_sizes"], axis=0),
+        helper.make_node("Resize", ["pool2", "", "", "half_sizes"], ["up2"], mode="linear"),
+        helper.make_node("Add", ["pool", "up2"], ["merged"]),
+        constant("hw", [size, size]),
+        helper.make_node("Concat", ["nc", "hw"], ["sizes"], axis=0),
+        helper.make_node("Resize", ["merged", "", "", "sizes"], ["up"], mode="linear"),
+        helper.make_node("Conv", ["up", "h"], ["logits"], pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["logits"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "fixed-size",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, size, size])],
+        [weight, head],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+def _run_model(model: onnx.ModelProto, batch: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return np.asarray(session.run(["output"], {"input": batch})[0])
+
+
+def _resize(batch: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear, half-pixel centres: what the graph's Resize does, computed by another library."""
+    import cv2
+
+    planes = [cv2.resize(plane, (size, size), interpolation=cv2.INTER_LINEAR) for plane in batch[0]]
+    return np.stack(planes)[None].astype(np.float32)
+
+
+def test_scale_branch_averages_the_net_at_two_sizes(tmp_path: Path) -> None:
+    model = _fixed_size_net(16)
+    batch = RNG.uniform(-0.5, 0.5, (1, 3, 16, 16)).astype(np.float32)
+    at_16 = _run_model(model, batch)
+    # The same net exported at 24: what the branch must compute on the enlarged input.
+    at_24 = _run_model(_fixed_size_net(24), _resize(batch, 24))
+
+    add_scale_branch(model, 24)
+    onnx.checker.check_model(model)
+    averaged = _run_model(model, batch)
+
+    assert averaged.shape == (1, 1, 16, 16)
+    np.testing.assert_allclose(averaged, (at_16 + _resize(at_24, 16)) / 2, atol=1e-5)
+    # Weights are shared, not copied: the file is no bigger by a second set of them.
+    assert len(model.graph.initializer) == 2 + 3
+    # The branch differs from the original: the average is not just the original.
+    assert float(np.abs(averaged - at_16).max()) > 1e-3
+
+
+def test_scale_branch_refuses_a_size_that_breaks_the_constants() -> None:
+    with pytest.raises(ValueError, match="does not keep"):
+        add_scale_branch(_fixed_size_net(16), 17)  # the inner size 8 would become 8.5

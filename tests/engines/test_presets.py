@@ -16,6 +16,7 @@ from backdrop.engines.presets import (
     to_probability,
 )
 from backdrop.engines.segmentation import OnnxSegmenter
+from backdrop.settings import InferenceSettings
 from tests.engines.tiny_onnx import white_square_on_black, write_tiny_model
 
 
@@ -23,7 +24,9 @@ from tests.engines.tiny_onnx import white_square_on_black, write_tiny_model
 def test_preset_engine_runs_a_real_onnx_graph(tmp_path: Path, preset: str) -> None:
     fmt = PRESETS[preset]
     model = write_tiny_model(tmp_path / "tiny.onnx", fmt.input_size[0])
-    engine = PresetSegmenter(model, model_format=fmt, model_id=f"tiny-{preset}", threads=1)
+    engine = PresetSegmenter(
+        model, model_format=fmt, model_id=f"tiny-{preset}", inference=InferenceSettings(threads=1)
+    )
     image, truth = white_square_on_black()
 
     mask = engine.predict(image)

@@ -29,6 +29,7 @@ from backdrop.engines.registry import (
 from backdrop.engines.segmentation import OnnxSegmenter
 from backdrop.engines.weights import NpmSource, UrlSource, WeightsSpec
 from backdrop.errors import UnknownModel, WeightsUnavailable
+from backdrop.settings import InferenceSettings
 from tests.engines import test_weights
 from tests.engines.test_weights import RESOURCE, Server, build_npm_tarball, fake_npm
 from tests.engines.tiny_onnx import (
@@ -40,7 +41,7 @@ from tests.engines.tiny_onnx import (
 
 def test_default_model_is_known() -> None:
     assert DEFAULT_SEGMENTATION_MODEL in KNOWN_SEGMENTATION_MODELS
-    assert resolve_model("isnet-general").weights.size == 88_188_479
+    assert resolve_model("isnet-general-fp16").weights.size == 88_188_479
 
 
 def test_entries_are_well_formed() -> None:
@@ -75,7 +76,7 @@ def test_missing_weights_name_the_fetch_command(tmp_path: Path) -> None:
 def test_truncated_weights_are_refused(tmp_path: Path) -> None:
     (tmp_path / "isnet-general.onnx").write_bytes(b"not a model")
     with pytest.raises(WeightsUnavailable, match="11 bytes, expected 88188479"):
-        create_segmenter("isnet-general", models_dir=tmp_path)
+        create_segmenter("isnet-general-fp16", models_dir=tmp_path)
 
 
 def test_create_segmenter_builds_an_unloaded_engine(tmp_path: Path) -> None:
@@ -83,12 +84,14 @@ def test_create_segmenter_builds_an_unloaded_engine(tmp_path: Path) -> None:
     with path.open("wb") as f:
         f.truncate(88_188_479)  # sparse: the right size costs no disk and is never parsed
 
-    engine = create_segmenter("isnet-general", models_dir=tmp_path, threads=3)
+    engine = create_segmenter(
+        "isnet-general-fp16", models_dir=tmp_path, inference=InferenceSettings(threads=3)
+    )
 
     assert isinstance(engine, OnnxSegmenter)
-    assert engine.model_id == "isnet-general"
+    assert engine.model_id == "isnet-general-fp16"
     assert engine.model_path == path
-    assert engine.threads == 3
+    assert engine.inference.threads == 3
     assert not engine.loaded
 
 
@@ -238,7 +241,9 @@ def test_url_model_is_fetched_verified_and_runs(tmp_path: Path, server: Server) 
 
     assert path == models / "birefnet-tiny.onnx" and path.read_bytes() == model_bytes
     assert is_installed(catalog["birefnet-tiny"], models)
-    engine = create_segmenter("birefnet-tiny", models_dir=models, catalog=catalog, threads=1)
+    engine = create_segmenter(
+        "birefnet-tiny", models_dir=models, catalog=catalog, inference=InferenceSettings(threads=1)
+    )
     image, truth = white_square_on_black()
     mask = engine.predict(image)
     assert ((mask >= 128) == (truth >= 128)).mean() > 0.97
@@ -277,7 +282,9 @@ def test_local_path_model_runs_in_place(tmp_path: Path) -> None:
     with pytest.raises(WeightsUnavailable, match=r"gone\.onnx, which is not a file"):
         fetch_model("u2-gone", models, catalog=catalog)
 
-    engine = create_segmenter("u2-local", models_dir=models, catalog=catalog, threads=1)
+    engine = create_segmenter(
+        "u2-local", models_dir=models, catalog=catalog, inference=InferenceSettings(threads=1)
+    )
     image, truth = white_square_on_black()
     assert ((engine.predict(image) >= 128) == (truth >= 128)).mean() > 0.97
     assert list(models.iterdir()) == [models / CONFIG_FILENAME]  # nothing copied
@@ -287,7 +294,9 @@ def test_segmenters_keep_one_engine_per_model(tmp_path: Path) -> None:
     onnx_file = write_tiny_model(tmp_path / "tiny.onnx", 320)
     models = tmp_path / "models"
     _write_config(models, {"tiny": {"preset": "u2net", "path": str(onnx_file)}})
-    engines = Segmenters(load_catalog(models), models, default_model="tiny", threads=1)
+    engines = Segmenters(
+        load_catalog(models), models, default_model="tiny", inference=InferenceSettings(threads=1)
+    )
 
     first = engines.get()
     assert engines.get("tiny") is first and first.model_id == "tiny"

@@ -10,23 +10,20 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 import pytest
 from PIL import Image
 
+from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession
 from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.registry import DEFAULT_SEGMENTATION_MODEL, create_segmenter
 from backdrop.engines.segmentation import (
-    InferenceSessionLike,
     OnnxSegmenter,
     RefinedEngine,
     Segmenter,
     TunedIsnetSegmenter,
-    choose_providers,
-    make_session_options,
 )
 from backdrop.errors import WeightsUnavailable
-from backdrop.settings import Settings
+from backdrop.settings import InferenceSettings, Settings
 
 
 class FakeSession:
@@ -150,28 +147,6 @@ def test_missing_model_file_is_weights_unavailable(tmp_path: Path) -> None:
         engine.load()
 
 
-def test_providers_follow_the_preference_order() -> None:
-    available = ["AzureExecutionProvider", "CPUExecutionProvider", "CUDAExecutionProvider"]
-    assert choose_providers(available=available) == [
-        "CUDAExecutionProvider",
-        "CPUExecutionProvider",
-    ]
-    assert choose_providers(available=["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
-    assert choose_providers(["CUDAExecutionProvider"], available=["CPUExecutionProvider"]) == [
-        "CPUExecutionProvider"
-    ]
-    assert set(choose_providers()) <= set(ort.get_available_providers())
-
-
-def test_session_options() -> None:
-    options = make_session_options(threads=3)
-    assert options.intra_op_num_threads == 3
-    assert options.inter_op_num_threads == 1
-    assert options.enable_mem_pattern is False
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    assert options.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-
-
 # -- the real model --------------------------------------------------------------------------
 
 
@@ -267,6 +242,32 @@ def test_real_model_output_has_the_image_size(isnet: Segmenter) -> None:
     assert isnet.predict(image.convert("RGBA").crop((0, 0, 333, 217))).shape == (217, 333)
 
 
+def test_default_runtime_here_is_openvino_and_agrees_with_onnxruntime(isnet: Segmenter) -> None:
+    # This machine's CPU: `auto` runs OpenVINO (bf16 where the CPU has it). Its masks must be
+    # those of onnxruntime's fp32 kernels on the same file, within rounding.
+    assert isinstance(isnet, OnnxSegmenter) and isinstance(isnet.load_session(), OpenVinoSession)
+    exact = create_segmenter(
+        DEFAULT_SEGMENTATION_MODEL,
+        models_dir=Settings().models_dir,
+        inference=InferenceSettings(runtime="onnxruntime"),
+    )
+    image, truth = sphere_scene((640, 480), (300, 250), 150, (40, 120, 200))
+    fast, reference = isnet.predict(image), exact.predict(image)
+    assert iou(reference, truth) > 0.98
+    assert float(np.abs(fast.astype(np.int16) - reference).mean()) < 1.0
+    assert ((fast >= 128) != (reference >= 128)).mean() < 0.002
+
+
+def test_two_scale_model_segments_like_the_default(isnet: Segmenter) -> None:
+    # `--quality best`: the same weights at 1024² and 1152², averaged in one graph.
+    best = create_segmenter("isnet-general-multiscale", models_dir=Settings().models_dir)
+    image, truth = sphere_scene((800, 500), (420, 260), 170, (230, 190, 40))
+    alpha = best.predict(image)
+    assert alpha.shape == (500, 800)
+    assert iou(alpha, truth) > 0.98
+    assert ((alpha >= 128) != (isnet.predict(image) >= 128)).mean() < 0.01
+
+
 def test_tuned_isnet_scales_by_the_image_maximum() -> None:
     # A dim image (max 100) is normalised as v / max - 0.5, so its brightest pixel reads 0.5.
     session = FakeSession(left_half_map())
@@ -291,6 +292,8 @@ def test_refined_engine_returns_the_refined_alpha() -> None:
 
 
 def test_registry_engine_for_isnet_is_tuned_and_refined(tmp_path: Path) -> None:
-    engine = RefinedEngine(DEFAULT_REFINE)(tmp_path / "m.onnx", model_id="isnet-general", threads=1)
+    engine = RefinedEngine(DEFAULT_REFINE)(
+        tmp_path / "m.onnx", model_id="isnet-general", inference=InferenceSettings(threads=1)
+    )
     assert isinstance(engine, TunedIsnetSegmenter)
     assert engine.refine == DEFAULT_REFINE

