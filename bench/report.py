@@ -73,18 +73,13 @@ def plot(results: dict[str, Any], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     sets = list(results["sets"])
-    fig, axes = plt.subplots(1, len(sets), figsize=(6 * len(sets), 4.5))
+    fig, axes = plt.subplots(1, len(sets), figsize=(7 * len(sets), 7))
     for ax, set_name in zip(axes, sets, strict=True):
         for variant, v in results["sets"][set_name]["variants"].items():
-            ax.scatter(v["time_ratio"], v["boundary_f"], s=40)
-            ax.annotate(
-                f"{LABELS[variant]}\nIoU {v['iou']:.3f}",
-                (v["time_ratio"], v["boundary_f"]),
-                fontsize=7,
-                # backdrop and the bare model often coincide: put one label below.
-                xytext=(4, -18) if variant in ("bare", "rembg_ppm") else (4, 4),
-                textcoords="offset points",
-            )
+            # A legend, not labels by the points: several contenders sit close together.
+            label = f"{LABELS[variant]} (IoU {v['iou']:.3f})"
+            ax.scatter(v["time_ratio"], v["boundary_f"], s=40, label=label)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
         ax.set_title(f"{set_name} ({results['sets'][set_name]['count']} images)")
         ax.set_xlabel("time per image ÷ bare model call")
         ax.set_ylabel("boundary F (3 px)")

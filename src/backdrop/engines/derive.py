@@ -1,4 +1,4 @@
-"""Derived weights: faster files made on the user's machine from a verified shipped model.
+"""Derived weights: files made on the user's machine from a verified shipped model.
 
 The shipped ISNet file (docs/MODELS.md) is fp16 with 12 side outputs nobody reads. From it,
 once, at fetch time:
@@ -8,6 +8,8 @@ once, at fetch time:
 - `quantize_int8`: static int8 QDQ quantisation of that fp32 graph (per-channel weights,
   uint8 activations, MinMax calibration) on calibration images that `calibration_images`
   draws here: synthetic scenes, never evaluation data.
+- `add_scale_branch`: that fp32 graph made to run itself at a second, larger scale and average
+  the two predictions (the `--quality best` file), the weights shared.
 
 Nothing here is redistributed: the derived files are written next to the verified original
 and are a function of it (plus the fixed, seeded calibration set).

@@ -59,7 +59,7 @@ def choose_runtime(
     *,
     has_openvino: bool | None = None,
 ) -> str:
-    """ "onnxruntime" or "openvino" for `requested` ("auto" or either name).
+    """The runtime that serves `requested` ("auto" or a name): "onnxruntime" or "openvino".
 
     `providers` are the onnxruntime providers this machine would use (`choose_providers`).
     """
