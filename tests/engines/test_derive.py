@@ -206,23 +206,23 @@ def _resize(batch: np.ndarray, size: int) -> np.ndarray:
     return np.stack(planes)[None].astype(np.float32)
 
 
-def test_scale_branch_averages_the_net_at_two_sizes(tmp_path: Path) -> None:
+def test_scale_branch_blends_the_net_at_two_sizes(tmp_path: Path) -> None:
     model = _fixed_size_net(16)
     batch = RNG.uniform(-0.5, 0.5, (1, 3, 16, 16)).astype(np.float32)
     at_16 = _run_model(model, batch)
     # The same net exported at 24: what the branch must compute on the enlarged input.
     at_24 = _run_model(_fixed_size_net(24), _resize(batch, 24))
 
-    add_scale_branch(model, 24)
+    add_scale_branch(model, 24, own_weight=0.7)
     onnx.checker.check_model(model)
-    averaged = _run_model(model, batch)
+    blended = _run_model(model, batch)
 
-    assert averaged.shape == (1, 1, 16, 16)
-    np.testing.assert_allclose(averaged, (at_16 + _resize(at_24, 16)) / 2, atol=1e-5)
+    assert blended.shape == (1, 1, 16, 16)
+    np.testing.assert_allclose(blended, 0.7 * at_16 + 0.3 * _resize(at_24, 16), atol=1e-5)
     # Weights are shared, not copied: the file is no bigger by a second set of them.
-    assert len(model.graph.initializer) == 2 + 3
-    # The branch differs from the original: the average is not just the original.
-    assert float(np.abs(averaged - at_16).max()) > 1e-3
+    assert len(model.graph.initializer) == 2 + 4
+    # The branch differs from the original: the blend is not just the original.
+    assert float(np.abs(blended - at_16).max()) > 1e-3
 
 
 def test_scale_branch_refuses_a_size_that_breaks_the_constants() -> None:

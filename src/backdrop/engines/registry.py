@@ -122,7 +122,7 @@ _MODELS: dict[str, SegmentationModel] = {
                 "isnet-general-multiscale.onnx", _ISNET_MEDIUM, derive_multiscale
             ),
             engine=RefinedEngine(DEFAULT_REFINE),
-            description="ISNet general use run at 1024² and 1152² and averaged, in one graph "
+            description="ISNet general use run at 1024² and 1152² and blended, in one graph "
             "(`--quality best`: the best cutouts, about twice the time; derived at fetch time)",
             license=_ISNET_LICENSE,
         ),
