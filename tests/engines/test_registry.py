@@ -51,7 +51,7 @@ def test_entries_are_well_formed() -> None:
         model = resolve_model(model_id)
         assert model.model_id == model_id
         # A derived file (engines/derive.py) is checked through the verified file it comes from.
-        weights = getattr(model.weights, "base", model.weights)
+        weights = getattr(model.weights, "origin", model.weights)
         assert re.fullmatch(r"[0-9a-f]{64}", weights.sha256)
         assert model.license
 

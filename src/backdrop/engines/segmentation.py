@@ -50,7 +50,9 @@ class Segmenter(Protocol):
 def flatten_to_rgb(
     image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)
 ) -> Image.Image:
-    """RGB copy of `image`, with any transparency composited over `background`."""
+    """`image` in RGB (itself when it already is), transparency composited over `background`."""
+    if image.mode == "RGB" and not image.has_transparency_data:
+        return image  # callers only read it: no copy of a large photo per step
     if image.has_transparency_data:
         rgba = image.convert("RGBA")
         canvas = Image.new("RGBA", rgba.size, (*background, 255))
@@ -102,12 +104,9 @@ class OnnxSegmenter:
 
     # -- public template -------------------------------------------------------------------
 
-    def load(self) -> None:
-        """Load the model now (otherwise the first `predict` does); safe from any thread."""
-        self._ensure_session()
-
-    def load_session(self) -> InferenceSessionLike:
-        """The runtime session (loaded now if it was not): for callers that report on it."""
+    def load(self) -> InferenceSessionLike:
+        """Load the model now (otherwise the first `predict` does) and return its session;
+        safe from any thread."""
         return self._ensure_session()
 
     def unload(self) -> None:
@@ -118,13 +117,14 @@ class OnnxSegmenter:
     def predict(self, image: Image.Image) -> Mask:
         """uint8 (H, W) alpha at the image's size; 255 = subject."""
         session = self._ensure_session()
-        batch = self._preprocess(image)
+        rgb = flatten_to_rgb(image)  # once: the model input and the refinement's guide
+        batch = self._preprocess(rgb)
         outputs = session.run([self.output_name], {self.input_name: batch})
         if self.refine is None:
             return self._postprocess(np.asarray(outputs[0]), image.size)
         from backdrop.engines.refine import refine_alpha
 
-        pixels = np.asarray(flatten_to_rgb(image), dtype=np.uint8)
+        pixels = np.asarray(rgb, dtype=np.uint8)
         return refine_alpha(self._probability(np.asarray(outputs[0])), pixels, self.refine)
 
     # -- model-specific steps --------------------------------------------------------------
