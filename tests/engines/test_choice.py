@@ -1,0 +1,35 @@
+"""The per-CPU choice of runtime, precision and graph."""
+
+from __future__ import annotations
+
+from backdrop.engines.choice import choose
+from backdrop.engines.cpu import CpuFeatures
+
+CPU = ("CPUExecutionProvider",)
+AVX2 = CpuFeatures("AMD EPYC 7R13", frozenset({"avx2", "fma"}))
+BF16 = CpuFeatures("Intel Xeon 8488C", frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16"}))
+
+
+def test_bf16_units_keep_the_fp32_graph_computed_in_bf16() -> None:
+    choice = choose(BF16, "auto", "auto", CPU, has_openvino=True)
+    assert (choice.runtime, choice.precision, choice.graph) == ("openvino", "bf16", "fp32")
+    assert "Intel Xeon 8488C" in choice.reason and "bf16" in choice.reason
+
+
+def test_an_avx2_cpu_gets_the_int8_graph() -> None:
+    choice = choose(AVX2, "auto", "auto", CPU, has_openvino=True)
+    assert (choice.runtime, choice.precision, choice.graph) == ("openvino", "f32", "int8")
+    assert "no bf16 units" in choice.reason
+    # Without OpenVINO the int8 graph still pays on onnxruntime.
+    assert choose(AVX2, "auto", "auto", CPU, has_openvino=False).graph == "int8"
+    # bf16 units do nothing for onnxruntime's CPU kernels.
+    assert choose(BF16, "onnxruntime", "auto", CPU, has_openvino=True).graph == "int8"
+
+
+def test_a_gpu_runs_fp32_and_settings_override() -> None:
+    gpu = choose(AVX2, "auto", "auto", ("CUDAExecutionProvider", *CPU), has_openvino=True)
+    assert (gpu.runtime, gpu.graph) == ("onnxruntime", "fp32")
+    forced = choose(BF16, "auto", "f32", CPU, has_openvino=True)
+    assert (forced.precision, forced.graph) == ("f32", "fp32")
+    assert "settings" in forced.reason
+    assert choose(BF16, "auto", "int8", CPU, has_openvino=True).graph == "int8"
