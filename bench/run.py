@@ -26,6 +26,9 @@ from PIL import Image
 
 from backdrop.evaluation.metrics import score
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 # Contenders in table order (labels for people live in report.py).
@@ -175,6 +178,7 @@ def main() -> None:
 
     results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, 2 onnxruntime threads",
+        "cpu": machine(),
         "wall_seconds": round(wall),
         "peak_rss_mb": rss,
         "sets": {},
