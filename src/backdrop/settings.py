@@ -50,9 +50,9 @@ class InferenceSettings(BaseModel):
 
     # auto: onnxruntime on a CUDA GPU, else OpenVINO when installed, else onnxruntime on the CPU.
     runtime: Literal["auto", "onnxruntime", "openvino"] = "auto"
-    # auto: chosen per CPU at start (engines/choice.py): bf16 where the CPU has bf16 units
-    # (OpenVINO), else the model's int8 graph; f32 / bf16: the fp32 graph computed so (bf16:
-    # OpenVINO only); int8: the model's int8 graph where it has one.
+    # auto: chosen per CPU at start (engines/choice.py): bf16 where the CPU has AMX (OpenVINO),
+    # else the model's int8 graph (AVX2), else f32; f32 / bf16: the fp32 graph computed so
+    # (bf16: OpenVINO only); int8: the model's int8 graph where it has one.
     precision: Literal["auto", "f32", "bf16", "int8"] = "auto"
     threads: int = Field(default=2, ge=1, le=256)
 

@@ -124,5 +124,5 @@ def test_local_remove_says_what_runs_and_why(tmp_path: Path, ball: Path) -> None
     assert run.returncode == 0, run.stderr
     said = " ".join(run.stderr.split())  # rich wraps long lines
     assert "segmentation: isnet-general" in said and "on OpenVINO, f32" in said
-    assert "why:" in said and "AVX2 (held to AVX2): no bf16 units" in said
+    assert "why:" in said and "AVX2 (held to AVX2): no AMX" in said
     assert "(int8 graph)" in said or "models fetch --model isnet-general-int8" in said

@@ -309,7 +309,9 @@ def test_segmenters_keep_one_engine_per_model(tmp_path: Path) -> None:
 
 
 AVX2_CPU = CpuFeatures("AMD EPYC 7R13", frozenset({"avx2", "fma"}))
-BF16_CPU = CpuFeatures("Intel Xeon 8488C", frozenset({"avx2", "avx512f", "avx512_bf16"}))
+BF16_CPU = CpuFeatures(
+    "Intel Xeon 8488C", frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+)
 
 
 def test_the_default_runs_its_int8_graph_where_the_cpu_has_no_bf16(tmp_path: Path) -> None:
@@ -333,7 +335,7 @@ def test_the_default_runs_its_int8_graph_where_the_cpu_has_no_bf16(tmp_path: Pat
     assert on_avx2.inference.precision == "f32"
     on_bf16 = engine(BF16_CPU)
     assert on_bf16.model_path == fp32 and on_bf16.inference.precision == "bf16"
-    assert on_bf16.choice is not None and "bf16 units" in on_bf16.choice.reason
+    assert on_bf16.choice is not None and "AMX" in on_bf16.choice.reason
 
 
 def test_a_model_with_one_graph_runs_it_on_any_cpu(tmp_path: Path) -> None:

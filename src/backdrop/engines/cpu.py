@@ -53,6 +53,15 @@ class CpuFeatures:
         return bool({"avx512_bf16", "amx_bf16"} & self.flags)
 
     @property
+    def amx(self) -> bool:
+        """AMX tiles with bf16 (Intel Sapphire Rapids and later)."""
+        return "amx_bf16" in self.flags
+
+    @property
+    def avx2(self) -> bool:
+        return "avx2" in self.flags
+
+    @property
     def int8_dot(self) -> bool:
         """int8 dot-product instructions (VNNI or AMX)."""
         return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & self.flags)
