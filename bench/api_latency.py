@@ -7,7 +7,10 @@ scratch folder, the configured default model) behind an in-process HTTP client. 
 order: upload a 1 MP JPEG (a sample photo that scikit-image ships, enlarged: no evaluation
 image), create the order, then poll its status every 20 ms; the figure is the time from the
 create call returning to the first `active` answer. One warm-up order is not counted (model
-compile). Results, with the machine (bench/machine.py), go to `--results`.
+compile). Before each order the bare shipped model (onnxruntime, 2 threads) runs once on the
+same photo, so the p50 can be read as a multiple of the bare model's time on this machine
+(the machine is shared: absolute seconds vary 2-3x). Results, with the machine
+(bench/machine.py), go to `--results`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -41,6 +45,29 @@ def photo_1mp() -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+def bare_model(photo: bytes) -> Callable[[], float]:
+    """One timed `session.run` of the bare shipped model on `photo` (as remove_speed.py)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    model = Path.home() / ".cache/backdrop/models/isnet-general.onnx"
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    rgb = Image.open(io.BytesIO(photo)).convert("RGB").resize((1024, 1024))
+    batch = np.ascontiguousarray(
+        ((np.asarray(rgb, np.float32) - 128) / 256).transpose(2, 0, 1)[None]
+    )
+
+    def run() -> float:
+        start = time.perf_counter()
+        session.run(["output"], {"input": batch})
+        return time.perf_counter() - start
+
+    return run
 
 
 def one_order(client: TestClient, key: str, photo: bytes) -> float:
@@ -83,13 +110,21 @@ def main() -> None:
             with TestClient(create_app(runtime, manage_runtime=False)) as client:
                 key = runtime.keys.create("bench", 1000).secret
                 one_order(client, key, photo)  # warm-up: model compile, first allocations
-                seconds = [one_order(client, key, photo) for _ in range(args.repeat)]
+                bare = bare_model(photo)
+                bare()
+                seconds, bare_seconds = [], []
+                for _ in range(args.repeat):
+                    bare_seconds.append(bare())
+                    seconds.append(one_order(client, key, photo))
         finally:
             runtime.stop()
     record = {
         "megapixels": 1.0,
         "seconds": seconds,
         "p50": statistics.median(seconds),
+        "bare_model_seconds": bare_seconds,
+        "bare_model_p50": statistics.median(bare_seconds),
+        "p50_over_bare_p50": statistics.median(seconds) / statistics.median(bare_seconds),
         "machine": machine(),
     }
     print(json.dumps(record))

@@ -299,7 +299,7 @@ def remove(
         QualityChoice,
         typer.Option(
             help="balanced (default); best: the model run at two scales, about twice the time; "
-            "fast: its int8 variant (for CPUs without bf16 units)."
+            "fast: the int8 graph on any CPU (the default already runs it on CPUs without AMX)."
         ),
     ] = QualityChoice.balanced,
     jobs: JobsOption = 1,
