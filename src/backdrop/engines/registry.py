@@ -123,7 +123,7 @@ _MODELS: dict[str, SegmentationModel] = {
             engine=RefinedEngine(DEFAULT_REFINE),
             description="ISNet general use (xuebinqin/DIS) from an npm package, as fp32 with "
             "its main output only (derived at fetch time); its int8 graph on CPUs without "
-            "bf16 units",
+            "AMX",
             license=_ISNET_LICENSE,
             int8_graph="isnet-general-int8",
         ),
@@ -161,7 +161,7 @@ _MODELS: dict[str, SegmentationModel] = {
             weights=DerivedWeights("isnet-general-int8-nncf.onnx", _ISNET_FP32, derive_int8),
             engine=RefinedEngine(DEFAULT_REFINE),
             description="ISNet general use, NNCF int8 QDQ calibrated on sample photos; what "
-            "isnet-general runs on CPUs without bf16 units (derived at fetch time)",
+            "isnet-general runs on CPUs without AMX (derived at fetch time)",
             license=_ISNET_LICENSE,
         ),
     )
