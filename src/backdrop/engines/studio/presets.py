@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backdrop.engines.studio.recipe import Light, Palette, Recipe
+from backdrop.engines.studio.recipe import Feature, Light, Palette, Recipe, SceneKind, Setting
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,16 @@ def _p(
     keywords: tuple[str, ...] = (),
 ) -> Preset:
     primary, secondary, accent = (_hex(c) for c in colors)
+    # Enum look-ups: a misspelt setting, scene or feature fails at import, not silently later.
     recipe = Recipe(
         name=name,
-        setting=setting,
-        scene=scene,
+        setting=Setting(setting),
+        scene=SceneKind(scene),
         material=material,
         palette=Palette(primary, secondary, accent),
         light=light,
         depth_of_field=dof,
-        features=features,
+        features=tuple(Feature(f) for f in features),
     )
     return Preset(recipe, descriptions, keywords)
 

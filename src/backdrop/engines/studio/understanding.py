@@ -25,7 +25,7 @@ from PIL import Image
 from backdrop.engines.studio.embedding import EmbeddingModelMissing, SentenceEmbedder
 from backdrop.engines.studio.palette import color_mentions, palette_from_mentions, style_from_image
 from backdrop.engines.studio.presets import DEFAULT_PRESET, PRESETS, Preset
-from backdrop.engines.studio.recipe import Light, Recipe
+from backdrop.engines.studio.recipe import Feature, Light, Recipe, SceneKind, Setting
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ TIME_WORDS: dict[str, Light] = {
     "golden": Light("golden", 0.5, 0.25, 0.6, 0.8, 0.85, "warm"),
 }
 
-FEATURE_WORDS: dict[str, str] = {
+_FEATURE_WORDS: dict[str, str] = {
     "bokeh": "bokeh",
     "blurred": "bokeh",
     "blurry": "bokeh",
@@ -130,13 +130,15 @@ FEATURE_WORDS: dict[str, str] = {
     "shadow": "leaf_shadow",
     "shadows": "leaf_shadow",
 }
-_NEGATED_FEATURES = {"clear": "clouds", "cloudless": "clouds"}
+# Looked up in the enum here, so a misspelt feature fails at import.
+FEATURE_WORDS: dict[str, Feature] = {w: Feature(f) for w, f in _FEATURE_WORDS.items()}
+_NEGATED_FEATURES = {"clear": Feature.CLOUDS, "cloudless": Feature.CLOUDS}
 
 # What each word of a negative prompt takes out of the scene (features of `recipe.FEATURES`).
 # Every feature word of a prompt works here too ("fog", "rays", "plant"...); these add the
 # words people write when they want something gone ("no lights", "no blur").
-NEGATIVE_WORDS: dict[str, tuple[str, ...]] = {
-    **{word: (feature,) for word, feature in FEATURE_WORDS.items()},
+_NEGATIVE_WORDS: dict[str, tuple[str, ...]] = {
+    **{word: (feature,) for word, feature in _FEATURE_WORDS.items()},
     "cloud": ("clouds",),
     "sun": ("sun",),
     "sunlight": ("sun", "rays"),
@@ -156,6 +158,9 @@ NEGATIVE_WORDS: dict[str, tuple[str, ...]] = {
     "rocks": ("stones",),
     "pebbles": ("stones",),
     "reflections": ("rain",),
+}
+NEGATIVE_WORDS: dict[str, tuple[Feature, ...]] = {
+    word: tuple(Feature(f) for f in features) for word, features in _NEGATIVE_WORDS.items()
 }
 # Words asking for a sharp background when they are unwanted.
 _NEGATIVE_BLUR = frozenset({"blur", "blurry", "blurred", "bokeh", "defocused", "soft-focus"})
@@ -300,7 +305,7 @@ def _embed_cached(embedder: SentenceEmbedder, prompt: str) -> npt.NDArray[np.flo
 def _override_material(recipe: Recipe, words: list[str]) -> Recipe:
     for word in words:
         material = MATERIAL_WORDS.get(word)
-        if material == "stone" and "stones" in recipe.features:
+        if material == "stone" and Feature.STONES in recipe.features:
             continue  # "river stones" are drawn lying on the ground, not the ground itself
         if material is not None and material != recipe.material and _has_surface(recipe):
             return replace(recipe, material=material).explained(
@@ -311,7 +316,11 @@ def _override_material(recipe: Recipe, words: list[str]) -> Recipe:
 
 def _has_surface(recipe: Recipe) -> bool:
     """Whether the scene has a floor or table whose material a word may change."""
-    return recipe.setting in ("studio", "tabletop", "interior") or recipe.scene in ("spa", "beach")
+    return recipe.setting in (
+        Setting.STUDIO,
+        Setting.TABLETOP,
+        Setting.INTERIOR,
+    ) or recipe.scene in (SceneKind.SPA, SceneKind.BEACH)
 
 
 # Whole words only: "backdrop" is not "back".
@@ -330,7 +339,7 @@ def _override_light(recipe: Recipe, words: list[str]) -> Recipe:
             light = replace(
                 time,
                 direction=light.direction
-                if recipe.setting in ("tabletop", "interior")
+                if recipe.setting in (Setting.TABLETOP, Setting.INTERIOR)
                 else time.direction,
             )
             reasons.append(f"time {time.time_of_day!r} from {word!r}")
@@ -368,12 +377,12 @@ def _override_light(recipe: Recipe, words: list[str]) -> Recipe:
 def _override_features(recipe: Recipe, words: list[str]) -> Recipe:
     added = [FEATURE_WORDS[w] for w in words if w in FEATURE_WORDS]
     if recipe.light.time_of_day in ("sunset", "golden", "dawn") and recipe.setting in (
-        "landscape",
-        "water",
+        Setting.LANDSCAPE,
+        Setting.WATER,
     ):
-        added.append("sun")
-    if "rain" in added and recipe.setting != "city":
-        added.remove("rain")
+        added.append(Feature.SUN)
+    if Feature.RAIN in added and recipe.setting is not Setting.CITY:
+        added.remove(Feature.RAIN)
     removed = [_NEGATED_FEATURES[w] for w in words if w in _NEGATED_FEATURES]
     if not added and not removed:
         return recipe

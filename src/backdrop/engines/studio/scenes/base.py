@@ -21,7 +21,7 @@ from backdrop.engines.studio.layers import (
 )
 from backdrop.engines.studio.lighting import sky_colors, sun_position
 from backdrop.engines.studio.materials import MATERIAL_COLORS, Textures, texture
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def sky(stage: Stage, recipe: Recipe, *, horizon: float | None = None) -> F:
     image = (zenith + (low - zenith) * t[..., None]).astype(np.float32)
     image = np.broadcast_to(image, (stage.height, stage.width, 3)).copy()
     features = recipe.features
-    if "sun" in features:
+    if Feature.SUN in features:
         sx, sy = sun_position(light, level)
         glow = radial(stage.width, stage.height, sx, sy, 0.55)
         image = blend(image, rgb(recipe.palette.accent), glow * 0.75)
@@ -121,12 +121,12 @@ def sky(stage: Stage, recipe: Recipe, *, horizon: float | None = None) -> F:
         image = blend(
             image, np.asarray([1.0, 0.97, 0.88], dtype=np.float32), np.clip(disc * 6, 0, 1)
         )
-    if "clouds" in features:
+    if Feature.CLOUDS in features:
         density = clouds(stage.width, stage.height, stage.rng("clouds"), cover=0.42)
         density = density * np.clip(1.2 - y / max(level, 0.05), 0, 1)
         lit = np.clip(low * 0.4 + 0.65, 0, 1)
         image = blend(image, lit.astype(np.float32), density * 0.85)
-    if "stars" in features:
+    if Feature.STARS in features:
         rng = stage.rng("stars")
         stars = (rng.random((stage.height, stage.width), dtype=np.float32) > 0.9965).astype(
             np.float32

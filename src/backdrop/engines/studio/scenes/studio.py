@@ -16,17 +16,17 @@ from backdrop.engines.studio.layers import (
     vertical_gradient,
 )
 from backdrop.engines.studio.materials import Textures, texture
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import Scene, Stage, floor_coordinates, floor_depth
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
-    if recipe.scene == "gradient":
+    if recipe.scene is SceneKind.GRADIENT:
         return _gradient(recipe, stage)
     image = _sweep(recipe, stage, textures)
-    if recipe.scene == "color_block":
+    if recipe.scene is SceneKind.COLOR_BLOCK:
         image = _color_block(recipe, stage, textures, image)
-    if recipe.scene == "podium" or "podium" in recipe.features:
+    if recipe.scene is SceneKind.PODIUM or Feature.PODIUM in recipe.features:
         image = _podium(recipe, stage, image)
     depth = np.clip(floor_depth(stage) * 0.5, 0, 1)
     return Scene(image, depth.astype(np.float32))
