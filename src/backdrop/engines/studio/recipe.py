@@ -39,6 +39,7 @@ class SceneKind(StrEnum):
     LOBBY = "lobby"
     LOFT = "loft"
     FESTIVE = "festive"
+    ROOM = "room"  # a plain room: its elements make it an office, a bedroom, a gallery
     BEACH = "beach"
     UNDERWATER = "underwater"
     LAKE = "lake"
@@ -172,6 +173,11 @@ class Element(StrEnum):
     HEARTS = "hearts"
     BUBBLES = "bubbles"
     UMBRELLA = "umbrella"
+    SHELVES = "shelves"
+    TOYS = "toys"
+    SPORTS = "sports"
+    BLINDS = "blinds"
+    CROSSWALK = "crosswalk"
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,9 @@ class Recipe:
     reasons: tuple[str, ...] = ()
     # Prompt words that changed nothing in the picture: said plainly, not silently dropped.
     unused_words: tuple[str, ...] = ()
+    # What the prompt fixed, so the seed's variation (`variation.py`) leaves it alone.
+    direction_named: bool = False
+    colors_named: bool = False
 
     def with_features(self, *extra: Feature) -> Recipe:
         """The recipe with `extra` features added (each once, order kept)."""

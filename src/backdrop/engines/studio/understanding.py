@@ -23,9 +23,15 @@ import numpy.typing as npt
 from PIL import Image
 
 from backdrop.engines.studio.embedding import EmbeddingModelMissing, SentenceEmbedder
-from backdrop.engines.studio.palette import color_mentions, palette_from_mentions, style_from_image
+from backdrop.engines.studio.palette import (
+    ColorMention,
+    color_mentions,
+    palette_from_mentions,
+    style_from_image,
+)
 from backdrop.engines.studio.presets import DEFAULT_PRESET, PRESETS, Preset
 from backdrop.engines.studio.recipe import Feature, Light, Recipe, SceneKind, Setting
+from backdrop.engines.studio.vocabulary import FUNCTION_WORDS, ElementFinder, element_for_word
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +134,8 @@ _FEATURE_WORDS: dict[str, str] = {
     "glowing": "glow",
     "glow": "glow",
     "shadow": "leaf_shadow",
+    "decorations": "fairy_lights",
+    "decorated": "fairy_lights",
     "shadows": "leaf_shadow",
 }
 # Looked up in the enum here, so a misspelt feature fails at import.
@@ -200,6 +208,8 @@ class PromptUnderstanding:
         self._lock = threading.Lock()
         self._preset_vectors: list[npt.NDArray[np.float32]] | None = None
         self._warned = False
+        self._finder = ElementFinder(self._embedder)
+        self._keyword_finder = ElementFinder(None)
 
     def recipe(
         self,
@@ -221,13 +231,40 @@ class PromptUnderstanding:
         if mentions:
             palette = palette_from_mentions(recipe.palette, mentions)
             named = ", ".join(f"{m.name}→{m.role or 'in order'}" for m in mentions)
-            recipe = replace(recipe, palette=palette).explained(f"colours: {named}")
+            recipe = replace(recipe, palette=palette, colors_named=True).explained(
+                f"colours: {named}"
+            )
+        recipe = self._add_elements(recipe, words, base, mentions)
         if style_image is not None:
             style = style_from_image(style_image, recipe.light)
-            recipe = replace(recipe, palette=style.palette, light=style.light).explained(
-                "palette and light from the style image"
-            )
+            recipe = replace(
+                recipe, palette=style.palette, light=style.light, colors_named=True
+            ).explained("palette and light from the style image")
         return _apply_negative(recipe, unwanted)
+
+    def _add_elements(
+        self, recipe: Recipe, words: list[str], base: Preset, mentions: list[ColorMention]
+    ) -> Recipe:
+        """The elements the prompt names, and the words nothing turned into anything."""
+        used = set(_UNDERSTOOD_WORDS) | FUNCTION_WORDS | set(base.keywords)
+        used.update(w for text in base.descriptions for w in _WORD.findall(text.lower()))
+        used.update(w for m in mentions for w in _WORD.findall(m.name.lower()))
+        candidates = [
+            w for w in dict.fromkeys(words) if w not in used and element_for_word(w) is None
+        ]
+        finder = self._finder if self._vectors() is not None else self._keyword_finder
+        elements, matched = finder.find(words, candidates)
+        used.update(matched)
+        unused = tuple(w for w in dict.fromkeys(words) if w not in used and len(w) > 1)
+        merged = tuple(dict.fromkeys((*recipe.elements, *elements)))
+        recipe = replace(recipe, elements=merged, unused_words=unused)
+        if matched:
+            recipe = recipe.explained(
+                "elements: " + ", ".join(f"{w}→{how}" for w, how in matched.items())
+            )
+        if unused:
+            recipe = recipe.explained("not used: " + ", ".join(unused))
+        return recipe
 
     def nearest_presets(self, prompt: str) -> list[tuple[str, float]]:
         """Every preset's name and its best cosine similarity to the prompt, best first."""
@@ -323,6 +360,38 @@ def _has_surface(recipe: Recipe) -> bool:
     ) or recipe.scene in (SceneKind.SPA, SceneKind.BEACH)
 
 
+HARD_WORDS = frozenset(
+    {"hard", "harsh", "dramatic", "contrast", "crisp", "direct", "sunny", "sunlight"}
+)
+SOFT_WORDS = frozenset(
+    {"soft", "diffused", "diffuse", "gentle", "overcast", "even", "cloudy", "misty"}
+)
+DARK_WORDS = frozenset({"dark", "moody", "dim", "low-key"})
+BRIGHT_WORDS = frozenset({"bright", "airy", "high-key", "sunny"})
+WARM_WORDS = frozenset({"warm", "cosy", "cozy"})
+COOL_WORDS = frozenset({"cool", "cold", "icy", "frosty"})
+SHALLOW_WORDS = frozenset({"blurred", "blurry", "bokeh", "shallow", "dreamy"})
+DEEP_WORDS = frozenset({"sharp", "focus", "crisp", "detailed"})
+DIRECTION_WORDS = frozenset(
+    {"left", "right", "side", "back", "rim", "backlit", "backlight", "light"}
+)
+# Every word some override reads: these are never "unused".
+_UNDERSTOOD_WORDS: frozenset[str] = frozenset().union(
+    MATERIAL_WORDS,
+    TIME_WORDS,
+    FEATURE_WORDS,
+    _NEGATED_FEATURES,
+    HARD_WORDS,
+    SOFT_WORDS,
+    DARK_WORDS,
+    BRIGHT_WORDS,
+    WARM_WORDS,
+    COOL_WORDS,
+    SHALLOW_WORDS,
+    DEEP_WORDS,
+    DIRECTION_WORDS,
+)
+
 # Whole words only: "backdrop" is not "back".
 _DIRECTION = re.compile(
     r"\bfrom the (left|right)\b|\b(left|right)[- ]side\b|\b(back|rim|backlit|backlight)\b"
@@ -353,21 +422,20 @@ def _override_light(recipe: Recipe, words: list[str]) -> Recipe:
         else:
             light = replace(light, elevation=0.25, direction=light.direction * 0.2)
         reasons.append(f"light direction from {match.group(0)!r}")
-    hard = {"hard", "harsh", "dramatic", "contrast", "crisp", "direct", "sunny", "sunlight"}
-    soft = {"soft", "diffused", "diffuse", "gentle", "overcast", "even", "cloudy", "misty"}
-    if hard.intersection(words):
+        recipe = replace(recipe, direction_named=True)
+    if HARD_WORDS.intersection(words):
         light = replace(light, hardness=max(light.hardness, 0.8))
         reasons.append("hard light")
-    elif soft.intersection(words):
+    elif SOFT_WORDS.intersection(words):
         light = replace(light, hardness=min(light.hardness, 0.2))
         reasons.append("soft light")
-    if {"dark", "moody", "dim", "low-key"}.intersection(words):
+    if DARK_WORDS.intersection(words):
         light = replace(light, brightness=min(light.brightness, 0.4), mood="moody")
-    if {"bright", "airy", "high-key", "sunny"}.intersection(words):
+    if BRIGHT_WORDS.intersection(words):
         light = replace(light, brightness=max(light.brightness, 0.9))
-    if {"warm", "cosy", "cozy"}.intersection(words):
+    if WARM_WORDS.intersection(words):
         light = replace(light, warmth=max(light.warmth, 0.5))
-    if {"cool", "cold", "icy", "frosty"}.intersection(words):
+    if COOL_WORDS.intersection(words):
         light = replace(light, warmth=min(light.warmth, -0.5))
     if light == recipe.light:
         return recipe
@@ -393,11 +461,11 @@ def _override_features(recipe: Recipe, words: list[str]) -> Recipe:
 
 
 def _override_depth_of_field(recipe: Recipe, words: list[str]) -> Recipe:
-    if {"blurred", "blurry", "bokeh", "shallow", "dreamy"}.intersection(words):
+    if SHALLOW_WORDS.intersection(words):
         return replace(recipe, depth_of_field=max(recipe.depth_of_field, 0.85)).explained(
             "shallow depth of field"
         )
-    if {"sharp", "focus", "crisp", "detailed"}.intersection(words):
+    if DEEP_WORDS.intersection(words):
         return replace(recipe, depth_of_field=min(recipe.depth_of_field, 0.15)).explained(
             "deep focus"
         )
@@ -417,9 +485,14 @@ def _apply_negative(recipe: Recipe, unwanted: list[str]) -> Recipe:
         return recipe
     removed = [f for word in unwanted for f in NEGATIVE_WORDS.get(word, ())]
     result = recipe.without_features(*removed)
+    unwanted_elements = {element_for_word(word) for word in unwanted}
+    result = replace(
+        result, elements=tuple(e for e in result.elements if e not in unwanted_elements)
+    )
     notes = []
-    if result.features != recipe.features:
-        gone = [f for f in recipe.features if f not in result.features]
+    if result.features != recipe.features or result.elements != recipe.elements:
+        gone = [str(f) for f in recipe.features if f not in result.features]
+        gone += [str(e) for e in recipe.elements if e not in result.elements]
         notes.append("removed " + ", ".join(gone))
     if _NEGATIVE_BLUR.intersection(unwanted) and result.depth_of_field > 0.15:
         result = replace(result, depth_of_field=0.15)

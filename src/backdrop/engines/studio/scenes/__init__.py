@@ -36,6 +36,10 @@ def render_scene(recipe: Recipe, stage: Stage) -> Scene:
     """The backdrop the recipe describes, at the stage's working size."""
     textures = Textures(stage.rng("textures"))
     scene = RENDERERS[recipe.setting](recipe, stage, textures)
+    # Imported here: the composer places things on a `Stage`, which lives in this package.
+    from backdrop.engines.studio.elements.compose import compose
+
+    scene.image = compose(recipe, stage, scene.image)
     np.clip(scene.image, 0.0, 1.0, out=scene.image)
     return scene
 
