@@ -114,8 +114,8 @@ def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> 
     stage = Stage(work_w, work_h, horizon, min(bottom, 0.995), left, right, top, seed)
     scene = render_scene(recipe, stage)
     backdrop = grade(scene.image, recipe.light)
-    # Named things must stay recognisable: a scene with elements is never blurred beyond 0.5.
-    blur = min(recipe.depth_of_field, 0.5) if recipe.elements else recipe.depth_of_field
+    # Named things must stay recognisable: a scene with elements is never blurred beyond 0.35.
+    blur = min(recipe.depth_of_field, 0.35) if recipe.elements else recipe.depth_of_field
     backdrop = depth_of_field(backdrop, scene.depth, blur)
     if subject_box(matte) is not None:
         shadow = shadow_map(matte, box, horizon, recipe.light)

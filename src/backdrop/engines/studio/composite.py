@@ -118,7 +118,7 @@ def _occlusion(alpha: F, base_px: float, tall: float) -> F:
     (a rounded base, feet, legs) meets the floor higher in some columns and would float there.
     Here each column is darkened for a few pixels below its own lowest opaque pixel, within
     the lowest tenth of the subject."""
-    height, width = alpha.shape
+    height = alpha.shape[0]
     reach = max(2, round(tall * 0.03))
     near_base = (np.arange(height, dtype=np.float32) >= base_px - tall * 0.1)[:, None]
     solid = (alpha >= 0.5).astype(np.float32) * near_base

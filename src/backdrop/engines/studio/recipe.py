@@ -115,6 +115,7 @@ class Feature(StrEnum):
     SPOTLIGHT = "spotlight"
     STONES = "stones"
     SNOWFALL = "snowfall"
+    DECK = "deck"  # a porch, pier or terrace in front, the view beyond
 
 
 FEATURES: tuple[str, ...] = tuple(Feature)
@@ -178,6 +179,7 @@ class Element(StrEnum):
     SPORTS = "sports"
     BLINDS = "blinds"
     CROSSWALK = "crosswalk"
+    RACKS = "racks"
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,14 @@ class ElementFinder:
         redundant = {SUBSUMES[e] for e in found if e in SUBSUMES}
         return [e for e in dict.fromkeys(found) if e not in redundant], matched
 
+    def prepare(self, words: list[str]) -> None:
+        """Embed these words now, in one batch."""
+        if self._embedder is None:
+            return
+        missing = [w for w in dict.fromkeys(words) if w not in self._cache]
+        if missing:
+            self._cache.update(zip(missing, self._embedder.embed(missing), strict=True))
+
     def _by_meaning(self, words: list[str]) -> list[tuple[Element | None, float]]:
         assert self._embedder is not None
         if self._phrases is None:

@@ -7,7 +7,7 @@ sentence embedding's synonyms), the composer (its layer, size, count) and the te
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -43,6 +43,8 @@ class ElementSpec:
     )
     count: int = 1  # how many are drawn
     width: float = 0.6  # in heights, to keep it clear of the subject
+    # The time of day it implies when the prompt names none (fireworks are seen at night).
+    time_word: str | None = None
 
 
 def _e(
@@ -132,9 +134,11 @@ ELEMENTS: dict[Element, ElementSpec] = {
     Element.HOUSES: _e(
         built.houses,
         Layer.FAR,
-        "house houses farmhouse cottage village cabin doorstep porch",
+        "house houses farmhouse cottage village cabin doorstep",
         "a house",
-        0.35,
+        0.55,
+        1,
+        1.3,
     ),
     Element.LIGHTHOUSE: _e(built.lighthouse, Layer.FAR, "lighthouse", "a lighthouse", 0.45),
     Element.SAILBOATS: _e(
@@ -276,8 +280,9 @@ ELEMENTS: dict[Element, ElementSpec] = {
     ),
     Element.BALLOONS: _e(decor.balloons, Layer.SKY, "balloon balloons", "balloons", 0.6, 2, 0.7),
     Element.CONFETTI: _e(decor.confetti, Layer.OVERLAY, "confetti sprinkles", "confetti", 1.0),
-    Element.FIREWORKS: _e(
-        decor.fireworks, Layer.SKY, "firework fireworks", "fireworks", 0.35, 3, 1.0
+    Element.FIREWORKS: replace(
+        _e(decor.fireworks, Layer.SKY, "firework fireworks", "fireworks", 0.35, 3, 1.0),
+        time_word="night",
     ),
     Element.HEARTS: _e(decor.hearts, Layer.SKY, "heart hearts valentine", "hearts", 0.1, 6, 1.0),
     Element.BUBBLES: _e(decor.bubbles, Layer.OVERLAY, "bubble bubbles", "floating bubbles", 1.0),
@@ -308,6 +313,9 @@ ELEMENTS: dict[Element, ElementSpec] = {
     Element.BLINDS: _e(decor.blinds, Layer.WALL, "blinds shutters", "window blinds", 0.7, 1, 1.5),
     Element.CROSSWALK: _e(
         decor.crosswalk, Layer.FAR, "crosswalk zebra crossing intersection", "a crosswalk", 0.3
+    ),
+    Element.RACKS: _e(
+        decor.racks, Layer.WALL, "server servers rack racks", "server racks", 0.9, 4, 0.5
     ),
 }
 

@@ -29,9 +29,9 @@ def skyline(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
 
 
 def houses(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
-    """A row of narrow gabled houses in cheerful colours, with windows and doors."""
+    """A row of three narrow gabled houses in cheerful colours, with windows and doors."""
     colors = [(0.85, 0.45, 0.35), (0.95, 0.8, 0.45), (0.45, 0.65, 0.8), (0.9, 0.9, 0.85)]
-    for k in range(int(rng.integers(2, 4))):
+    for k in range(3):
         dx = (k - 1) * 0.5
         wall = colors[int(rng.integers(len(colors)))]
         c.rect(at.p(dx - 0.22, 0.0), at.p(dx + 0.22, 0.6), look.lit(wall, 0.3 * look.side))

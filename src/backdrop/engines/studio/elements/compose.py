@@ -100,8 +100,10 @@ def _far(canvas: Canvas, stage: Stage, look: Look, elements: list[Element], hori
             at = Placement(0.5, horizon + 0.003, size, stage.aspect, 0.35)
         else:
             side = -1.0 if (k + int(rng.integers(2))) % 2 else 1.0
-            x = stage.center + side * float(rng.uniform(0.25, 0.4))
-            at = Placement(x % 1.0, horizon + 0.004, size, stage.aspect, 0.25)
+            half = spec.width * size / stage.aspect / 2
+            x = stage.center + side * float(rng.uniform(0.22, 0.32))
+            x = float(np.clip(x, half, 1.0 - half))
+            at = Placement(x, horizon + 0.004, size, stage.aspect, 0.2)
         for n in range(spec.count if element is Element.SAILBOATS else 1):
             shifted = Placement(
                 at.x + n * 0.3 % 1.0, at.y, at.size * (1 - 0.3 * n), at.aspect, at.distance

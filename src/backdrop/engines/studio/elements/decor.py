@@ -302,3 +302,16 @@ def crosswalk(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
             ],
             paint,
         )
+
+
+def racks(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
+    """A server rack: a tall dark cabinet of stacked units, each with blinking status lights."""
+    c.rect(at.p(-0.22, 0.0), at.p(0.22, 1.0), look.lit((0.1, 0.11, 0.13), 0.2 * look.side))
+    led = [look.glow(np.asarray(look.accent) * 0.6 + 0.4), look.glow((0.3, 1.0, 0.45))]
+    for k in range(14):
+        y = 0.04 + k * 0.068
+        c.rect(at.p(-0.19, y), at.p(0.19, y + 0.055), look.lit((0.2, 0.21, 0.24), 0.1))
+        for j in range(3):
+            if rng.random() < 0.7:
+                x = 0.08 + j * 0.035
+                c.rect(at.p(x, y + 0.02), at.p(x + 0.015, y + 0.035), led[int(rng.integers(2))])

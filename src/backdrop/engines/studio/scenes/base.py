@@ -180,3 +180,23 @@ def fog(stage: Stage, image: F, color: F, amount: float, *, salt: str = "fog") -
     density = fbm(stage.width, stage.height, 3.0, stage.rng(salt), octaves=3, stretch=3.0)
     mask = np.clip(density * 1.3 - 0.2, 0, 1) * np.clip(0.3 + y, 0, 1) * amount
     return blend(image, color, mask.astype(np.float32))
+
+
+def deck(recipe: Recipe, stage: Stage, image: F, textures: Textures) -> tuple[F, F]:
+    """A deck, porch or terrace in front: planks (or the named surface) from the camera to a
+    dark railing line part-way to the horizon, the view beyond it: (image, deck mask)."""
+    edge = stage.horizon + (stage.base - stage.horizon) * 0.35
+    u, v, _ = floor_coordinates(stage)
+    material = recipe.material if recipe.material in DECK_MATERIALS else "wood"
+    color = (rgb(MATERIAL_COLORS.get(material, (200, 200, 200))) * 0.8).astype(np.float32)
+    planks = texture(material, u, v, color, textures)
+    _, y = grid(stage.width, stage.height)
+    mask = np.broadcast_to(smoothstep(edge - 0.002, edge + 0.002, y), planks.shape[:2])
+    rail = np.exp(-(((y - edge) * stage.height / 2.0) ** 2)).astype(np.float32)
+    planks = blend(planks, planks * 0.5, np.broadcast_to(rail, planks.shape[:2]).astype(np.float32))
+    mask = mask.astype(np.float32)
+    return blend(image, planks, mask), mask
+
+
+# Surfaces a deck may be made of when the prompt names one; any other is wood.
+DECK_MATERIALS = frozenset({"wood", "stone", "concrete", "tiles", "granite", "marble"})

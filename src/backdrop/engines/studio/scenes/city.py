@@ -9,7 +9,7 @@ from backdrop.engines.studio.layers import F, blend, blur, bokeh, grid, rgb, scr
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, sky, surface
+from backdrop.engines.studio.scenes.base import Scene, Stage, deck, floor_depth, sky, surface
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
@@ -27,6 +27,8 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     if recipe.scene is SceneKind.STREET or Feature.RAIN in recipe.features:
         floor = _wet_reflection(stage, image, floor)
     image = blend(image, floor, mask)
+    if Feature.DECK in recipe.features:
+        image, _ = deck(recipe, stage, image, textures)
     if Feature.BOKEH in recipe.features:
         colors = [rgb(recipe.palette.accent), rgb(recipe.palette.secondary)]
         glow = bokeh(

@@ -8,7 +8,16 @@ from backdrop.engines.studio.layers import F, blend, fbm, grid, profile, rgb, si
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, fog, ridge, sky, surface
+from backdrop.engines.studio.scenes.base import (
+    Scene,
+    Stage,
+    deck,
+    floor_depth,
+    fog,
+    ridge,
+    sky,
+    surface,
+)
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
@@ -77,6 +86,8 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     if recipe.scene is SceneKind.FIELD:
         floor = _flower_rows(stage, floor, ground, rgb(recipe.palette.accent))
     image = blend(image, floor, mask)
+    if Feature.DECK in recipe.features:
+        image, _ = deck(recipe, stage, image, textures)
     if Feature.FOG in recipe.features or Feature.HAZE in recipe.features:
         image = fog(stage, image, haze, 0.25 if Feature.FOG in recipe.features else 0.12)
     depth = np.maximum(floor_depth(stage) * mask, 1.0 - mask)

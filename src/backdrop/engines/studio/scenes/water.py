@@ -22,9 +22,9 @@ from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import (
     Scene,
     Stage,
+    deck,
     floor_coordinates,
     floor_depth,
-    material_color,
     ridge,
     sky,
 )
@@ -55,11 +55,12 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
         smoothstep(h - 0.002, h + 0.003, y), (stage.height, stage.width)
     ).astype(np.float32)
     image = blend(image, sea, water_mask)
-    if recipe.scene is SceneKind.BEACH and recipe.material != "sand":
-        # A deck or a terrace by the sea ("yacht deck with teak wood"): the named surface
-        # runs from the camera to the railing, the sea beyond it.
-        deck, sand_mask = _deck(recipe, stage, textures)
-        image = blend(image, deck, sand_mask)
+    if Feature.DECK in recipe.features or (
+        recipe.scene is SceneKind.BEACH and recipe.material != "sand"
+    ):
+        # A deck by the sea ("yacht deck with teak wood"): the named surface runs from the
+        # camera to the railing, the sea beyond it.
+        image, sand_mask = deck(recipe, stage, image, textures)
     elif recipe.scene is SceneKind.BEACH:
         image, sand_mask = _beach(recipe, stage, image, textures)
     else:
@@ -109,19 +110,6 @@ def _beach(recipe: Recipe, stage: Stage, image: F, textures: Textures) -> tuple[
     foam = np.exp(-(((y - edge + 0.006) * stage.height / 3) ** 2)) * (0.6 + 0.4 * np.sin(x * 60))
     image = blend(image, np.ones(3, dtype=np.float32), np.clip(foam, 0, 1).astype(np.float32) * 0.7)
     return blend(image, sand, sand_mask), sand_mask
-
-
-def _deck(recipe: Recipe, stage: Stage, textures: Textures) -> tuple[F, F]:
-    """The named surface in front, its far edge a little below the horizon: (rgb, mask)."""
-    edge = stage.horizon + (stage.base - stage.horizon) * 0.35
-    u, v, _ = floor_coordinates(stage)
-    color = material_color(recipe, rgb(recipe.palette.secondary))
-    deck = texture(recipe.material, u, v, color, textures)
-    _, y = grid(stage.width, stage.height)
-    mask = np.broadcast_to(smoothstep(edge - 0.002, edge + 0.002, y), deck.shape[:2])
-    rail = np.exp(-(((y - edge) * stage.height / 2.0) ** 2)).astype(np.float32)
-    deck = blend(deck, deck * 0.55, np.broadcast_to(rail, deck.shape[:2]).astype(np.float32))
-    return deck, mask.astype(np.float32)
 
 
 def _underwater(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
