@@ -100,14 +100,14 @@ def test_the_contact_shadow_touches_every_foot_of_the_subject() -> None:
     alpha = np.zeros((100, 80), dtype=np.float32)
     alpha[30:75, 30:50] = 1.0
     alpha[75:80, 30:35] = 1.0
-    alpha[75:78, 45:50] = 1.0
+    alpha[75:76, 45:50] = 1.0
     box = subject_box(alpha)
     assert box is not None
-    shadow = shadow_map(alpha, box, horizon_for(box[1], box[3]), Light())
-    for col in (32, 47):
-        lowest = int(np.flatnonzero(alpha[:, col] >= 0.5)[-1])
-        # Right under this column's own bottom, not only under the box's lowest row.
-        assert shadow[lowest + 1, col] > 0.25, col
+    # A high light on the right: the cast shadow is short and falls left, away from the foot.
+    light = Light(direction=0.8, elevation=0.9)
+    shadow = shadow_map(alpha, box, horizon_for(box[1], box[3]), light)
+    assert shadow[80, 30:35].mean() > 0.5  # under the long foot, on the box's lowest row
+    assert shadow[76, 46:49].mean() > 0.22  # and right under the short one too
 
 
 def test_light_wraps_most_round_the_edge_facing_the_light() -> None:
