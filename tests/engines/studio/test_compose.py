@@ -22,15 +22,16 @@ def _blank() -> np.ndarray:
 
 def test_named_elements_are_drawn_and_nothing_else_changes_without_them() -> None:
     none = replace(ROOM, elements=())
-    assert np.array_equal(compose(none, STAGE, _blank()), _blank())
+    assert np.array_equal(compose(none, STAGE, _blank())[0], _blank())
     with_shelf = replace(ROOM, elements=(Element.BOOKSHELF,))
-    assert np.abs(compose(with_shelf, STAGE, _blank()) - _blank()).mean() > 0.02
+    assert np.abs(compose(with_shelf, STAGE, _blank())[0] - _blank()).mean() > 0.02
 
 
 def test_indoors_the_far_view_is_seen_through_a_window() -> None:
     recipe = replace(ROOM, elements=(Element.SKYLINE,))
-    image = compose(recipe, STAGE, _blank())
-    bare_window = compose(replace(ROOM, elements=(Element.WINDOW,)), STAGE, _blank())
+    image, cover = compose(recipe, STAGE, _blank())
+    assert cover.max() == 1.0
+    bare_window = compose(replace(ROOM, elements=(Element.WINDOW,)), STAGE, _blank())[0]
     # The skyline is there, inside the window: the two differ only within the pane.
     changed = np.abs(image - bare_window).max(axis=2) > 0.02
     assert changed.any()
@@ -40,7 +41,7 @@ def test_indoors_the_far_view_is_seen_through_a_window() -> None:
 
 def test_ground_things_stand_beside_the_subject() -> None:
     recipe = replace(BEACH, elements=(Element.UMBRELLA,))
-    changed = np.abs(compose(recipe, STAGE, _blank()) - _blank()).max(axis=2) > 0.02
+    changed = np.abs(compose(recipe, STAGE, _blank())[0] - _blank()).max(axis=2) > 0.02
     subject_cols = slice(round(STAGE.left * 160) + 2, round(STAGE.right * 160) - 2)
     assert changed.sum() > 50
     assert changed[:, subject_cols].sum() < changed.sum() * 0.1

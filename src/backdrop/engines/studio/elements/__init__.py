@@ -304,9 +304,9 @@ ELEMENTS: dict[Element, ElementSpec] = {
     Element.SPORTS: _e(
         decor.sports,
         Layer.GROUND,
-        "gym dumbbells dumbbell yoga fitness",
+        "gym dumbbells dumbbell yoga mat fitness",
         "gym equipment",
-        0.3,
+        0.5,
         1,
         2.0,
     ),

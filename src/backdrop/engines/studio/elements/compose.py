@@ -51,11 +51,12 @@ def look_for(recipe: Recipe) -> Look:
     )
 
 
-def compose(recipe: Recipe, stage: Stage, image: F) -> F:
-    """`image` (the painted setting) with the recipe's elements drawn into it."""
+def compose(recipe: Recipe, stage: Stage, image: F) -> tuple[F, F]:
+    """`image` (the painted setting) with the recipe's elements drawn into it, and where
+    they cover it (h, w, 0..1)."""
     elements = drawn_elements(recipe)
     if not elements:
-        return image
+        return image, np.zeros(image.shape[:2], dtype=np.float32)
     look = look_for(recipe)
     indoor = recipe.setting in INDOOR
     by_layer: dict[Layer, list[Element]] = {}
@@ -71,7 +72,8 @@ def compose(recipe: Recipe, stage: Stage, image: F) -> F:
     for layer in (Layer.WALL, Layer.SKY, Layer.GROUND, Layer.TABLE, Layer.OVERLAY):
         placer = _PLACERS[layer]
         placer(canvas, stage, look, by_layer.get(layer, []), far if indoor else [])
-    return canvas.over(image)
+    cover = np.asarray(canvas.cover, dtype=np.float32) / 255.0
+    return canvas.over(image), cover
 
 
 def _draw(
@@ -197,10 +199,11 @@ def _ground(
         (back if width > room else near).append(item)
     roomy = -1.0 if stage.left > 1.0 - stage.right else 1.0
     for k, (element, n, spec) in enumerate(back):
-        scale = 0.7
+        scale = 0.85
         y = stage.horizon + (stage.base - stage.horizon) * 0.3
         width = spec.width * spec.size * subject * scale / stage.aspect
-        x = stage.center + roomy * (-1) ** k * (stage.right - stage.left + width) * 0.4
+        # Mostly clear of the subject: a third of it may stand behind.
+        x = stage.center + roomy * (-1) ** k * ((stage.right - stage.left) / 2 + width * 0.35)
         at = Placement(
             float(np.clip(x, width * 0.35, 1 - width * 0.35)),
             y,

@@ -109,7 +109,8 @@ def bed(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
     c.rect(at.p(-1.0, 0.0), at.p(-0.85, 1.0), look.lit(_WOOD))
     c.rect(at.p(-0.85, 0.15), at.p(1.0, 0.5), look.lit((0.95, 0.94, 0.92), 0.2))
     c.ellipse(at.p(-0.82, 0.45), at.p(-0.45, 0.7), look.lit((0.98, 0.97, 0.95), 0.4))
-    c.rect(at.p(0.3, 0.15), at.p(1.0, 0.52), look.lit(look.accent, 0.1))
+    c.rect(at.p(-0.3, 0.15), at.p(1.0, 0.52), look.lit(look.accent, 0.1))
+    c.rect(at.p(-0.3, 0.45), at.p(1.0, 0.52), look.lit(np.asarray(look.accent) * 0.8, 0.3))
     c.rect(at.p(-0.85, 0.0), at.p(1.0, 0.15), look.lit(_WOOD, -0.2))
 
 

@@ -39,7 +39,9 @@ def render_scene(recipe: Recipe, stage: Stage) -> Scene:
     # Imported here: the composer places things on a `Stage`, which lives in this package.
     from backdrop.engines.studio.elements.compose import compose
 
-    scene.image = compose(recipe, stage, scene.image)
+    scene.image, cover = compose(recipe, stage, scene.image)
+    # Named things stand in the middle distance: sharper than the far wall or sky behind.
+    scene.depth = (scene.depth * (1.0 - 0.5 * cover)).astype(np.float32)
     np.clip(scene.image, 0.0, 1.0, out=scene.image)
     return scene
 
