@@ -113,7 +113,7 @@ def _far(canvas: Canvas, stage: Stage, look: Look, elements: list[Element], hori
             _draw(canvas, element, shifted, look, stage, k * 10 + n)
 
 
-def _spread(count: int, stage: Stage, rng: np.random.Generator, width: float) -> list[float]:
+def _spread(count: int, rng: np.random.Generator) -> list[float]:
     """`count` positions across the frame, evenly, with a little jitter."""
     return [((i + 0.5) / count + float(rng.uniform(-0.04, 0.04))) for i in range(count)]
 
@@ -128,7 +128,7 @@ def _wall(
         spec = ELEMENTS[element]
         size = spec.size * h
         count = spec.count if len(elements) < 3 else max(1, spec.count // 2)
-        xs = _spread(count, stage, rng, spec.width * size / stage.aspect)
+        xs = _spread(count, rng)
         if count == 1 or len(elements) > 1:
             # Shared walls: each kind gets its own part of the wall, alternating sides.
             offset = (k + 0.5) / len(elements) - 0.5
@@ -246,7 +246,7 @@ def _sky(
     for k, element in enumerate(elements):
         spec = ELEMENTS[element]
         size = spec.size * h
-        for n, x in enumerate(_spread(spec.count, stage, rng, 0.1)):
+        for n, x in enumerate(_spread(spec.count, rng)):
             if element in (Element.PENDANT_LAMPS, Element.LANTERNS):
                 y = size * float(rng.uniform(0.8, 1.1))
             elif element is Element.BALLOONS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backdrop.engines.studio.elements.canvas import Canvas, Look, Placement
+from backdrop.engines.studio.elements.canvas import Canvas, Color, Look, Placement
 
 Rng = np.random.Generator
 
@@ -65,11 +65,7 @@ def sofa(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
     c.cast(at.p(-0.9, 0.05), at.p(0.9, -0.08), 0.5)
     c.rect(at.p(-0.8, 0.1), at.p(0.8, 0.75), look.lit(cloth * 0.85, 0.0))
     c.rect(at.p(-0.75, 0.1), at.p(0.75, 0.4), look.lit(cloth, 0.3))
-    for side in (-1, 1):
-        c.rect(
-            at.p(side * 0.8, 0.1), at.p(side * 0.66, 0.52), look.lit(cloth, 0.4 * side * look.side)
-        )
-        c.rect(at.p(side * 0.74, 0.0), at.p(side * 0.7, 0.1), look.lit((0.2, 0.15, 0.1)))
+    _arms_and_legs(c, at, look, cloth, (0.8, 0.66, 0.52), (0.74, 0.7))
 
 
 def armchair(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
@@ -78,11 +74,24 @@ def armchair(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
     c.cast(at.p(-0.5, 0.04), at.p(0.5, -0.06), 0.5)
     c.ellipse(at.p(-0.38, 0.35), at.p(0.38, 1.0), look.lit(cloth * 0.85))
     c.rect(at.p(-0.4, 0.1), at.p(0.4, 0.45), look.lit(cloth, 0.3))
+    _arms_and_legs(c, at, look, cloth, (0.45, 0.3, 0.6), (0.36, 0.32))
+
+
+def _arms_and_legs(
+    c: Canvas,
+    at: Placement,
+    look: Look,
+    cloth: Color,
+    arm: tuple[float, float, float],
+    leg: tuple[float, float],
+) -> None:
+    """A seat's two upholstered arms (outer x, inner x, height), the one facing the light
+    brighter, and two short dark legs (outer x, inner x) under them."""
+    outer, inner, height = arm
     for side in (-1, 1):
-        c.rect(
-            at.p(side * 0.45, 0.1), at.p(side * 0.3, 0.6), look.lit(cloth, 0.3 * side * look.side)
-        )
-        c.rect(at.p(side * 0.36, 0.0), at.p(side * 0.32, 0.1), look.lit((0.2, 0.15, 0.1)))
+        facing = 0.35 * side * look.side
+        c.rect(at.p(side * outer, 0.1), at.p(side * inner, height), look.lit(cloth, facing))
+        c.rect(at.p(side * leg[0], 0.0), at.p(side * leg[1], 0.1), look.lit((0.2, 0.15, 0.1)))
 
 
 def table(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
