@@ -79,3 +79,22 @@ def test_a_porch_is_a_deck_in_front_of_the_view(understanding: PromptUnderstandi
 def test_the_negative_prompt_removes_elements(understanding: PromptUnderstanding) -> None:
     recipe = understanding.recipe("a garden with flowers", negative_prompt="no flowers")
     assert Element.FLOWERS not in recipe.elements
+
+
+def test_style_words_change_the_look_of_the_same_room(
+    understanding: PromptUnderstanding,
+) -> None:
+    vintage = understanding.recipe("a vintage workspace")
+    minimal = understanding.recipe("a minimalist workspace")
+    assert vintage.elements == minimal.elements
+    assert vintage.palette != minimal.palette
+    assert "vintage" not in vintage.unused_words
+    # A named colour wins over the style.
+    assert understanding.recipe("a vintage workspace with sage green walls").palette.primary != (
+        vintage.palette.primary
+    )
+
+
+def test_a_fireplace_is_drawn_not_a_christmas_tree(understanding: PromptUnderstanding) -> None:
+    recipe = understanding.recipe("cozy living room with a fireplace")
+    assert Element.FIREPLACE in recipe.elements and recipe.name != "christmas"

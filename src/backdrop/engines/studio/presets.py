@@ -555,7 +555,7 @@ PRESETS: tuple[Preset, ...] = (
             "festive holiday living room with a tree",
             "cosy winter evening by the fireplace",
         ),
-        keywords=("christmas", "xmas", "festive", "holiday", "holidays", "fairy", "fireplace"),
+        keywords=("christmas", "xmas", "festive", "holiday", "holidays", "fairy"),
     ),
     _p(
         "halloween",

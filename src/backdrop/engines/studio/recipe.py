@@ -180,6 +180,7 @@ class Element(StrEnum):
     BLINDS = "blinds"
     CROSSWALK = "crosswalk"
     RACKS = "racks"
+    FIREPLACE = "fireplace"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from backdrop.engines.studio.palette import (
 )
 from backdrop.engines.studio.presets import DEFAULT_PRESET, PRESETS, Preset
 from backdrop.engines.studio.recipe import Feature, Light, Recipe, SceneKind, Setting
+from backdrop.engines.studio.styles import STYLE_WORDS, apply_style
 from backdrop.engines.studio.vocabulary import FUNCTION_WORDS, ElementFinder, element_for_word
 
 logger = logging.getLogger(__name__)
@@ -242,6 +243,7 @@ class PromptUnderstanding:
             recipe = replace(recipe, palette=palette, colors_named=True).explained(
                 f"colours: {named}"
             )
+        recipe = apply_style(recipe, words)
         recipe = self._add_elements(recipe, words, base, mentions)
         if style_image is not None:
             style = style_from_image(style_image, recipe.light)
@@ -415,6 +417,7 @@ _UNDERSTOOD_WORDS: frozenset[str] = frozenset().union(
     SHALLOW_WORDS,
     DEEP_WORDS,
     DIRECTION_WORDS,
+    STYLE_WORDS,
 )
 
 # Whole words only: "backdrop" is not "back".

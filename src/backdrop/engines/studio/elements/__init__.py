@@ -199,12 +199,26 @@ ELEMENTS: dict[Element, ElementSpec] = {
     Element.ARMCHAIR: _e(
         furniture.armchair, Layer.GROUND, "armchair armchairs", "an armchair", 0.65, 1, 0.9
     ),
-    Element.TABLE: _e(furniture.table, Layer.GROUND, "dining", "a dining table", 0.45, 1, 2.0),
+    Element.TABLE: _e(
+        furniture.table,
+        Layer.GROUND,
+        "dining conference boardroom meeting",
+        "a dining table",
+        0.45,
+        1,
+        2.0,
+    ),
     Element.CHAIRS: _e(
-        furniture.chairs, Layer.GROUND, "chair chairs stool stools seating", "a chair", 0.55, 2, 0.5
+        furniture.chairs,
+        Layer.GROUND,
+        "chair chairs stool stools seating bench benches",
+        "a chair",
+        0.55,
+        2,
+        0.5,
     ),
     Element.BED: _e(
-        furniture.bed, Layer.GROUND, "bed beds bedroom headboard", "a bed", 0.45, 1, 2.0
+        furniture.bed, Layer.GROUND, "bed beds bedroom headboard", "a bed", 0.6, 1, 2.0
     ),
     Element.DESK: _e(
         furniture.desk, Layer.GROUND, "desk desks workspace office workshop", "a desk", 0.5, 1, 1.7
@@ -316,6 +330,15 @@ ELEMENTS: dict[Element, ElementSpec] = {
     ),
     Element.RACKS: _e(
         decor.racks, Layer.WALL, "server servers rack racks", "server racks", 0.9, 4, 0.5
+    ),
+    Element.FIREPLACE: _e(
+        furniture.fireplace,
+        Layer.WALL,
+        "fireplace fireside hearth mantel",
+        "a fireplace",
+        0.6,
+        1,
+        1.4,
     ),
 }
 

@@ -116,7 +116,7 @@ def bed(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
     """A bed: a headboard, a mattress with white linen, pillows and a throw."""
     c.cast(at.p(-1.0, 0.05), at.p(1.0, -0.06), 0.45)
     c.rect(at.p(-1.0, 0.0), at.p(-0.85, 1.0), look.lit(_WOOD))
-    c.rect(at.p(-0.85, 0.15), at.p(1.0, 0.5), look.lit((0.95, 0.94, 0.92), 0.2))
+    c.rect(at.p(-0.85, 0.15), at.p(1.0, 0.5), look.lit((0.9, 0.89, 0.86), 0.2))
     c.ellipse(at.p(-0.82, 0.45), at.p(-0.45, 0.7), look.lit((0.98, 0.97, 0.95), 0.4))
     c.rect(at.p(-0.3, 0.15), at.p(1.0, 0.52), look.lit(look.accent, 0.1))
     c.rect(at.p(-0.3, 0.45), at.p(1.0, 0.52), look.lit(np.asarray(look.accent) * 0.8, 0.3))
@@ -184,3 +184,18 @@ def pendant_lamps(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
     c.polygon([at.p(-0.06, 1.0), at.p(0.06, 1.0), at.p(0.16, 0.82), at.p(-0.16, 0.82)], shade)
     c.ellipse(at.p(-0.05, 0.78), at.p(0.05, 0.86), look.glow((1.0, 0.93, 0.75)))
     c.light(at.p(0.0, 0.8), 0.3 * at.size, (0.5, 0.4, 0.25))
+
+
+def fireplace(c: Canvas, at: Placement, look: Look, rng: Rng) -> None:
+    """A fireplace against the wall: a stone surround, a mantel shelf, a dark hearth and a fire
+    glowing in it."""
+    stone = look.lit(np.asarray(look.secondary) * 0.4 + 0.45, 0.2 * look.side)
+    c.rect(at.p(-0.6, 0.0), at.p(0.6, 0.85), stone)
+    c.rect(at.p(-0.7, 0.85), at.p(0.7, 0.93), look.lit(_WOOD, 0.3))
+    c.rect(at.p(-0.38, 0.0), at.p(0.38, 0.55), look.lit((0.08, 0.07, 0.07)))
+    flame = look.glow((1.0, 0.62, 0.22))
+    for dx in (-0.18, 0.0, 0.16):
+        tall = float(rng.uniform(0.18, 0.32))
+        c.polygon([at.p(dx - 0.1, 0.05), at.p(dx, 0.05 + tall), at.p(dx + 0.1, 0.05)], flame)
+    c.ellipse(at.p(-0.1, 0.05), at.p(0.1, 0.14), look.glow((1.0, 0.9, 0.55)))
+    c.light(at.p(0.0, 0.2), 0.8 * at.size, (0.5, 0.28, 0.1))
