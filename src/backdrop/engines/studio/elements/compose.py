@@ -106,9 +106,10 @@ def _far(canvas: Canvas, stage: Stage, look: Look, elements: list[Element], hori
             x = stage.center + side * float(rng.uniform(0.22, 0.32))
             x = float(np.clip(x, half, 1.0 - half))
             at = Placement(x, horizon + 0.004, size, stage.aspect, 0.2)
-        for n in range(spec.count if element is Element.SAILBOATS else 1):
+        for n in range(spec.count):
+            # Each further one a little smaller, a third of the frame along.
             shifted = Placement(
-                at.x + n * 0.3 % 1.0, at.y, at.size * (1 - 0.3 * n), at.aspect, at.distance
+                (at.x + n * 0.3) % 1.0, at.y, at.size * (1 - 0.3 * n), at.aspect, at.distance
             )
             _draw(canvas, element, shifted, look, stage, k * 10 + n)
 
