@@ -58,14 +58,16 @@ def apply_style(recipe: Recipe, words: list[str]) -> Recipe:
     if word is None or recipe.colors_named:
         return recipe
     style = STYLE_WORDS[word]
-    # Outdoors the palette's primary is the sky: a style tints rooms, not the weather.
-    amount = style.amount if recipe.setting in _ROOMS else 0.0
-    palette = replace(
-        recipe.palette,
-        primary=mix(recipe.palette.primary, style.tint, amount),
-        secondary=mix(recipe.palette.secondary, style.tint, amount * 0.7),
-        accent=style.accent or recipe.palette.accent,
-    )
+    # Outdoors the palette's primary is the sky, and abstract sets paint with the accent: a
+    # style tints rooms, not the weather or an abstract composition; elsewhere only the light.
+    palette = recipe.palette
+    if recipe.setting in _ROOMS:
+        palette = replace(
+            palette,
+            primary=mix(palette.primary, style.tint, style.amount),
+            secondary=mix(palette.secondary, style.tint, style.amount * 0.7),
+            accent=style.accent or palette.accent,
+        )
     warmth = float(np.clip(recipe.light.warmth + style.warmth, -1.0, 1.0))
     light = replace(recipe.light, warmth=warmth)
     return replace(recipe, palette=palette, light=light).explained(f"style {word!r}")
