@@ -77,7 +77,8 @@ class CeleryQueue:
 def register_task(app: Celery, run_order: Callable[[str], None]) -> Any:
     """Bind the task to a worker's runner (which never raises)."""
 
-    @app.task(name=TASK_NAME, ignore_result=True)  # type: ignore[untyped-decorator]
+    # shared=False: Celery would otherwise hand this task to every app made in the process.
+    @app.task(name=TASK_NAME, ignore_result=True, shared=False)  # type: ignore[untyped-decorator]
     def run_order_task(order_id: str) -> None:
         run_order(order_id)
 
