@@ -53,7 +53,9 @@ def cluster(tmp_path: Path, postgres_url: str, s3_endpoint: str) -> Iterator[Clu
         yield started
     finally:
         started.stop()
-        publisher = CeleryQueue(QueueSettings(backend="celery", broker_url=RABBITMQ_URL, name=queue))
+        publisher = CeleryQueue(
+            QueueSettings(backend="celery", broker_url=RABBITMQ_URL, name=queue)
+        )
         with publisher._app.connection() as connection:
             connection.default_channel.queue_delete(queue)
         publisher.stop()
@@ -110,15 +112,20 @@ def _run_scenario(
 ) -> None:
     # 1. The LightX sequence on node A, polled on node B (first order: workers warm up).
     image_url = _upload(a, key, jpeg_bytes(subject_photo()[0]))
-    order_id = str(post(a, "/external/api/v1/remove-background", key, {"imageUrl": image_url})["orderId"])
+    order_id = str(
+        post(a, "/external/api/v1/remove-background", key, {"imageUrl": image_url})["orderId"]
+    )
     done = _wait(b, key, order_id, timeout=180)
     assert done["status"] == "active", done
     output = httpx.get(str(done["output"]), follow_redirects=True)
     assert output.status_code == 200
     assert Image.open(io.BytesIO(output.content)).size == (640, 480)
-    assert httpx.get(f"{b}/external/api/v1/account", headers={"x-api-key": key}).json()["body"][
-        "credits"
-    ] == 9.5
+    assert (
+        httpx.get(f"{b}/external/api/v1/account", headers={"x-api-key": key}).json()["body"][
+            "credits"
+        ]
+        == 9.5
+    )
 
     # 2. A worker killed with kill -9 in the middle of an order.
     big = jpeg_bytes(subject_photo(2400, 1800)[0])
@@ -153,7 +160,9 @@ def _run_scenario(
     # (Image URLs name the node that issued them; behind a load balancer every node is given
     # its address as BACKDROP_PUBLIC_URL, so they all accept the same URLs.)
     image_url = _upload(b, key, jpeg_bytes(subject_photo()[0]))
-    order_id = str(post(b, "/external/api/v1/remove-background", key, {"imageUrl": image_url})["orderId"])
+    order_id = str(
+        post(b, "/external/api/v1/remove-background", key, {"imageUrl": image_url})["orderId"]
+    )
     settings = QueueSettings(
         backend="celery", broker_url=RABBITMQ_URL, name=cluster.env["BACKDROP_QUEUE__NAME"]
     )
