@@ -40,15 +40,20 @@ class Node:
     runtime: Runtime
     settings: Settings
 
-    def upload(self, key: str, data: bytes, content_type: str = "image/jpeg") -> str:
-        """LightX's uploadImageUrl + PUT, to whichever URL the node hands out."""
+    def ticket(self, key: str, size: int, content_type: str = "image/jpeg") -> dict[str, Any]:
+        """LightX's uploadImageUrl: {uploadImage, imageUrl, size}."""
         answer = self.client.post(
             "/external/api/v2/uploadImageUrl",
-            json={"uploadType": "imageUrl", "size": len(data), "contentType": content_type},
+            json={"uploadType": "imageUrl", "size": size, "contentType": content_type},
             headers={"x-api-key": key},
         )
         assert answer.status_code == 200, answer.text
-        body = answer.json()["body"]
+        body: dict[str, Any] = answer.json()["body"]
+        return body
+
+    def upload(self, key: str, data: bytes, content_type: str = "image/jpeg") -> str:
+        """LightX's uploadImageUrl + PUT, to whichever URL the node hands out."""
+        body = self.ticket(key, len(data), content_type)
         put = self.put(body["uploadImage"], data, content_type)
         assert put.status_code == 200, put.text
         image_url: str = body["imageUrl"]

@@ -59,11 +59,7 @@ def test_lightx_sequence_charges_once_and_serves_results(node: Node) -> None:
 def test_uploads_go_where_the_store_says(node: Node) -> None:
     key = node.runtime.keys.create("shop", 1).secret
     data = jpeg_bytes(subject_photo(64, 48)[0])
-    answer = node.client.post(
-        "/external/api/v2/uploadImageUrl",
-        json={"uploadType": "imageUrl", "size": len(data), "contentType": "image/jpeg"},
-        headers={"x-api-key": key},
-    ).json()["body"]
+    answer = node.ticket(key, len(data))
     upload = urlsplit(answer["uploadImage"])
     if node.settings.storage.backend == "s3":
         # A presigned PUT into the bucket, signed for the type and length (as LightX's).
@@ -89,11 +85,7 @@ def test_bad_bytes_fail_the_order_with_a_reason_and_no_charge(node: Node) -> Non
     as the bytes went straight to the bucket, the worker fails the order (s3)."""
     key = node.runtime.keys.create("shop", 1).secret
     data = png_bytes(subject_photo(64, 48)[0])
-    answer = node.client.post(
-        "/external/api/v2/uploadImageUrl",
-        json={"uploadType": "imageUrl", "size": len(data), "contentType": "image/jpeg"},
-        headers={"x-api-key": key},
-    ).json()["body"]
+    answer = node.ticket(key, len(data))
     put = node.put(answer["uploadImage"], data, "image/jpeg")
     if node.settings.storage.backend == "local":
         assert put.status_code == 415

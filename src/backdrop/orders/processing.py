@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from PIL import Image
-from sqlalchemy import or_, select, update
+from sqlalchemy import Update, or_, select, update
 
 from backdrop.db.models import ApiKey, Order, OrderStatus, StoredImage
 from backdrop.db.session import Database
@@ -184,13 +184,7 @@ class OrderRunner:
         """Extend the lease; False when it is no longer this run's."""
         with self._db.unit_of_work() as session:
             renewed = session.execute(
-                update(Order)
-                .where(
-                    Order.id == job.id,
-                    Order.status == OrderStatus.INIT.value,
-                    Order.lease_owner == job.owner,
-                )
-                .values(lease_expires_at=self._clock() + self._lease)
+                _held(job).values(lease_expires_at=self._clock() + self._lease)
             )
             return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -314,13 +308,7 @@ class OrderRunner:
     def _fail(self, job: Job, reason: str) -> None:
         with self._db.unit_of_work() as session:
             failed = session.execute(
-                update(Order)
-                .where(
-                    Order.id == job.id,
-                    Order.status == OrderStatus.INIT.value,
-                    Order.lease_owner == job.owner,
-                )
-                .values(
+                _held(job).values(
                     status=OrderStatus.FAILED.value,
                     failure_reason=reason,
                     finished_at=self._clock(),
@@ -330,3 +318,12 @@ class OrderRunner:
             )
             if failed.rowcount != 1:  # type: ignore[attr-defined]
                 log.info("order %s: not failed, another run holds it", job.id)
+
+
+def _held(job: Job) -> Update:
+    """An UPDATE of the order that matches only while `job`'s run still holds it."""
+    return update(Order).where(
+        Order.id == job.id,
+        Order.status == OrderStatus.INIT.value,
+        Order.lease_owner == job.owner,
+    )

@@ -72,22 +72,23 @@ class S3ImageStore:
         return self.size(key) is not None
 
     def size(self, key: str) -> int | None:
-        try:
-            head = self._client.head_object(Bucket=self.bucket, Key=validate_key(key))
-        except Exception as error:
-            if _code(error) in _MISSING:
-                return None
-            raise
-        return int(head["ContentLength"])
+        head = self._head(key)
+        return None if head is None else int(head["ContentLength"])
 
     def content_type(self, key: str) -> str | None:
+        head = self._head(key)
+        return None if head is None else (str(head.get("ContentType") or "") or None)
+
+    def _head(self, key: str) -> dict[str, Any] | None:
         try:
-            head = self._client.head_object(Bucket=self.bucket, Key=validate_key(key))
+            head: dict[str, Any] = self._client.head_object(
+                Bucket=self.bucket, Key=validate_key(key)
+            )
         except Exception as error:
             if _code(error) in _MISSING:
                 return None
             raise
-        return str(head.get("ContentType") or "") or None
+        return head
 
     def read(self, key: str) -> bytes:
         try:
