@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from backdrop.db.locks import ClusterLock
@@ -43,6 +44,7 @@ def test_only_the_lock_holder_sweeps_and_recovers(postgres_url: str) -> None:
     ]
     try:
         for _ in range(3):
+            time.sleep(0.01)  # past both (tiny) intervals
             for keeper in keepers:
                 keeper.tick()
         assert [s.sweeps for s in sweeps] == [3, 0]
@@ -50,6 +52,7 @@ def test_only_the_lock_holder_sweeps_and_recovers(postgres_url: str) -> None:
         # The holder goes away (its connection and lock with it): the other one takes over.
         keepers[0].lock.release()
         first.dispose()
+        time.sleep(0.01)
         keepers[1].tick()
         assert sweeps[1].sweeps == 1 and len(recovered[1]) == 1
     finally:
