@@ -173,3 +173,17 @@ def test_a_scale_out_node_without_the_signing_secret_refuses_to_start(
     short = Settings(data_dir=tmp_path / "data", signing_secret="short", **{field: scale_out})  # type: ignore[arg-type]
     with pytest.raises(MissingSigningSecret, match="at least 32"):
         build_runtime(short)
+
+
+def test_serve_without_the_signing_secret_exits_saying_why(tmp_path: Path) -> None:
+    from tests.cli.process import run_backdrop
+
+    result = run_backdrop(
+        "serve",
+        data_dir=tmp_path / "data",
+        BACKDROP_QUEUE__BACKEND="celery",
+        BACKDROP_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    assert result.returncode == 1
+    assert "BACKDROP_SIGNING_SECRET is not set" in result.stderr
+    assert "same secret" in result.stderr

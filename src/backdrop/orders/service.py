@@ -241,7 +241,12 @@ class Orders:
         """Fail an order that could not be queued; it charged nothing."""
         with self._db.unit_of_work() as session:
             order = session.get(Order, order_id)
-            if order is not None and order.status == OrderStatus.INIT.value:
+            # A worker may hold it already (the publish failed after the broker had it).
+            if (
+                order is not None
+                and order.status == OrderStatus.INIT.value
+                and order.lease_owner is None
+            ):
                 order.status = OrderStatus.FAILED.value
                 order.failure_reason = reason
                 order.finished_at = self._clock()
