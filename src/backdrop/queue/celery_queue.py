@@ -10,6 +10,7 @@ whatever the broker does.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from backdrop.settings import QueueSettings
 log = logging.getLogger(__name__)
 
 TASK_NAME = "backdrop.run_order"
+# How long a broker health check is trusted.
+_HEALTH_SECONDS = 5.0
 
 
 def celery_app(settings: QueueSettings) -> Celery:
@@ -51,6 +54,8 @@ class CeleryQueue:
     def __init__(self, settings: QueueSettings, app: Celery | None = None) -> None:
         self._app = app or celery_app(settings)
         self._queue = settings.name
+        self._alive = False
+        self._checked_at = -_HEALTH_SECONDS
 
     def start(self) -> None:
         """Nothing to start: publishing connects on first use."""
@@ -71,7 +76,17 @@ class CeleryQueue:
 
     @property
     def alive(self) -> bool:
-        return True
+        """Whether the broker answers (checked at most every few seconds, for /health)."""
+        now = time.monotonic()
+        if now - self._checked_at >= _HEALTH_SECONDS:
+            try:
+                with self._app.connection_for_write() as connection:
+                    connection.ensure_connection(max_retries=1, timeout=2)
+                self._alive = True
+            except Exception:
+                self._alive = False
+            self._checked_at = now
+        return self._alive
 
 
 def register_task(app: Celery, run_order: Callable[[str], None]) -> Any:
