@@ -20,6 +20,9 @@ from backdrop.engines.segmentation import Segmenter
 from backdrop.runtime import Runtime, build_runtime
 from backdrop.settings import Settings
 
+# Scale-out infrastructure: moto's S3 server, broker URLs (tests/infra.py).
+pytest_plugins = ["tests.infra"]
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "BACKDROP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -80,6 +80,35 @@ class GenerationSettings(BaseModel):
     diffusion: DiffusionSettings = DiffusionSettings()
 
 
+class QueueSettings(BaseModel):
+    """Who runs orders: the in-process pool (default) or Celery workers (scale-out)."""
+
+    backend: Literal["embedded", "celery"] = "embedded"
+    # amqp://guest:guest@127.0.0.1:5672// or redis://127.0.0.1:6379/0
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672//"
+    # The broker queue the API nodes publish to and the workers consume.
+    name: str = "backdrop"
+    # A worker holds an order for this long and renews it while it runs; a worker killed
+    # mid-order stops renewing, and another one takes the order over once it expires.
+    lease_seconds: float = Field(default=30.0, gt=0)
+    # An order no worker has claimed this long after it was queued is queued again (its
+    # message was lost); a second delivery of a queued order is harmless.
+    requeue_seconds: float = Field(default=600.0, gt=0)
+    # How often the cluster's one sweeper looks for orders whose lease has expired.
+    recover_interval_seconds: float = Field(default=10.0, gt=0)
+
+
+class StorageSettings(BaseModel):
+    """Where images live: files under the data dir (default) or an S3-compatible bucket."""
+
+    backend: Literal["local", "s3"] = "local"
+    bucket: str = "backdrop"
+    # Any S3-compatible endpoint (MinIO, R2, moto, ...); unset = AWS. Credentials come from
+    # boto3's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, profiles, roles).
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+
+
 class Settings(BaseSettings):
     """All of backdrop's configuration."""
 
@@ -106,6 +135,15 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     inference: InferenceSettings = InferenceSettings()
     generation: GenerationSettings = GenerationSettings()
+    queue: QueueSettings = QueueSettings()
+    storage: StorageSettings = StorageSettings()
+    # Signs upload URLs; scale-out nodes must share it (embedded: kept in the data dir).
+    signing_secret: str | None = None
+
+    @property
+    def scale_out(self) -> bool:
+        """True when this node is one of several (Celery workers or a shared bucket)."""
+        return self.queue.backend == "celery" or self.storage.backend == "s3"
 
     @property
     def resolved_database_url(self) -> str:

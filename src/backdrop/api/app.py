@@ -59,7 +59,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
                 connection.execute(text("SELECT 1"))
         except Exception:
             return error_response(503, 5031, "SERVICE_UNAVAILABLE", "the database is unreachable")
-        if not runtime.pool.alive:
+        if not runtime.queue.alive:
             return error_response(503, 5031, "SERVICE_UNAVAILABLE", "the workers are not running")
         return JSONResponse(success({"status": "ok", "version": backdrop.__version__}))
 

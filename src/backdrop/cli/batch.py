@@ -29,8 +29,8 @@ from rich.progress import (
 from rich.text import Text
 
 from backdrop.client.errors import BackdropClientError
+from backdrop.common.files import write_atomically
 from backdrop.errors import BackdropError
-from backdrop.storage.files import write_atomically
 
 # What a folder is searched for; files named on the command line are always tried.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})

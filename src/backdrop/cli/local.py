@@ -5,15 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from backdrop.engines import pipeline
-from backdrop.imaging.colors import parse_color
 from backdrop.imaging.decode import load_image
+from backdrop.orders.params import background_from_text, to_pipeline
 
 
 def parse_background(value: str | None, max_pixels: int) -> pipeline.Background:
     """transparent / colour / path to an image file, as the CLI's --background takes it."""
-    if value is None or not value.strip() or value.strip().lower() == "transparent":
-        return pipeline.Transparent()
-    path = Path(value)
-    if path.is_file():
-        return pipeline.BackdropImage(load_image(path, max_pixels=max_pixels))
-    return pipeline.SolidColor(parse_color(value))
+    if value is not None and value.strip() and Path(value).is_file():
+        return pipeline.BackdropImage(load_image(Path(value), max_pixels=max_pixels))
+    return to_pipeline(background_from_text(value))

@@ -80,7 +80,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (BACKDROP_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (BACKDROP_PORT).")] = None,
 ) -> None:
-    """Run the API server on the embedded default (SQLite, local files, in-process workers)."""
+    """Run the API server: embedded by default (SQLite, local files, in-process workers), or
+    an API node of a cluster with BACKDROP_QUEUE__BACKEND=celery (it loads no model)."""
     import uvicorn
 
     from backdrop.api.app import create_app
@@ -103,10 +104,43 @@ def serve(
         )
         print(new.secret, flush=True)
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
-    from backdrop.cli.runner import print_segmentation_runtime
+    if runtime.segmenters is not None:
+        from backdrop.cli.runner import print_segmentation_runtime
 
-    print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
+        print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
+    else:
+        console.print(f"API node: orders go to Celery queue {settings.queue.name!r}")
     uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Orders run at once (threads sharing the models).")
+    ] = 1,
+    hostname: Annotated[
+        str | None, typer.Option(help="Celery node name (default: celery@<host>).")
+    ] = None,
+) -> None:
+    """Run a Celery worker of a cluster: it loads the models once and runs orders queued by
+    the API nodes (BACKDROP_QUEUE__BROKER_URL, BACKDROP_DATABASE_URL, BACKDROP_STORAGE__*)."""
+    from backdrop.cli.runner import print_segmentation_runtime
+    from backdrop.queue.celery_queue import celery_app, register_task, run_worker
+    from backdrop.runtime import build_worker
+
+    settings = _settings()
+    try:
+        runtime = build_worker(settings)
+        runtime.start()
+    except BackdropError as error:
+        raise _fail(error) from None
+    print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
+    app = celery_app(settings.queue)
+    register_task(app, runtime.runner.run)
+    try:
+        run_worker(app, settings.queue.name, concurrency, hostname)
+    finally:
+        runtime.stop()
 
 
 @keys_app.command("create")

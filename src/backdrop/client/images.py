@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from backdrop.imaging.formats import sniff_content_type
+from backdrop.common.magic import sniff_content_type
 
 ImageInput = str | Path | bytes | Image.Image
 

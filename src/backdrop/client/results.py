@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from backdrop.storage.files import write_atomically
+from backdrop.common.files import write_atomically
 
 OrderState = Literal["init", "active", "failed"]
 

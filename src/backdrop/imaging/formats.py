@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+# The sniffing is shared with the client package, which imports no server code.
+from backdrop.common.magic import SNIFF_LENGTH, sniff_content_type
+
+__all__ = ["SNIFF_LENGTH", "sniff_content_type"]
+
 EXTENSION_BY_TYPE: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 SUPPORTED_TYPES: frozenset[str] = frozenset(EXTENSION_BY_TYPE)
 
@@ -11,23 +16,6 @@ PIL_FORMAT_BY_TYPE: dict[str, str] = {
     "image/png": "PNG",
     "image/webp": "WEBP",
 }
-
-# How many leading bytes `sniff_content_type` and `describe_bytes` need.
-SNIFF_LENGTH = 32
-
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_JPEG_SIGNATURE = b"\xff\xd8\xff"
-
-
-def sniff_content_type(head: bytes) -> str | None:
-    """The supported image type that `head` (the first bytes of a file) starts with, or None."""
-    if head.startswith(_JPEG_SIGNATURE):
-        return "image/jpeg"
-    if head.startswith(_PNG_SIGNATURE):
-        return "image/png"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def type_label(content_type: str) -> str:

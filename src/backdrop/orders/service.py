@@ -6,21 +6,36 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
 from backdrop.db.session import Database
 from backdrop.engines.generation import check_engine
 from backdrop.engines.registry import Segmenters, resolve_model
-from backdrop.errors import CreditsConsumed, InvalidApiKey, InvalidRequest, OrderNotFound
-from backdrop.imaging.colors import parse_color
+from backdrop.errors import (
+    BackdropError,
+    CreditsConsumed,
+    InvalidApiKey,
+    InvalidRequest,
+    OrderNotFound,
+    ServiceUnavailable,
+)
 from backdrop.imaging.output import OutputOptions
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.orders.credits import COST_CENTS, from_cents
+from backdrop.orders.params import (
+    BackgroundSpec,
+    GenerationParams,
+    ImageBackground,
+    OrderParams,
+    RemovalParams,
+    background_from_text,
+    to_json,
+)
 from backdrop.orders.prompts import check_prompt
 from backdrop.orders.uploads import Uploads
+from backdrop.queue.base import OrderQueue
 from backdrop.settings import Settings
 
 # How many recent orders the avgResponseTimeInSec estimate averages over.
@@ -66,8 +81,10 @@ class Orders:
         clock: Clock = utcnow,
         *,
         models: Segmenters | None = None,
+        queue: OrderQueue | None = None,
     ) -> None:
         self._models = models
+        self._queue = queue
         self._db = db
         self._uploads = uploads
         self._settings = settings
@@ -86,7 +103,8 @@ class Orders:
         """A remove-background order. `background_image_key` is set when background was a URL.
 
         A `model` that is unknown, or known but not installed here, is refused now rather
-        than failing the order later.
+        than failing the order later. An API node of a cluster loads no model: it checks the
+        id against the catalogue only (`models` is None), and the workers hold the weights.
         """
         if model is not None:
             if self._models is not None:
@@ -94,20 +112,13 @@ class Orders:
             else:
                 resolve_model(model)
         self._uploads.owned_image(key_id, image_key)
-        params: dict[str, Any]
+        spec: BackgroundSpec
         if background_image_key is not None:
             self._uploads.owned_image(key_id, background_image_key)
-            params = {"background": {"kind": "image", "key": background_image_key}}
-        elif background is None or not background.strip():
-            params = {"background": {"kind": "transparent"}}
+            spec = ImageBackground(background_image_key)
         else:
-            rgba = parse_color(background)
-            kind = "transparent" if rgba[3] == 0 else "color"
-            params = {"background": {"kind": kind, "rgba": list(rgba)}}
-        if model is not None:
-            params["model"] = model
-        if output is not None and output != OutputOptions():
-            params["output"] = output.to_params()
+            spec = background_from_text(background)
+        params = RemovalParams(background=spec, model=model, output=output or OutputOptions())
         return self._create(key_id, Operation.REMOVE_BACKGROUND, image_key, params)
 
     def create_generation(
@@ -136,17 +147,33 @@ class Orders:
         self._uploads.owned_image(key_id, image_key)
         if wish.style_image_key is not None:
             self._uploads.owned_image(key_id, wish.style_image_key)
-        params = {
-            "prompt": prompt,
-            "seed": wish.seed,
-            "negative_prompt": negative,
-            "engine": engine,
-            "style_key": wish.style_image_key,
-        }
+        params = GenerationParams(
+            prompt=prompt,
+            seed=wish.seed,
+            negative_prompt=negative,
+            engine=engine,
+            style_key=wish.style_image_key,
+        )
         return self._create(key_id, operation, image_key, params)
 
     def _create(
-        self, key_id: str, operation: Operation, image_key: str, params: dict[str, Any]
+        self, key_id: str, operation: Operation, image_key: str, params: OrderParams
+    ) -> OrderView:
+        """Create the order, then queue it once it is committed (so a worker never looks for
+        a row that does not exist yet). An order that cannot be queued fails, uncharged."""
+        if self._queue is not None and not self._queue.has_room():
+            raise ServiceUnavailable("too many orders are waiting; try again shortly")
+        view = self._insert(key_id, operation, image_key, params)
+        if self._queue is not None:
+            try:
+                self._queue.submit(view.id)
+            except BackdropError as error:
+                self.abandon(view.id, error.detail)
+                raise
+        return view
+
+    def _insert(
+        self, key_id: str, operation: Operation, image_key: str, params: OrderParams
     ) -> OrderView:
         cost = COST_CENTS[operation]
         now = self._clock()
@@ -172,12 +199,14 @@ class Orders:
                 operation=operation.value,
                 status=OrderStatus.INIT.value,
                 input_key=image_key,
-                params=params,
+                params=to_json(params),
                 cost_cents=cost,
                 charged_cents=0,
                 attempts=0,
                 created_at=now,
                 expires_at=now + timedelta(seconds=self._settings.lifetimes.image_seconds),
+                # No owner: free to claim. The expiry is when recovery queues it again.
+                lease_expires_at=now + timedelta(seconds=self._settings.queue.requeue_seconds),
             )
             session.add(order)
         return _view(order)
@@ -212,10 +241,26 @@ class Orders:
         """Fail an order that could not be queued; it charged nothing."""
         with self._db.unit_of_work() as session:
             order = session.get(Order, order_id)
-            if order is not None and order.status == OrderStatus.INIT.value:
+            # A worker may hold it already (the publish failed after the broker had it).
+            if (
+                order is not None
+                and order.status == OrderStatus.INIT.value
+                and order.lease_owner is None
+            ):
                 order.status = OrderStatus.FAILED.value
                 order.failure_reason = reason
                 order.finished_at = self._clock()
+
+    def release_leases(self) -> int:
+        """Free every `init` order's lease. Only for the embedded mode at start: its one
+        process is the only runner, so any lease left was held by a run that died with it."""
+        with self._db.unit_of_work() as session:
+            released = session.execute(
+                update(Order)
+                .where(Order.status == OrderStatus.INIT.value, Order.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+            return int(released.rowcount or 0)  # type: ignore[attr-defined]
 
     def pending_ids(self) -> list[str]:
         """Orders still `init`, oldest first: what a restarted worker pool picks up again."""

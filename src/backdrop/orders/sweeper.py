@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from backdrop.db.models import Order, OrderStatus, StoredImage
 from backdrop.db.session import Database
 from backdrop.orders.clock import Clock, utcnow
-from backdrop.storage.local import LocalImageStore
+from backdrop.storage.base import ImageStore
 
 # Temporary upload files older than this are leftovers of a crash.
 _ORPHAN_SECONDS = 3600.0
@@ -24,7 +24,7 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, db: Database, store: LocalImageStore, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, store: ImageStore, clock: Clock = utcnow) -> None:
         self._db = db
         self._store = store
         self._clock = clock

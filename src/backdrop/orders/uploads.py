@@ -23,6 +23,7 @@ from backdrop.imaging.decode import verify_image
 from backdrop.imaging.formats import EXTENSION_BY_TYPE
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.settings import Settings
+from backdrop.storage.base import ImageStore
 from backdrop.storage.local import LocalImageStore
 from backdrop.storage.signing import UploadGrant, UploadSigner
 
@@ -37,6 +38,8 @@ class UploadTicket:
 
     grant: UploadGrant
     signature: str
+    # A URL straight into the bucket (S3 mode); None: the client PUTs to the API node.
+    direct_url: str | None = None
 
 
 def normalise_content_type(content_type: str) -> str:
@@ -51,11 +54,20 @@ def normalise_content_type(content_type: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class ServedImage:
+    """How GET /images/... answers: a local file, or a redirect to the bucket."""
+
+    content_type: str
+    path: Path | None
+    redirect: str | None
+
+
 class Uploads:
     def __init__(
         self,
         db: Database,
-        store: LocalImageStore,
+        store: ImageStore,
         signer: UploadSigner,
         settings: Settings,
         clock: Clock = utcnow,
@@ -90,7 +102,10 @@ class Uploads:
                     expires_at=now + timedelta(seconds=self._settings.lifetimes.image_seconds),
                 )
             )
-        return UploadTicket(grant, self._signer.sign(grant))
+        direct = self._store.upload_url(
+            object_key, content_type, size, self._settings.lifetimes.upload_url_seconds
+        )
+        return UploadTicket(grant, self._signer.sign(grant), direct)
 
     async def receive(
         self,
@@ -102,6 +117,8 @@ class Uploads:
     ) -> None:
         """Check the signature and headers, stream the body, verify the image, store it."""
         self._signer.verify(grant, signature, self._clock().timestamp())
+        if not isinstance(self._store, LocalImageStore):
+            raise InvalidRequest("uploads go straight to the bucket: PUT to the uploadImage URL")
         if content_type is not None and normalise_content_type(content_type) != grant.content_type:
             raise UnsupportedMediaType(
                 f"Content-Type {content_type!r} differs from the signed {grant.content_type!r}"
@@ -141,19 +158,45 @@ class Uploads:
             if image.expires_at <= self._clock():
                 raise InvalidImageUrl("this imageUrl has expired (images live 24 hours)")
             if not image.uploaded:
-                raise InvalidImageUrl("nothing has been uploaded to this imageUrl yet")
+                self._check_direct_upload(image)
+                image.uploaded = True
             return image
 
-    def public_image(self, object_key: str) -> tuple[StoredImage, Path]:
-        """An image as served by GET: any holder of the URL may read it until it expires."""
+    def _check_direct_upload(self, image: StoredImage) -> None:
+        """An upload that went straight to the bucket is seen here for the first time: it
+        must be there, of the signed size. Its bytes are checked by the worker."""
+        # The local store only has files its own PUT verified (and then marked uploaded).
+        size = None if isinstance(self._store, LocalImageStore) else self._store.size(image.key)
+        if size is None:
+            raise InvalidImageUrl("nothing has been uploaded to this imageUrl yet")
+        if size != image.size:
+            raise UploadSizeMismatch(
+                f"the upload has {size} bytes; the upload URL was signed for {image.size}"
+            )
+
+    def public_image(self, object_key: str) -> ServedImage:
+        """An image as served by GET: any holder of the URL may read it until it expires.
+
+        From a bucket it is a presigned GET that ends when the image does (24 h after it was
+        made), so a redirect followed late still stops working on time.
+        """
         with self._db.unit_of_work() as session:
             image = session.get(StoredImage, object_key)
-            if image is None or not image.uploaded or image.expires_at <= self._clock():
+            now = self._clock()
+            if image is None or image.expires_at <= now:
                 raise ImageNotFound("no such image, or it has expired")
-        path = self._store.path(object_key)
-        if not path.is_file():
+            uploaded = image.uploaded
+        remaining = int((image.expires_at - now).total_seconds())
+        redirect = self._store.download_url(object_key, remaining)
+        if redirect is not None:
+            # A direct upload becomes visible here before any order was made from it.
+            if not uploaded and self._store.size(object_key) is None:
+                raise ImageNotFound("no such image, or it has expired")
+            return ServedImage(image.content_type, None, redirect)
+        path = self._store.local_path(object_key) if uploaded else None
+        if path is None:
             raise ImageNotFound("no such image, or it has expired")
-        return image, path
+        return ServedImage(image.content_type, path, None)
 
     def expires_at(self) -> datetime:
         return self._clock() + timedelta(seconds=self._settings.lifetimes.image_seconds)

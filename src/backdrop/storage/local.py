@@ -8,8 +8,8 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from backdrop.common.files import write_atomically
 from backdrop.errors import ImageNotFound, PayloadTooLarge, UploadSizeMismatch
-from backdrop.storage.files import write_atomically
 from backdrop.storage.keys import validate_key
 
 
@@ -26,13 +26,30 @@ class LocalImageStore:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def size(self, key: str) -> int | None:
+        try:
+            return self.path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def local_path(self, key: str) -> Path | None:
+        path = self.path(key)
+        return path if path.is_file() else None
+
+    def upload_url(self, key: str, content_type: str, size: int, expires_in: int) -> None:
+        # Uploads come through the API node's signed PUT (api/routes/uploads.py).
+        return None
+
+    def download_url(self, key: str, expires_in: int) -> None:
+        return None
+
     def read(self, key: str) -> bytes:
         try:
             return self.path(key).read_bytes()
         except FileNotFoundError:
             raise ImageNotFound(f"no such image: {key}") from None
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes, content_type: str = "") -> None:
         """Write `data` so that readers see either nothing or the whole file."""
         write_atomically(self.path(key), data)
 

@@ -9,7 +9,41 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from backdrop.errors import InvalidSignature
+from backdrop.errors import BackdropError, InvalidSignature
+
+# 32 bytes of randomness written as hex, or any passphrase at least this long.
+MIN_SECRET_CHARS = 32
+
+
+class MissingSigningSecret(BackdropError):
+    """A scale-out node was started without the cluster's shared signing secret."""
+
+    http_status = 500
+    status_code = 5000
+    message = "CONFIGURATION_ERROR"
+
+
+def cluster_secret(value: str | None, data_dir_secret: Path, *, scale_out: bool) -> bytes:
+    """The secret upload URLs are signed with.
+
+    Scale-out nodes must accept each other's URLs, so they all need BACKDROP_SIGNING_SECRET;
+    the embedded server keeps a generated one in its data dir.
+    """
+    if value is not None:
+        if len(value) < MIN_SECRET_CHARS:
+            raise MissingSigningSecret(
+                f"BACKDROP_SIGNING_SECRET must be at least {MIN_SECRET_CHARS} characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        return value.encode()
+    if scale_out:
+        raise MissingSigningSecret(
+            "BACKDROP_SIGNING_SECRET is not set: every node of a cluster (the Celery queue or "
+            "S3 storage) signs and checks upload URLs with the same secret, so each node must "
+            "be given it; generate one with `python -c 'import secrets; "
+            "print(secrets.token_hex(32))'`"
+        )
+    return load_or_create_secret(data_dir_secret)
 
 
 def load_or_create_secret(path: Path) -> bytes:

@@ -17,7 +17,6 @@ from backdrop.api.schemas import (
 )
 from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
 from backdrop.db.models import Operation
-from backdrop.errors import BackdropError, ServiceUnavailable
 from backdrop.imaging.output import OutputOptions, max_side_for
 from backdrop.orders.keys import KeyInfo
 from backdrop.orders.service import GenerationWish, OrderView
@@ -27,12 +26,6 @@ router = APIRouter(prefix="/external/api/v1")
 
 
 def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[str, Any]:
-    # Queued only after the order row is committed, so a worker never looks for a missing row.
-    try:
-        runtime.pool.submit(order.id)
-    except BackdropError as error:
-        runtime.orders.abandon(order.id, error.detail)
-        raise
     return success(
         {
             "orderId": order.id,
@@ -41,11 +34,6 @@ def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[
             "status": order.status,
         }
     )
-
-
-def _check_capacity(runtime: Runtime) -> None:
-    if not runtime.pool.has_room():
-        raise ServiceUnavailable("too many orders are waiting; try again shortly")
 
 
 @router.post(
@@ -60,7 +48,6 @@ def remove_background(
     background_key = None
     if body.background and looks_like_url(body.background):
         background_key = key_from_image_url(body.background, bases)
-    _check_capacity(runtime)
     order = runtime.orders.create_removal(
         key.id, image_key, body.background, background_key, model=body.model, output=_output(body)
     )
@@ -116,7 +103,6 @@ def _generate(
         engine=body.engine,
         style_image_key=style_key,
     )
-    _check_capacity(runtime)
     order = runtime.orders.create_generation(key.id, image_key, wish, operation)
     return _accepted(runtime, order, operation)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
@@ -30,7 +30,8 @@ def upload_image_url(
     ticket = runtime.uploads.request_upload(key.id, body.size, body.contentType)
     return success(
         {
-            "uploadImage": upload_url(bases[0], ticket.grant, ticket.signature),
+            "uploadImage": ticket.direct_url
+            or upload_url(bases[0], ticket.grant, ticket.signature),
             "imageUrl": image_url(bases[0], ticket.grant.object_key),
             "size": ticket.grant.size,
         }
@@ -73,6 +74,11 @@ async def put_image(
     summary="Download an image (valid 24 hours)",
     responses=examples.GET_IMAGE,
 )
-def get_image(prefix: str, name: str, runtime: RuntimeDep) -> FileResponse:
-    image, path = runtime.uploads.public_image(validate_key(f"{prefix}/{name}"))
-    return FileResponse(path, media_type=image.content_type)
+def get_image(prefix: str, name: str, runtime: RuntimeDep) -> Response:
+    served = runtime.uploads.public_image(validate_key(f"{prefix}/{name}"))
+    if served.redirect is not None:
+        # A presigned GET of the bucket that ends when the image does: the bytes never
+        # pass through this node.
+        return RedirectResponse(served.redirect, status_code=307)
+    assert served.path is not None
+    return FileResponse(served.path, media_type=served.content_type)

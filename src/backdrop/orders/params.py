@@ -1,0 +1,139 @@
+"""Order parameters as typed values, and the one place a `background` value is parsed.
+
+They are stored as JSON on the order row (the shape is unchanged since the first schema) and
+read back here, so neither the service nor the worker reads keys out of a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from backdrop.db.models import Operation
+from backdrop.engines import pipeline
+from backdrop.imaging.colors import parse_color
+from backdrop.imaging.output import OutputOptions
+
+RGBA = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class TransparentBackground:
+    pass
+
+
+@dataclass(frozen=True)
+class ColorBackground:
+    rgba: RGBA
+
+
+@dataclass(frozen=True)
+class ImageBackground:
+    """An image the client uploaded, by its object key."""
+
+    key: str
+
+
+BackgroundSpec = TransparentBackground | ColorBackground | ImageBackground
+
+
+@dataclass(frozen=True)
+class RemovalParams:
+    background: BackgroundSpec = TransparentBackground()
+    model: str | None = None
+    output: OutputOptions = field(default_factory=OutputOptions)
+
+    def image_keys(self) -> list[str]:
+        return [self.background.key] if isinstance(self.background, ImageBackground) else []
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    prompt: str
+    seed: int | None = None
+    negative_prompt: str | None = None
+    engine: str | None = None
+    style_key: str | None = None
+
+    def image_keys(self) -> list[str]:
+        return [self.style_key] if self.style_key else []
+
+
+OrderParams = RemovalParams | GenerationParams
+
+
+def background_from_text(text: str | None) -> TransparentBackground | ColorBackground:
+    """A LightX `background` that is not a URL: empty, "transparent" or a CSS colour.
+
+    A colour with zero alpha is transparency. InvalidBackground for anything else.
+    """
+    if text is None or not text.strip():
+        return TransparentBackground()
+    rgba = parse_color(text)
+    return TransparentBackground() if rgba[3] == 0 else ColorBackground(rgba)
+
+
+def to_pipeline(
+    spec: BackgroundSpec, load: Callable[[str], Image.Image] | None = None
+) -> pipeline.Background:
+    """What the pipeline composes onto; `load` reads an uploaded image by key."""
+    if isinstance(spec, ColorBackground):
+        return pipeline.SolidColor(spec.rgba)
+    if isinstance(spec, ImageBackground):
+        if load is None:
+            raise ValueError("an image background needs a way to load the image")
+        return pipeline.BackdropImage(load(spec.key))
+    return pipeline.Transparent()
+
+
+def to_json(params: OrderParams) -> dict[str, Any]:
+    if isinstance(params, GenerationParams):
+        return {
+            "prompt": params.prompt,
+            "seed": params.seed,
+            "negative_prompt": params.negative_prompt,
+            "engine": params.engine,
+            "style_key": params.style_key,
+        }
+    background: dict[str, Any]
+    if isinstance(params.background, ImageBackground):
+        background = {"kind": "image", "key": params.background.key}
+    elif isinstance(params.background, ColorBackground):
+        background = {"kind": "color", "rgba": list(params.background.rgba)}
+    else:
+        background = {"kind": "transparent"}
+    data: dict[str, Any] = {"background": background}
+    if params.model is not None:
+        data["model"] = params.model
+    if params.output != OutputOptions():
+        data["output"] = params.output.to_params()
+    return data
+
+
+def from_json(operation: str, data: dict[str, Any]) -> OrderParams:
+    """The parameters `to_json` stored for an order of `operation`."""
+    if operation != Operation.REMOVE_BACKGROUND.value:
+        return GenerationParams(
+            prompt=str(data["prompt"]),
+            seed=data.get("seed"),
+            negative_prompt=data.get("negative_prompt"),
+            engine=data.get("engine"),
+            style_key=data.get("style_key"),
+        )
+    raw = data.get("background") or {"kind": "transparent"}
+    background: BackgroundSpec
+    if raw["kind"] == "image":
+        background = ImageBackground(str(raw["key"]))
+    elif raw["kind"] == "color":
+        r, g, b, a = (int(v) for v in raw["rgba"])
+        background = ColorBackground((r, g, b, a))
+    else:
+        background = TransparentBackground()
+    return RemovalParams(
+        background=background,
+        model=data.get("model"),
+        output=OutputOptions.from_params(data.get("output")),
+    )

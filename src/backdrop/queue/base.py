@@ -1,0 +1,28 @@
+"""The OrderQueue protocol: how a created order reaches a worker.
+
+The queue carries order ids only; the order rows are the source of truth, so an id lost in
+transit is found again (embedded: at the next start; celery: by the sweeper's recovery).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class OrderQueue(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def submit(self, order_id: str) -> None:
+        """Queue an order id; ServiceUnavailable when it cannot be queued now."""
+        ...
+
+    def has_room(self) -> bool:
+        """False when a new order would be refused (the service checks before creating)."""
+        ...
+
+    @property
+    def alive(self) -> bool:
+        """Whether orders submitted now will run (for /health)."""
+        ...

@@ -1,0 +1,45 @@
+"""The ImageStore protocol: what the services need of wherever images live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+
+class ImageStore(Protocol):
+    """Objects addressed by validated keys (storage/keys.py), on disk or in a bucket."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is none."""
+        ...
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes; ImageNotFound when there is none."""
+        ...
+
+    def write(self, key: str, data: bytes, content_type: str) -> None:
+        """Store `data` so that readers see either nothing or the whole object."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; a missing one is not an error."""
+        ...
+
+    def upload_url(self, key: str, content_type: str, size: int, expires_in: int) -> str | None:
+        """A URL a client PUTs exactly `size` bytes of `content_type` to, straight into the
+        store; None when uploads go through the API node instead."""
+        ...
+
+    def download_url(self, key: str, expires_in: int) -> str | None:
+        """A URL to read the object from directly; None when the API node serves it."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file when it is one on this machine (served without copying)."""
+        ...
+
+    def sweep_orphans(self, older_than_seconds: float, now: float) -> int:
+        """Delete leftovers of interrupted writes; returns how many."""
+        ...
