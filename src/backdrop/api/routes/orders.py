@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
 from backdrop.api.envelope import success
+from backdrop.api.queueing import check_capacity, enqueue
 from backdrop.api.schemas import (
     BackgroundGeneratorRequest,
     OrderStatusRequest,
@@ -17,7 +18,6 @@ from backdrop.api.schemas import (
 )
 from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
 from backdrop.db.models import Operation
-from backdrop.errors import BackdropError, ServiceUnavailable
 from backdrop.imaging.output import OutputOptions, max_side_for
 from backdrop.orders.keys import KeyInfo
 from backdrop.orders.service import GenerationWish, OrderView
@@ -27,12 +27,7 @@ router = APIRouter(prefix="/external/api/v1")
 
 
 def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[str, Any]:
-    # Queued only after the order row is committed, so a worker never looks for a missing row.
-    try:
-        runtime.pool.submit(order.id)
-    except BackdropError as error:
-        runtime.orders.abandon(order.id, error.detail)
-        raise
+    enqueue(runtime, order)
     return success(
         {
             "orderId": order.id,
@@ -41,11 +36,6 @@ def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[
             "status": order.status,
         }
     )
-
-
-def _check_capacity(runtime: Runtime) -> None:
-    if not runtime.pool.has_room():
-        raise ServiceUnavailable("too many orders are waiting; try again shortly")
 
 
 @router.post(
@@ -60,7 +50,7 @@ def remove_background(
     background_key = None
     if body.background and looks_like_url(body.background):
         background_key = key_from_image_url(body.background, bases)
-    _check_capacity(runtime)
+    check_capacity(runtime)
     order = runtime.orders.create_removal(
         key.id, image_key, body.background, background_key, model=body.model, output=_output(body)
     )
@@ -116,7 +106,7 @@ def _generate(
         engine=body.engine,
         style_image_key=style_key,
     )
-    _check_capacity(runtime)
+    check_capacity(runtime)
     order = runtime.orders.create_generation(key.id, image_key, wish, operation)
     return _accepted(runtime, order, operation)
 
