@@ -142,7 +142,7 @@ def test_several_images_transparent_with_options_zip_and_touch_up(
         expect(page.locator("#credits")).to_have_text("10 credits")
         page.set_input_files("#file", [str(ball), str(small)])
         expect(page.locator("#picked")).to_contain_text("2 images: ball.jpg, small ball.png")
-        expect(page.locator("#cost")).to_have_text("Costs 1 credits (0.5 per image).")
+        expect(page.locator("#cost")).to_have_text("Costs 1 credit (0.5 per image).")
         expect(page.locator("#run")).to_have_text("Remove background · 2 images")
         page.select_option("#size", "preview")
         page.select_option("#quality", "")
@@ -203,7 +203,7 @@ def test_colour_image_and_prompt_modes_on_a_phone(
     base_url: str, runtime: Runtime, tmp_path: Path
 ) -> None:
     ball, _ = _photos(tmp_path)
-    backdrop = tmp_path / "green.png"
+    backdrop = tmp_path / "black.png"
     backdrop.write_bytes(png_bytes(subject_photo()[0].point(lambda _: 0).convert("RGB")))
     key = runtime.keys.create("phone", 2.5).secret
     with chromium() as browser:
@@ -227,6 +227,9 @@ def test_colour_image_and_prompt_modes_on_a_phone(
         name, data = _download(page, "#results li >> text=Result")
         assert name == "ball.jpg" and data[:3] == b"\xff\xd8\xff"  # the server's file as it is
         expect(page.locator("#results li >> text=Touch up")).to_have_count(0)
+        # Cropped, the result no longer lines up with the original: shown alone, no slider.
+        expect(page.locator("#before")).to_be_hidden()
+        expect(page.locator("#slider")).to_be_hidden()
         screenshot(page, "colour-phone")
         _assert_looks_right(page, errors, PHONE["width"])
 
@@ -250,10 +253,10 @@ def test_colour_image_and_prompt_modes_on_a_phone(
         expect(page.locator("#cost")).to_have_text("Write a prompt first.")
         page.fill("#prompt", "marble table, soft window light")
         page.fill("#seed", "7")
-        expect(page.locator("#cost")).to_have_text("Costs 1 credits (1 per image).")
+        expect(page.locator("#cost")).to_have_text("Costs 1 credit (1 per image).")
         page.click("#run")
         _finished(page)
-        expect(page.locator("#results li")).to_contain_text("1 credits · balance after: 0.5")
+        expect(page.locator("#results li")).to_contain_text("1 credit · balance after: 0.5")
         name, data = _download(page, "#results li >> text=Result")
         assert name == "ball.jpg"
         screenshot(page, "prompt-phone")

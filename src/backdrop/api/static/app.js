@@ -106,6 +106,7 @@ function say(text, isError = false) {
 }
 
 const formatCredits = (value) => `${Number(value.toFixed(2))}`;
+const credits = (value) => `${formatCredits(value)} credit${value === 1 ? "" : "s"}`;
 
 function refreshControls() {
   const prompt = isPrompt();
@@ -123,7 +124,7 @@ function refreshControls() {
   $("run").textContent = count > 1 ? `${verb} · ${count} images` : verb;
   const each = prompt ? COST.generate : COST.remove;
   $("cost").textContent = missing
-    || (count ? `Costs ${formatCredits(each * count)} credits (${each} per image).` : "");
+    || (count ? `Costs ${credits(each * count)} (${each} per image).` : "");
   $("cost").classList.toggle("error", Boolean(missing && count));
 }
 
@@ -131,7 +132,7 @@ async function showCredits() {
   if (!apiKey()) { $("credits").textContent = "Enter your key once; it stays in this browser."; return null; }
   try {
     const account = await api("GET", "/external/api/v1/account");
-    $("credits").textContent = `${formatCredits(account.credits)} credits`;
+    $("credits").textContent = credits(account.credits);
     return account.credits;
   } catch (error) {
     $("credits").textContent = error.message;
@@ -200,7 +201,7 @@ function noteFor(item) {
   if (item.status === "failed") return item.error;
   if (item.status !== "done") return item.status === "working" ? "working…" : "waiting";
   const balance = item.balanceAfter === null ? "?" : formatCredits(item.balanceAfter);
-  return `${formatCredits(item.cost)} credits · balance after: ${balance}`;
+  return `${credits(item.cost)} · balance after: ${balance}`;
 }
 
 function renderItem(item) {
@@ -242,6 +243,8 @@ async function select(item) {
   await loadImage(shown);
   $("before").src = item.previewUrl;
   $("after").src = shown;
+  // A cropped result no longer lines up with the original: it is shown alone.
+  $("compare").classList.toggle("single", Boolean(item.cropped));
   $("compare").hidden = false;
   state.items.forEach(renderItem);
 }
@@ -292,6 +295,7 @@ async function processOne(item, chosen, options) {
   item.outputName = `${item.stem}.${extension(status.output)}`;
   item.cost = chosen === "prompt" ? COST.generate : COST.remove;
   const remove = options.remove || {};
+  item.cropped = Boolean(remove.crop);
   item.canTouchUp = chosen === "transparent" && !remove.crop && remove.format !== "jpg";
   item.status = "done";
   item.balanceAfter = await showCredits();
