@@ -90,7 +90,7 @@ async def _create_order(
         background_key = await store_bytes(uploads, key.id, call.bg_image_file)
     elif fields.bg_image_url is not None:
         background_key = await url_key(uploads, key.id, bases, policy, fields.bg_image_url)
-    width, height = await asyncio.to_thread(_image_size, runtime, source)
+    width, height = await asyncio.to_thread(_image_size, runtime, key.id, source)
     options = output_options(fields, width, height, background_image=background_key is not None)
     check_capacity(runtime)
     order = await asyncio.to_thread(
@@ -106,7 +106,9 @@ async def _create_order(
     return order, options
 
 
-def _image_size(runtime: Runtime, object_key: str) -> tuple[int, int]:
+def _image_size(runtime: Runtime, key_id: str, object_key: str) -> tuple[int, int]:
+    # Another key's image URL is refused before anything of it is read.
+    runtime.uploads.owned_image(key_id, object_key)
     # Only the header is read; the upload was fully verified when it was stored.
     with Image.open(io.BytesIO(runtime.store.read(object_key))) as image:
         return image.size
