@@ -25,7 +25,10 @@ def next_step(error: BackdropClientError, server: str | None) -> str:
             "BACKDROP_SERVER at the address it runs on."
         )
     if isinstance(error, AuthenticationError):
-        return f"{where} refused the API key: {error.detail}.\nTo get a key, {_CREATE_KEY}."
+        return (
+            f"{where} refused the API key ({error.message}: {error.detail}).\n"
+            f"To get a key, {_CREATE_KEY}."
+        )
     if isinstance(error, InsufficientCredits):
         return (
             f"not enough credits: {error.detail}.\nTop the key up where the server runs: "

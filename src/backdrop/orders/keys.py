@@ -65,8 +65,8 @@ class ApiKeys:
             key = session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_secret(secret)))
             if key is None:
                 raise InvalidApiKey(
-                    "unknown API key: check the key, or create one on the server with "
-                    "`backdrop keys create --credits 10` (same BACKDROP_DATA_DIR as the server)"
+                    "unknown API key; the server's operator creates keys with "
+                    "`backdrop keys create`"
                 )
             if key.revoked_at is not None:
                 raise InvalidApiKey("this API key was revoked; ask the operator for a new one")
