@@ -64,7 +64,8 @@ async def removebg(request: Request, key: KeyDep, runtime: RuntimeDep, bases: Ba
     order, options = await _create_order(call, key, runtime, bases)
     done = await wait_for(runtime, key.id, order.id)
     output, mask = await asyncio.to_thread(_files, runtime, done)
-    result = answer(output, mask, options, zipped=call.fields.format == "zip")
+    # Decoding the mask and zipping are CPU work: off the event loop.
+    result = await asyncio.to_thread(answer, output, mask, options, call.fields.format == "zip")
     detected = call.fields.type if call.fields.type != "auto" else "other"
     headers = result.headers(from_cents(COST_CENTS[Operation.REMOVE_BACKGROUND]), detected)
     if "application/json" in request.headers.get("accept", ""):
