@@ -271,3 +271,30 @@ def test_colour_image_and_prompt_modes_on_a_phone(
         screenshot(page, "error-phone")
         assert broken_images(page) == []
         assert page_width(page) <= PHONE["width"]
+
+
+def test_dropping_several_files_takes_them_all(base_url: str, api_key: str) -> None:
+    with chromium() as browser:
+        page = browser.new_page(viewport=DESKTOP)
+        errors = watch_errors(page)
+        _open(page, base_url, api_key)
+        # A drop of two images and a text file, as a person drags them from a folder.
+        page.evaluate(
+            """() => {
+                const transfer = new DataTransfer();
+                const png = Uint8Array.from(atob(
+                    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII='
+                ), (c) => c.charCodeAt(0));
+                transfer.items.add(new File([png], 'one.png', {type: 'image/png'}));
+                transfer.items.add(new File([png], 'two.png', {type: 'image/png'}));
+                transfer.items.add(new File(['hello'], 'notes.txt', {type: 'text/plain'}));
+                document.getElementById('drop').dispatchEvent(
+                    new DragEvent('drop', {dataTransfer: transfer, bubbles: true}));
+            }"""
+        )
+        expect(page.locator("#picked")).to_have_text("2 images: one.png, two.png")
+        expect(page.locator("#message")).to_have_text("Not a JPEG, PNG or WebP image: notes.txt")
+        expect(page.locator("#run")).to_have_text("Remove background · 2 images")
+        expect(page.locator("#preview")).to_be_visible()
+        expect(page.locator("#result")).to_be_hidden()
+        _assert_looks_right(page, errors, DESKTOP["width"])
