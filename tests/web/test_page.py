@@ -182,12 +182,29 @@ def test_several_images_transparent_with_options_zip_and_touch_up(
         page.mouse.move(centre_x + 10, centre_y, steps=5)
         page.mouse.up()
         screenshot(page, "touch-up-desktop")
+        server_src = page.get_attribute("#after", "src")
         page.click("#touchup-save")
         expect(page.locator("#compare")).to_be_visible()
+        expect(page.locator("#after")).not_to_have_attribute("src", server_src or "")
         name, data = _download(page, "#results li >> nth=0 >> text=Touched-up")
         assert name == "ball.touched-up.png"
         erased = _pixels(page, "#after", [(312, 257), (312, 330)])
         assert erased["at"][0][3] == 0 and erased["at"][1][3] == 255  # only where brushed
+        # Restore brings the original's pixels back where brushed.
+        page.locator("#results li >> nth=0 >> text=Touch up").click()
+        expect(page.locator("#touchup")).to_be_visible()
+        page.check("input[name=brush][value=restore]")
+        page.fill("#brush-size", "60")
+        page.mouse.move(centre_x - 10, centre_y)
+        page.mouse.down()
+        page.mouse.move(centre_x + 10, centre_y, steps=5)
+        page.mouse.up()
+        before_save = page.get_attribute("#after", "src")
+        page.click("#touchup-save")
+        expect(page.locator("#compare")).to_be_visible()
+        expect(page.locator("#after")).not_to_have_attribute("src", before_save or "")
+        restored = _pixels(page, "#after", [(312, 257)])
+        assert restored["at"][0][3] == 255 and restored["at"][0][0] > 100  # opaque orange
         _assert_looks_right(page, errors, DESKTOP["width"])
 
         # A new pick clears the old results.
