@@ -24,7 +24,14 @@ _ERRORS = (
 
 
 def _responses(success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    result: dict[int | str, dict[str, Any]] = {200: success}
+    # "default" also stands in for FastAPI's 422, which these routes never answer.
+    result: dict[int | str, dict[str, Any]] = {
+        200: success,
+        "default": {
+            "description": "Any other error, in the same shape",
+            "content": {"application/json": {"example": _ERRORS[0][2]}},
+        },
+    }
     for status, name, example in _ERRORS:
         entry = result.setdefault(
             status, {"description": name, "content": {"application/json": {"examples": {}}}}
