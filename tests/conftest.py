@@ -77,6 +77,15 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def base_url(runtime: Runtime) -> Iterator[str]:
+    """`runtime` served over real HTTP on a free port of 127.0.0.1."""
+    from tests.client.live import live_server
+
+    with live_server(runtime) as url:
+        yield url
+
+
+@pytest.fixture
 def api_key(runtime: Runtime) -> str:
     return runtime.keys.create("test", 10).secret
 

@@ -73,6 +73,25 @@ class DiffusionSettings(BaseModel):
     mask_dilation: int = Field(default=6, ge=0, le=64)
 
 
+class FetchSettings(BaseModel):
+    """Which image URLs from elsewhere the remove.bg endpoint may fetch (storage/fetch.py).
+
+    Empty: none; only this server's own image URLs are taken. "*" allows any public host; a
+    host named here may also resolve to a private address (an intranet image server).
+    """
+
+    allowed_hosts: list[str] = []
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_redirects: int = Field(default=3, ge=0, le=10)
+
+
+class RemoveBgSettings(BaseModel):
+    """The remove.bg-compatible endpoint, which answers once the order has run."""
+
+    # How long a request waits for its order before answering 503 with the order id.
+    wait_seconds: float = Field(default=120.0, gt=0)
+
+
 class GenerationSettings(BaseModel):
     """Which background generator runs when a request names none."""
 
@@ -144,6 +163,9 @@ class Settings(BaseSettings):
     def scale_out(self) -> bool:
         """True when this node is one of several (Celery workers or a shared bucket)."""
         return self.queue.backend == "celery" or self.storage.backend == "s3"
+
+    fetch: FetchSettings = FetchSettings()
+    removebg: RemoveBgSettings = RemoveBgSettings()
 
     @property
     def resolved_database_url(self) -> str:

@@ -64,3 +64,33 @@ def test_random_upload_urls_never_cause_a_server_error(client: TestClient) -> No
         name = rng.choice(["a.jpg", "x" * 200, "..", "%2e%2e", "ok.png"])
         response = client.put(f"/images/uploads/{name}?{query}", content=b"12345")
         assert response.status_code < 500, (name, query, response.text)
+
+
+REMOVEBG_FIELDS = [
+    "image_url", "image_file_b64", "size", "type", "format", "roi", "crop", "crop_margin",
+    "scale", "position", "channels", "bg_color", "bg_image_url", "add_shadow", "model",
+]  # fmt: skip
+
+
+def test_random_remove_bg_requests_answer_in_remove_bg_shape(
+    client: TestClient, api_key: str
+) -> None:
+    rng = random.Random(4321)
+    for _ in range(150):
+        body = {
+            field: _random_value(rng) for field in rng.sample(REMOVEBG_FIELDS, rng.randint(0, 5))
+        }
+        if rng.random() < 0.5:
+            payload = json.dumps(body) if rng.random() < 0.9 else json.dumps(body)[:-1]
+            response = client.post(
+                "/v1.0/removebg",
+                content=payload,
+                headers={"X-Api-Key": api_key, "Content-Type": "application/json"},
+            )
+        else:
+            form = {k: str(v) for k, v in body.items()}
+            response = client.post("/v1.0/removebg", data=form, headers={"X-Api-Key": api_key})
+        assert response.status_code < 500, (body, response.text)
+        if response.status_code != 200:
+            errors = response.json()["errors"]
+            assert set(errors[0]) == {"title", "code", "detail"}, (body, response.text)

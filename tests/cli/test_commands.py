@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from backdrop.common.files import new_file_mode
 from tests.cli.process import run_backdrop as _backdrop
 from tests.conftest import jpeg_bytes, subject_photo
 
@@ -41,6 +43,8 @@ def test_remove_writes_cutout_and_mask(tmp_path: Path) -> None:
     out = tmp_path / "out"
     run = _backdrop("remove", str(source), "-o", str(out), data_dir=tmp_path)
     assert run.returncode == 0, run.stderr
+    for name in ("ball.png", "ball.mask.png"):  # the mode a plain write gives, not 0600
+        assert stat.S_IMODE((out / name).stat().st_mode) == new_file_mode()
     cutout = Image.open(out / "ball.png")
     mask = Image.open(out / "ball.mask.png")
     assert cutout.mode == "RGBA" and cutout.size == photo.size

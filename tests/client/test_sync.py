@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from backdrop.client import (
     PollSchedule,
     Result,
 )
+from backdrop.common.files import new_file_mode
 from tests.conftest import jpeg_bytes, subject_photo
 
 # The server's first estimate is 5 s; tests poll sooner so they stay quick.
@@ -41,6 +43,8 @@ def test_remove_background_from_a_path_waits_and_saves(
         assert result.output_url and result.output_url.startswith(base_url)
         assert result.mask_url and result.mask_url.startswith(base_url)
         saved = result.save(tmp_path / "out" / "cutout.png")
+        # Readable like any file the user writes (not mkstemp's 0600).
+        assert stat.S_IMODE(saved.stat().st_mode) == new_file_mode()
         cutout = Image.open(saved)
         assert cutout.mode == "RGBA" and cutout.size == photo.size
         alpha = np.asarray(cutout.getchannel("A"))

@@ -15,6 +15,7 @@ from backdrop.api import examples
 from backdrop.api.deps import RuntimeDep
 from backdrop.api.envelope import error_response, install_error_handlers, success
 from backdrop.api.limits import BodyLimit
+from backdrop.api.removebg import routes as removebg
 from backdrop.api.routes import docs, orders, uploads, web
 from backdrop.runtime import Runtime
 
@@ -46,11 +47,13 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES)
+    removebg_bytes = runtime.settings.limits.max_upload_bytes * removebg.BODY_FACTOR
+    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger={removebg.PATH: removebg_bytes})
     app.include_router(uploads.router)
     app.include_router(orders.router)
     app.include_router(web.router)
     app.include_router(docs.router)
+    app.include_router(removebg.router)
 
     @app.get("/health", summary="200 when the server can take orders", responses=examples.HEALTH)
     def health(runtime: RuntimeDep) -> Any:

@@ -11,20 +11,23 @@ from backdrop.api.envelope import error_response
 class BodyLimit:
     """Refuse JSON bodies over `max_bytes` without reading them whole.
 
-    Image uploads (PUT) are exempt: their route streams them against the signed size.
+    Image uploads (PUT) are exempt: their route streams them against the signed size. Paths
+    in `larger` (remove.bg's, which take images in the body) get their own limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in {"PUT", "GET", "HEAD"}:
             await self.app(scope, receive, send)
             return
-        detail = f"the request body exceeds {self.max_bytes} bytes"
+        max_bytes = self.larger.get(scope["path"], self.max_bytes)
+        detail = f"the request body exceeds {max_bytes} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             await error_response(413, 4013, "PAYLOAD_TOO_LARGE", detail)(scope, receive, send)
             return
         received = 0
@@ -34,7 +37,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # An HTTPException passes through FastAPI's body parsing as it is.
                     raise HTTPException(413, detail)
             return message

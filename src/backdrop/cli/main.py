@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 import backdrop
+from backdrop.cli.keys import describe_storage, keys_app
 from backdrop.errors import BackdropError
 
 if TYPE_CHECKING:
@@ -24,12 +25,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="Manage model weights.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
+app.add_typer(keys_app, name="keys", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
-console = Console(stderr=True)
+# soft_wrap: error messages, paths and commands stay whole, to be read and copied.
+console = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormatChoice(enum.StrEnum):
@@ -104,6 +105,7 @@ def serve(
         )
         print(new.secret, flush=True)
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
+    console.print(describe_storage(settings))
     if runtime.segmenters is not None:
         from backdrop.cli.runner import print_segmentation_runtime
 
@@ -141,47 +143,6 @@ def worker(
         run_worker(app, settings.queue.name, concurrency, hostname)
     finally:
         runtime.stop()
-
-
-@keys_app.command("create")
-def keys_create(
-    credits: Annotated[float, typer.Option(help="Starting balance.")],
-    name: Annotated[str, typer.Option(help="A label for the key.")] = "key",
-) -> None:
-    """Create an API key; the secret is printed alone on the last line."""
-    from backdrop.db.migrate import upgrade
-    from backdrop.db.session import Database
-    from backdrop.orders.keys import ApiKeys
-
-    settings = _settings()
-    db = Database(settings.resolved_database_url)
-    upgrade(db.engine)
-    try:
-        new = ApiKeys(db).create(name, credits)
-    except BackdropError as error:
-        raise _fail(error) from None
-    console.print(
-        f"Created key '{new.info.name}' ({new.info.id}) with {new.info.credits:g} credits"
-    )
-    print(new.secret)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """List keys with their balances (never their secrets)."""
-    from rich.table import Table
-
-    from backdrop.db.migrate import upgrade
-    from backdrop.db.session import Database
-    from backdrop.orders.keys import ApiKeys
-
-    settings = _settings()
-    db = Database(settings.resolved_database_url)
-    upgrade(db.engine)
-    table = Table("id", "name", "credits")
-    for info in ApiKeys(db).list():
-        table.add_row(info.id, info.name, f"{info.credits:g}")
-    Console().print(table)
 
 
 @models_app.command("fetch")
@@ -232,6 +193,9 @@ def models_list() -> None:
     except BackdropError as error:
         raise _fail(error) from None
     table = Table("id", "installed", "default", "license", "source", "description")
+    # Ids are what people copy into --model: never cut or wrapped, whatever the width.
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max((len(m) for m in catalog), default=2)
     for model in catalog.values():
         table.add_row(
             model.model_id,
@@ -283,8 +247,9 @@ def _batch_options(
     return BatchOptions(images, output_dir, jobs, overwrite, server, api_key)
 
 
-def _run_batch(run: Callable[[], int]) -> None:
+def _run_batch(run: Callable[[], int], server: str | None) -> None:
     from backdrop.cli import runner
+    from backdrop.cli.hints import next_step
     from backdrop.client.errors import BackdropClientError
 
     try:
@@ -292,7 +257,7 @@ def _run_batch(run: Callable[[], int]) -> None:
     except BackdropError as error:
         raise _fail(error) from None
     except BackdropClientError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {next_step(error, server)}", highlight=False)
         raise typer.Exit(code=1) from None
     if code == runner.INTERRUPTED:
         # Workers may still be inside onnxruntime, which aborts if the interpreter is torn
@@ -375,7 +340,7 @@ def remove(
         ),
         size=size_value,
     )
-    _run_batch(lambda: runner.remove(settings, options, background, model, console, wish))
+    _run_batch(lambda: runner.remove(settings, options, background, model, console, wish), server)
 
 
 @app.command()
@@ -426,7 +391,8 @@ def generate(
     _run_batch(
         lambda: runner.generate(
             settings, options, wish, model or settings.segmentation_model, console
-        )
+        ),
+        server,
     )
 
 

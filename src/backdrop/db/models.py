@@ -58,6 +58,8 @@ class ApiKey(Base):
     # Hundredths of a credit, so that 0.5-credit charges stay exact integers.
     credit_cents: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column()
+    # Set by `backdrop keys revoke`: the key is refused from then on; its orders stay.
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 class StoredImage(Base):

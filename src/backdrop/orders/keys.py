@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from backdrop.db.models import ApiKey
 from backdrop.db.session import Database
@@ -22,6 +23,7 @@ class KeyInfo:
     id: str
     name: str
     credits: float
+    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,12 @@ class ApiKeys:
         with self._db.unit_of_work() as session:
             key = session.scalar(select(ApiKey).where(ApiKey.secret_hash == hash_secret(secret)))
             if key is None:
-                raise InvalidApiKey("unknown API key")
+                raise InvalidApiKey(
+                    "unknown API key; the server's operator creates keys with "
+                    "`backdrop keys create`"
+                )
+            if key.revoked_at is not None:
+                raise InvalidApiKey("this API key was revoked; ask the operator for a new one")
             return _info(key)
 
     def get(self, key_id: str) -> KeyInfo:
@@ -71,6 +78,40 @@ class ApiKeys:
             if key is None:
                 raise InvalidApiKey("unknown API key")
             return _info(key)
+
+    def revoke(self, id_or_name: str) -> KeyInfo:
+        """Refuse the key from now on; its orders and images stay until they expire."""
+        with self._db.unit_of_work() as session:
+            key = self._find(session, id_or_name)
+            if key.revoked_at is None:
+                key.revoked_at = self._clock()
+            return _info(key)
+
+    def add_credits(self, id_or_name: str, credits: float) -> KeyInfo:
+        """Top a key up by `credits` (> 0); returns the new balance."""
+        if not credits > 0:
+            raise InvalidRequest("credits to add must be more than 0")
+        with self._db.unit_of_work() as session:
+            key = self._find(session, id_or_name, for_update=True)
+            key.credit_cents += to_cents(credits)
+            return _info(key)
+
+    @staticmethod
+    def _find(session: Session, id_or_name: str, *, for_update: bool = False) -> ApiKey:
+        """The key with this id, else the one key with this name."""
+        query = select(ApiKey).where((ApiKey.id == id_or_name) | (ApiKey.name == id_or_name))
+        if for_update:
+            query = query.with_for_update()
+        keys = session.scalars(query).all()
+        by_id = [key for key in keys if key.id == id_or_name]
+        if by_id:
+            return by_id[0]
+        if len(keys) > 1:
+            ids = ", ".join(key.id for key in keys)
+            raise InvalidRequest(f"{len(keys)} keys are named {id_or_name!r}; give an id: {ids}")
+        if not keys:
+            raise InvalidApiKey(f"no key with the id or name {id_or_name!r} (see `keys list`)")
+        return keys[0]
 
     def list(self) -> list[KeyInfo]:
         with self._db.unit_of_work() as session:
@@ -83,4 +124,4 @@ class ApiKeys:
 
 
 def _info(key: ApiKey) -> KeyInfo:
-    return KeyInfo(key.id, key.name, from_cents(key.credit_cents))
+    return KeyInfo(key.id, key.name, from_cents(key.credit_cents), key.revoked_at is not None)

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from backdrop.common.files import write_atomically
+from backdrop.common.files import new_file_mode, write_atomically
 from backdrop.errors import ImageNotFound, PayloadTooLarge, UploadSizeMismatch
 from backdrop.storage.keys import validate_key
 
@@ -61,6 +61,7 @@ class LocalImageStore:
         """
         self.root.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
+        os.fchmod(fd, new_file_mode())  # like every other stored file, not mkstemp's 0600
         received = 0
         try:
             with os.fdopen(fd, "wb") as f:

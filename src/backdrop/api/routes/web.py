@@ -12,6 +12,8 @@ router = APIRouter(include_in_schema=False)
 # Only these files are served: a fixed table, so no path from a request reaches the filesystem.
 _ASSETS: dict[str, str] = {
     "app.js": "text/javascript; charset=utf-8",
+    "touchup.js": "text/javascript; charset=utf-8",
+    "zip.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 

@@ -3,9 +3,11 @@
 
 const KEY_STORAGE = "backdrop.apiKey";
 const TYPES = ["image/jpeg", "image/png", "image/webp"];
+const COST = { remove: 0.5, generate: 1 }; // credits per image, as the API charges
 const $ = (id) => document.getElementById(id);
 
-const state = { file: null, originalUrl: null, derivedUrls: [] };
+// items: one per picked file, in order; selected: the one shown in the compare view.
+const state = { items: [], selected: null, running: false, touchUp: null };
 
 // ---- API ------------------------------------------------------------------------------
 
@@ -69,43 +71,112 @@ async function waitFor(order, onTick) {
   }
 }
 
-// ---- UI -------------------------------------------------------------------------------
+// ---- what the person chose ----------------------------------------------------------------
 
 function mode() {
   return document.querySelector("input[name=mode]:checked").value;
 }
+
+const isPrompt = () => mode() === "prompt";
+
+function removeOptions() {
+  const options = { format: $("format").value };
+  if ($("quality").value) options.model = $("quality").value;
+  const size = $("size").value;
+  if (size !== "full") options.size = /^\d+$/.test(size) ? Number(size) : size;
+  if ($("crop").checked) {
+    options.crop = true;
+    options.cropMargin = Math.max(0, Math.min(10000, Number($("crop-margin").value) || 0));
+  }
+  return options;
+}
+
+function stem(name) {
+  const dot = name.lastIndexOf(".");
+  return (dot > 0 ? name.slice(0, dot) : name) || "image";
+}
+
+const extension = (url) => url.split("?")[0].split(".").pop();
+
+// ---- the page ---------------------------------------------------------------------------
 
 function say(text, isError = false) {
   $("message").textContent = text;
   $("message").classList.toggle("error", isError);
 }
 
-function refreshRunButton() {
-  $("run").disabled = !state.file || !apiKey();
-  $("run").textContent = mode() === "prompt" ? "Generate background" : "Remove background";
+const formatCredits = (value) => `${Number(value.toFixed(2))}`;
+const credits = (value) => `${formatCredits(value)} credit${value === 1 ? "" : "s"}`;
+
+function refreshControls() {
+  const prompt = isPrompt();
+  $("remove-options").hidden = prompt;
+  $("prompt-options").hidden = !prompt;
+  $("margin-row").hidden = !$("crop").checked;
+  const count = state.items.length;
+  const missing = !apiKey() ? "Save your API key first."
+    : !count ? ""
+    : prompt && !$("prompt").value.trim() ? "Write a prompt first."
+    : mode() === "image" && !$("bg-file").files[0] ? "Pick a background image first."
+    : "";
+  $("run").disabled = state.running || !count || Boolean(missing);
+  const verb = prompt ? "Generate background" : "Remove background";
+  $("run").textContent = count > 1 ? `${verb} · ${count} images` : verb;
+  const each = prompt ? COST.generate : COST.remove;
+  $("cost").textContent = missing
+    || (count ? `Costs ${credits(each * count)} (${each} per image).` : "");
+  $("cost").classList.toggle("error", Boolean(missing && count));
 }
 
 async function showCredits() {
-  if (!apiKey()) { $("credits").textContent = "Enter your key once; it stays in this browser."; return; }
+  if (!apiKey()) { $("credits").textContent = "Enter your key once; it stays in this browser."; return null; }
   try {
     const account = await api("GET", "/external/api/v1/account");
-    $("credits").textContent = `${account.credits} credits`;
+    $("credits").textContent = credits(account.credits);
+    return account.credits;
   } catch (error) {
     $("credits").textContent = error.message;
+    return null;
   }
 }
 
-function pick(file) {
-  if (!file) return;
-  if (!TYPES.includes(file.type)) { say("Pick a JPEG, PNG or WebP image", true); return; }
-  state.file = file;
-  if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
-  state.originalUrl = URL.createObjectURL(file);
-  $("preview").src = state.originalUrl;
-  $("preview").hidden = false;
-  $("drop-hint").hidden = true;
-  say(`${file.name} · ${(file.size / 1024).toFixed(0)} KB`);
-  refreshRunButton();
+function clearResults() {
+  for (const item of state.items) {
+    if (item.previewUrl) URL.revokeObjectURL(item.previewUrl);
+    (item.editedUrls || []).forEach((url) => URL.revokeObjectURL(url));
+  }
+  state.items = [];
+  state.selected = null;
+  $("results").replaceChildren();
+  $("result").hidden = true;
+  $("compare").hidden = true;
+  $("touchup").hidden = true;
+  $("all-downloads").hidden = true;
+  $("after").removeAttribute("src");
+  $("before").removeAttribute("src");
+}
+
+function pick(files) {
+  const list = [...files];
+  if (!list.length) return;
+  const bad = list.filter((file) => !TYPES.includes(file.type));
+  clearResults();
+  if (bad.length) {
+    say(`Not a JPEG, PNG or WebP image: ${bad.map((file) => file.name).join(", ")}`, true);
+  }
+  state.items = list.filter((file) => TYPES.includes(file.type)).map((file) => ({
+    file, stem: stem(file.name), status: "waiting", previewUrl: URL.createObjectURL(file),
+  }));
+  const first = state.items[0];
+  $("preview").hidden = !first;
+  $("drop-hint").hidden = Boolean(first);
+  if (first) $("preview").src = first.previewUrl;
+  $("picked").hidden = !first;
+  $("picked").textContent = state.items.length === 1
+    ? `${first.file.name} · ${(first.file.size / 1024).toFixed(0)} KB`
+    : `${state.items.length} images: ${state.items.map((item) => item.file.name).join(", ")}`;
+  if (!bad.length) say("");
+  refreshControls();
 }
 
 function loadImage(src) {
@@ -117,89 +188,191 @@ function loadImage(src) {
   });
 }
 
-// The cutout of a composite: the original's pixels with the mask as alpha.
-async function cutoutFromMask(originalUrl, maskUrl) {
-  const [original, mask] = await Promise.all([loadImage(originalUrl), loadImage(maskUrl)]);
-  const canvas = document.createElement("canvas");
-  canvas.width = original.naturalWidth;
-  canvas.height = original.naturalHeight;
-  const context = canvas.getContext("2d");
-  context.drawImage(mask, 0, 0, canvas.width, canvas.height);
-  const alpha = context.getImageData(0, 0, canvas.width, canvas.height);
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  context.drawImage(original, 0, 0);
-  const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
-  for (let i = 0; i < pixels.data.length; i += 4) pixels.data[i + 3] = alpha.data[i];
-  context.putImageData(pixels, 0, 0);
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
-  return URL.createObjectURL(blob);
+function link(text, href, filename) {
+  const a = document.createElement("a");
+  a.className = "button";
+  a.textContent = text;
+  a.href = href;
+  a.download = filename;
+  return a;
 }
 
-async function showResult(status, chosen) {
-  state.derivedUrls.forEach((url) => URL.revokeObjectURL(url));
-  state.derivedUrls = [];
-  $("before").src = state.originalUrl;
-  await loadImage(status.output);
-  $("after").src = status.output;
-  const transparent = chosen === "transparent";
-  let cutout = transparent ? status.output : null;
-  if (!cutout && status.mask) {
-    cutout = await cutoutFromMask(state.originalUrl, status.mask);
-    state.derivedUrls.push(cutout);
+function noteFor(item) {
+  if (item.status === "failed") return item.error;
+  if (item.status !== "done") return item.status === "working" ? "working…" : "waiting";
+  const balance = item.balanceAfter === null ? "?" : formatCredits(item.balanceAfter);
+  return `${credits(item.cost)} · balance after: ${balance}`;
+}
+
+function renderItem(item) {
+  const row = item.row || document.createElement("li");
+  item.row = row;
+  row.dataset.status = item.status;
+  row.classList.toggle("selected", state.selected === item);
+  const title = document.createElement("button");
+  title.type = "button";
+  title.className = "name";
+  title.textContent = item.file.name;
+  title.disabled = item.status !== "done";
+  title.addEventListener("click", () => select(item));
+  const note = document.createElement("span");
+  note.className = item.status === "failed" ? "note error" : "note muted";
+  note.textContent = noteFor(item);
+  const links = document.createElement("span");
+  links.className = "links";
+  if (item.status === "done") {
+    links.append(link("Result", item.output, item.outputName));
+    if (item.mask) links.append(link("Mask", item.mask, `${item.stem}.mask.png`));
+    if (item.editedUrls) links.append(link("Touched-up", item.editedUrls[0], `${item.stem}.touched-up.png`));
+    if (item.canTouchUp) {
+      const touch = document.createElement("button");
+      touch.type = "button";
+      touch.textContent = "Touch up";
+      touch.addEventListener("click", () => openTouchUp(item));
+      links.append(touch);
+    }
   }
-  setLink("dl-cutout", cutout);
-  setLink("dl-mask", status.mask);
-  setLink("dl-composite", transparent ? null : status.output);
-  $("result").hidden = false;
-  $("result").dataset.orderId = status.orderId;
-  $("result").dataset.state = "done";
+  row.replaceChildren(title, note, links);
+  if (!row.parentNode) $("results").append(row);
 }
 
-function setLink(id, url) {
-  const link = $(id);
-  link.hidden = !url;
-  if (url) link.href = url;
+async function select(item) {
+  state.selected = item;
+  $("touchup").hidden = true;
+  const shown = (item.editedUrls && item.editedUrls[0]) || item.output;
+  await loadImage(shown);
+  $("before").src = item.previewUrl;
+  $("after").src = shown;
+  // A cropped result no longer lines up with the original: it is shown alone.
+  $("compare").classList.toggle("single", Boolean(item.cropped));
+  $("compare").hidden = false;
+  state.items.forEach(renderItem);
+}
+
+async function openTouchUp(item) {
+  const [cutout, original] = await Promise.all([
+    loadImage((item.editedUrls && item.editedUrls[0]) || item.output), loadImage(item.previewUrl),
+  ]);
+  state.touchUpItem = item;
+  state.touchUp.open(cutout, original);
+  $("compare").hidden = true;
+  $("touchup").hidden = false;
+}
+
+async function saveTouchUp() {
+  const item = state.touchUpItem;
+  const { cutout, mask } = await state.touchUp.save();
+  (item.editedUrls || []).forEach((url) => URL.revokeObjectURL(url));
+  item.editedUrls = [URL.createObjectURL(cutout), URL.createObjectURL(mask)];
+  item.editedBlobs = [cutout, mask];
+  await select(item);
+  say(`Saved the touched-up ${item.stem}.touched-up.png; download it from the list.`);
+}
+
+async function processOne(item, chosen, options) {
+  item.status = "working";
+  renderItem(item);
+  const imageUrl = await upload(item.file);
+  let order;
+  if (chosen === "prompt") {
+    const body = { imageUrl, textPrompt: $("prompt").value.trim() };
+    if ($("seed").value !== "") body.seed = Number($("seed").value);
+    order = await api("POST", "/external/api/v1/background-generator", body);
+  } else {
+    let background = "transparent";
+    if (chosen === "color") background = $("color").value;
+    if (chosen === "image") background = options.backgroundUrl;
+    order = await api("POST", "/external/api/v1/remove-background",
+      { imageUrl, background, ...options.remove });
+  }
+  const status = await waitFor(order, (fraction) => {
+    // An estimate from the server's average time; it never claims to be done early.
+    $("progress").value = Math.min(95, (options.done + Math.min(fraction, 0.95)) / options.total * 100);
+  });
+  await loadImage(status.output);
+  item.output = status.output;
+  item.mask = status.mask;
+  item.outputName = `${item.stem}.${extension(status.output)}`;
+  item.cost = chosen === "prompt" ? COST.generate : COST.remove;
+  const remove = options.remove || {};
+  item.cropped = Boolean(remove.crop);
+  item.canTouchUp = chosen === "transparent" && !remove.crop && remove.format !== "jpg";
+  item.status = "done";
+  item.balanceAfter = await showCredits();
 }
 
 async function run() {
   const chosen = mode();
-  $("run").disabled = true;
+  const items = state.items;
+  state.running = true;
+  refreshControls();
+  $("result").hidden = false;
   $("result").dataset.state = "running";
   $("progress").hidden = false;
   $("progress").value = 0;
+  const options = { total: items.length, done: 0, remove: chosen === "prompt" ? null : removeOptions() };
+  // A new run replaces what the last one showed.
+  state.selected = null;
+  $("compare").hidden = true;
+  $("touchup").hidden = true;
+  $("all-downloads").hidden = true;
+  $("results").replaceChildren();
   try {
-    say("Uploading…");
-    const imageUrl = await upload(state.file);
-    let order;
-    if (chosen === "prompt") {
-      const prompt = $("prompt").value.trim() || $("prompt").placeholder;
-      order = await api("POST", "/external/api/v1/background-generator", { imageUrl, textPrompt: prompt });
-    } else {
-      let background = "transparent";
-      if (chosen === "color") background = $("color").value;
-      if (chosen === "image") {
-        const file = $("bg-file").files[0];
-        if (!file) throw new Error("Pick a background image");
-        background = await upload(file);
-      }
-      order = await api("POST", "/external/api/v1/remove-background", { imageUrl, background });
-    }
-    say("Working…");
-    const status = await waitFor(order, (fraction) => {
-      // An estimate from the server's average time; it never claims to be done early.
-      $("progress").value = Math.min(95, fraction * 90);
+    items.forEach((item) => {
+      Object.assign(item, { status: "waiting", row: null, editedUrls: null, editedBlobs: null });
+      renderItem(item);
     });
-    $("progress").value = 100;
-    await showResult(status, chosen);
-    say("Done.");
-    showCredits();
+    if (chosen === "image") {
+      say("Uploading the background…");
+      options.backgroundUrl = await upload($("bg-file").files[0]);
+    }
+    for (const item of items) {
+      say(`Working on ${item.file.name}…`);
+      try {
+        await processOne(item, chosen, options);
+        if (!state.selected) await select(item);
+      } catch (error) {
+        item.status = "failed";
+        item.error = error.message;
+      }
+      options.done += 1;
+      renderItem(item);
+      if (state.items !== items) return; // a new pick replaced this run's list
+    }
+    const failed = items.filter((item) => item.status === "failed");
+    const done = items.length - failed.length;
+    $("all-downloads").hidden = done < 2;
+    $("result").dataset.state = failed.length ? "error" : "done";
+    if (!done) $("compare").hidden = true;
+    say(failed.length ? `${done} done, ${failed.length} failed: ${failed[0].error}` : "Done.", failed.length > 0);
   } catch (error) {
     $("result").dataset.state = "error";
     say(error.message, true);
   } finally {
+    state.running = false;
     $("progress").hidden = true;
-    refreshRunButton();
+    refreshControls();
   }
+}
+
+async function downloadZip() {
+  const files = [];
+  for (const item of state.items.filter((entry) => entry.status === "done")) {
+    const output = new Uint8Array(await (await fetch(item.output)).arrayBuffer());
+    files.push({ name: item.outputName, bytes: output });
+    if (item.mask) {
+      files.push({ name: `${item.stem}.mask.png`, bytes: new Uint8Array(await (await fetch(item.mask)).arrayBuffer()) });
+    }
+    if (item.editedBlobs) {
+      files.push({ name: `${item.stem}.touched-up.png`, bytes: new Uint8Array(await item.editedBlobs[0].arrayBuffer()) });
+    }
+  }
+  const url = URL.createObjectURL(makeZip(files));
+  const a = link("", url, "backdrop-results.zip");
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function init() {
@@ -207,10 +380,10 @@ function init() {
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     localStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
-    refreshRunButton();
+    refreshControls();
     showCredits();
   });
-  $("file").addEventListener("change", () => pick($("file").files[0]));
+  $("file").addEventListener("change", () => pick($("file").files));
   const drop = $("drop");
   ["dragenter", "dragover"].forEach((name) => drop.addEventListener(name, (event) => {
     event.preventDefault();
@@ -219,21 +392,27 @@ function init() {
   ["dragleave", "drop"].forEach((name) => drop.addEventListener(name, () => drop.classList.remove("over")));
   drop.addEventListener("drop", (event) => {
     event.preventDefault();
-    pick(event.dataTransfer.files[0]);
+    pick(event.dataTransfer.files);
   });
-  document.querySelectorAll("input[name=mode]").forEach((input) => input.addEventListener("change", refreshRunButton));
+  document.querySelectorAll("input[name=mode]").forEach((input) => input.addEventListener("change", refreshControls));
   // Touching a mode's own control selects that mode.
   [["color", "color"], ["bg-file", "image"], ["prompt", "prompt"]].forEach(([id, value]) => {
     $(id).addEventListener("focus", () => {
       document.querySelector(`input[name=mode][value=${value}]`).checked = true;
-      refreshRunButton();
+      refreshControls();
     });
   });
+  ["prompt", "bg-file", "crop"].forEach((id) => $(id).addEventListener("input", refreshControls));
+  $("bg-file").addEventListener("change", refreshControls);
   $("slider").addEventListener("input", () => {
     $("compare").style.setProperty("--split", `${$("slider").value}%`);
   });
   $("run").addEventListener("click", run);
-  refreshRunButton();
+  $("dl-zip").addEventListener("click", downloadZip);
+  state.touchUp = new TouchUp($("touchup-canvas"));
+  $("touchup-save").addEventListener("click", saveTouchUp);
+  $("touchup-cancel").addEventListener("click", () => select(state.touchUpItem));
+  refreshControls();
   showCredits();
 }
 

@@ -1,0 +1,67 @@
+"""Errors in remove.bg's shape: `{"errors": [{"title", "code", "detail"}]}` with its statuses.
+
+remove.bg answers 400 for anything wrong with the request or the image, 402 when credits run
+out, 403 for a bad key and 5xx when the service fails; its clients branch on those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from backdrop.errors import BackdropError, CreditsConsumed, InvalidApiKey
+
+# remove.bg's own codes where one exists; other errors use backdrop's message in lower case.
+_CODES: dict[type[BackdropError], tuple[str, str]] = {
+    InvalidApiKey: ("auth_failed", "API key invalid"),
+    CreditsConsumed: ("insufficient_credits", "Insufficient credits"),
+}
+
+
+def error_body(title: str, code: str, detail: str) -> dict[str, Any]:
+    return {"errors": [{"title": title, "code": code, "detail": detail}]}
+
+
+def removebg_status(http_status: int) -> int:
+    """The status remove.bg gives for what backdrop answers `http_status`."""
+    return http_status if http_status in (402, 403, 429) or http_status >= 500 else 400
+
+
+def render(error: BackdropError) -> JSONResponse:
+    code, title = _CODES.get(
+        type(error), (error.message.lower(), error.message.replace("_", " ").capitalize())
+    )
+    return JSONResponse(
+        error_body(title, code, error.detail), status_code=removebg_status(error.http_status)
+    )
+
+
+class RemoveBgRoute(APIRoute):
+    """Renders every error of its routes, dependencies (the key) included, as remove.bg does."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except BackdropError as error:
+                return render(error)
+            except RequestValidationError as error:
+                detail = "; ".join(str(item.get("msg", "invalid")) for item in error.errors())
+                return JSONResponse(
+                    error_body("Invalid parameters", "invalid_parameters", detail), 400
+                )
+            except HTTPException as error:  # the body-size limit
+                status = removebg_status(error.status_code)
+                return JSONResponse(
+                    error_body("Invalid request", "invalid_request", str(error.detail)), status
+                )
+
+        return handle

@@ -1,0 +1,167 @@
+"""OpenAPI for the remove.bg routes: the form they take, their answers and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _error(status: int, title: str, code: str, detail: str) -> tuple[int, str, dict[str, Any]]:
+    return status, code, {"errors": [{"title": title, "code": code, "detail": detail}]}
+
+
+_ERRORS = (
+    _error(400, "Invalid request", "invalid_request", "no image given: send image_file, ..."),
+    _error(400, "Invalid image url", "invalid_image_url", "no images from 'example.com'"),
+    _error(402, "Insufficient credits", "insufficient_credits", "0.0 credits are available"),
+    _error(403, "API key invalid", "auth_failed", "missing x-api-key header"),
+    _error(
+        503,
+        "Service unavailable",
+        "service_unavailable",
+        "too many orders are waiting; try again shortly",
+    ),
+)
+
+
+def _responses(success: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    # "default" also stands in for FastAPI's 422, which these routes never answer.
+    result: dict[int | str, dict[str, Any]] = {
+        200: success,
+        "default": {
+            "description": "Any other error, in the same shape",
+            "content": {"application/json": {"example": _ERRORS[0][2]}},
+        },
+    }
+    for status, name, example in _ERRORS:
+        entry = result.setdefault(
+            status, {"description": name, "content": {"application/json": {"examples": {}}}}
+        )
+        entry["content"]["application/json"]["examples"][name] = {"value": example}
+    return result
+
+
+_HEADERS = {
+    name: {"description": text, "schema": {"type": "string"}}
+    for name, text in {
+        "X-Type": "foreground type (the `type` asked for; `other` for auto)",
+        "X-Width": "result width in pixels",
+        "X-Height": "result height in pixels",
+        "X-Credits-Charged": "credits taken (0.5)",
+        "X-Foreground-Top": "top of the subject's box in the result",
+        "X-Foreground-Left": "left of the subject's box in the result",
+        "X-Foreground-Width": "width of the subject's box",
+        "X-Foreground-Height": "height of the subject's box",
+    }.items()
+}
+
+REMOVEBG = _responses(
+    {
+        "description": "The image (PNG, JPEG, WebP or a ZIP of color.jpg + alpha.png); with "
+        "`Accept: application/json` the same in base64 with the subject's box.",
+        "headers": _HEADERS,
+        "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {
+                "example": {
+                    "data": {
+                        "result_b64": "iVBORw0KGgo…",
+                        "foreground_top": 81,
+                        "foreground_left": 176,
+                        "foreground_width": 288,
+                        "foreground_height": 288,
+                    }
+                }
+            },
+        },
+    }
+)
+
+ACCOUNT = _responses(
+    {
+        "description": "The key's balance",
+        "content": {
+            "application/json": {
+                "example": {
+                    "data": {
+                        "attributes": {
+                            "credits": {
+                                "total": 99.5,
+                                "subscription": 0,
+                                "payg": 99.5,
+                                "enterprise": 0,
+                            },
+                            "api": {"free_calls": 0, "sizes": "all"},
+                        }
+                    }
+                }
+            }
+        },
+    }
+)
+
+_TEXT = {"type": "string"}
+_FLAG = {"type": "boolean"}
+_FIELDS: dict[str, Any] = {
+    "image_file": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP"},
+    "image_file_b64": {**_TEXT, "description": "the image in base64"},
+    "image_url": {**_TEXT, "description": "a URL of this server or an allowed host"},
+    "size": {
+        "type": "string",
+        "enum": ["auto", "preview", "small", "regular", "medium", "hd", "full", "4k", "50MP"],
+        "default": "auto",
+    },
+    "type": {
+        "type": "string",
+        "enum": [
+            "auto",
+            "person",
+            "product",
+            "animal",
+            "car",
+            "car_interior",
+            "car_part",
+            "transportation",
+            "graphics",
+            "other",
+        ],
+        "default": "auto",
+    },
+    "format": {"type": "string", "enum": ["auto", "png", "jpg", "webp", "zip"], "default": "auto"},
+    "crop": {**_FLAG, "default": False},
+    "crop_margin": {**_TEXT, "default": "0", "description": "pixels, e.g. 30px"},
+    "channels": {"type": "string", "enum": ["rgba", "alpha"], "default": "rgba"},
+    "bg_color": {**_TEXT, "description": "hex (81d4fa, fff) or a colour name"},
+    "bg_image_url": _TEXT,
+    "bg_image_file": {"type": "string", "format": "binary"},
+    "semitransparency": {**_FLAG, "default": True},
+    "roi": {**_TEXT, "default": "0% 0% 100% 100%", "description": "only the default"},
+    "scale": {**_TEXT, "default": "original", "description": "only the default"},
+    "position": {**_TEXT, "default": "original", "description": "only the default"},
+    "add_shadow": {**_FLAG, "default": False, "description": "only false"},
+}
+
+REMOVEBG_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": _FIELDS}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {k: v for k, v in _FIELDS.items() if not k.endswith("_file")},
+                }
+            },
+        },
+    },
+    "parameters": [
+        {
+            "name": "Accept",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "application/json for the result in base64",
+        },
+    ],
+}
