@@ -15,10 +15,12 @@ from backdrop.db.session import Database
 from backdrop.engines.generation import STUDIO, Generators
 from backdrop.engines.registry import Segmenters, load_catalog
 from backdrop.engines.segmentation import Segmenter
+from backdrop.orders.admission import Admission
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.orders.keys import ApiKeys
 from backdrop.orders.processing import OrderRunner
-from backdrop.orders.service import Orders
+from backdrop.orders.quotas import Quotas
+from backdrop.orders.service import Orders, PendingOrder
 from backdrop.orders.sweeper import Sweeper
 from backdrop.orders.uploads import Uploads
 from backdrop.queue.pool import WorkerPool
@@ -42,15 +44,20 @@ class Runtime:
     sweeper: Sweeper
     segmenters: Segmenters
     generators: Generators
+    quotas: Quotas
+    admission: Admission
+    # Set on SIGTERM: admission refuses new orders, readiness answers 503.
+    draining: threading.Event
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
         """Start the workers, requeue orders a previous run left `init`, start the sweeper."""
         self._stop.clear()
+        self.draining.clear()
         self.warm_up()
         self.pool.start()
-        pending = self.orders.pending_ids()
+        pending = self.orders.pending()
         if pending:
             log.info("resuming %d unfinished orders", len(pending))
         self._spawn("backdrop-recovery", lambda: self._resume(pending))
@@ -64,7 +71,19 @@ class Runtime:
             load()
         self.generators.warm_up()
 
+    def drain(self) -> None:
+        """Take no new orders; let the running ones finish (bounded). Queued ones stay `init`
+        and run after the next start."""
+        self.draining.set()
+        seconds = self.settings.worker.drain_seconds
+        log.info("draining: no new orders; waiting up to %g s for running ones", seconds)
+        if self.pool.drain(seconds):
+            log.info("drained: no order is running")
+        else:
+            log.warning("drain timed out; the running orders will be redone after a restart")
+
     def stop(self) -> None:
+        self.draining.set()
         self._stop.set()
         self.pool.stop()
         for thread in self._threads:
@@ -77,11 +96,11 @@ class Runtime:
         thread.start()
         self._threads.append(thread)
 
-    def _resume(self, order_ids: list[str]) -> None:
-        for order_id in order_ids:
+    def _resume(self, pending: list[PendingOrder]) -> None:
+        for order in pending:
             if self._stop.is_set():
                 return
-            self.pool.submit(order_id, block=True)
+            self.pool.submit(order.id, owner=order.key_id, kind=order.operation, block=True)
 
     def _sweep_forever(self) -> None:
         interval = self.settings.lifetimes.sweep_interval_seconds
@@ -118,6 +137,14 @@ def build_runtime(
         generators.check_default()
     runner = OrderRunner(db, store, settings, segmenters, generators, clock=clock)
     worker = settings.worker
+    pool = WorkerPool(
+        runner.run,
+        worker.concurrency,
+        worker.queue_size,
+        default_run_seconds=worker.default_response_seconds,
+    )
+    quotas = Quotas(settings.rate_limits)
+    draining = threading.Event()
     return Runtime(
         settings=settings,
         db=db,
@@ -126,8 +153,11 @@ def build_runtime(
         uploads=uploads,
         orders=Orders(db, uploads, settings, clock, models=segmenters),
         runner=runner,
-        pool=WorkerPool(runner.run, worker.concurrency, worker.queue_size),
+        pool=pool,
         sweeper=Sweeper(db, store, clock),
         segmenters=segmenters,
         generators=generators,
+        quotas=quotas,
+        admission=Admission(db, quotas, pool, settings, draining.is_set),
+        draining=draining,
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from backdrop.errors import BackdropError
 
@@ -27,10 +29,17 @@ def success(body: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": SUCCESS_CODE, "message": "SUCCESS", "body": body}
 
 
-def error_response(http_status: int, code: int, message: str, detail: str) -> JSONResponse:
+def error_response(
+    http_status: int,
+    code: int,
+    message: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         status_code=http_status,
         content={"statusCode": code, "message": message, "body": {"detail": detail}},
+        headers=headers,
     )
 
 
@@ -49,7 +58,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BackdropError)
     async def domain_error(_: Request, error: BackdropError) -> JSONResponse:
-        return error_response(error.http_status, error.status_code, error.message, error.detail)
+        return error_response(
+            error.http_status, error.status_code, error.message, error.detail, error.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -58,7 +69,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code, message = _HTTP_ERRORS.get(error.status_code, (error.status_code * 10, "ERROR"))
-        return error_response(error.status_code, code, message, str(error.detail))
+        # Starlette puts Allow on its 405s; keep it.
+        return error_response(error.status_code, code, message, str(error.detail), error.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_: Request, __: ClientDisconnect) -> Response:
+        # Nobody is left to answer; the access line says so (499), with no traceback.
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def unexpected_error(_: Request, error: Exception) -> JSONResponse:

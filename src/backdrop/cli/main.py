@@ -82,12 +82,13 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (BACKDROP_PORT).")] = None,
 ) -> None:
     """Run the API server on the embedded default (SQLite, local files, in-process workers)."""
-    import uvicorn
-
     from backdrop.api.app import create_app
+    from backdrop.observability.logs import configure_logging
     from backdrop.runtime import build_runtime
+    from backdrop.serving.server import serve as run_server
 
     settings = _settings()
+    configure_logging(settings.log)
     if host is not None:
         settings.host = host
     if port is not None:
@@ -105,7 +106,7 @@ def serve(
         print(new.secret, flush=True)
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
     _print_segmentation_runtime(runtime.segmenters.get(), settings, console)
-    uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
+    run_server(create_app(runtime), runtime, settings)
 
 
 @keys_app.command("create")

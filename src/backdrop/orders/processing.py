@@ -22,7 +22,9 @@ from backdrop.errors import BackdropError, ImageNotFound
 from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.output import OutputOptions, render
+from backdrop.observability.metrics import CREDITS_CHARGED, ORDERS
 from backdrop.orders.clock import Clock, utcnow
+from backdrop.orders.credits import from_cents
 from backdrop.settings import Settings
 from backdrop.storage.local import LocalImageStore
 
@@ -175,6 +177,7 @@ class OrderRunner:
             if order is None or order.status != OrderStatus.INIT.value:
                 raise RuntimeError(f"order {job.id} changed while it ran")
             if charged.rowcount != 1:  # type: ignore[attr-defined]
+                ORDERS.labels(job.operation, OrderStatus.FAILED.value).inc()
                 order.status = OrderStatus.FAILED.value
                 order.failure_reason = "API credits consumed"
                 order.finished_at = now
@@ -183,6 +186,8 @@ class OrderRunner:
                 return
             order.status = OrderStatus.ACTIVE.value
             order.charged_cents = job.cost_cents
+            CREDITS_CHARGED.inc(from_cents(job.cost_cents))
+            ORDERS.labels(job.operation, OrderStatus.ACTIVE.value).inc()
             order.finished_at = now
             order.output_key = results[0].key
             order.mask_key = results[1].key if len(results) > 1 else None
@@ -207,3 +212,4 @@ class OrderRunner:
             order.status = OrderStatus.FAILED.value
             order.failure_reason = reason
             order.finished_at = self._clock()
+            ORDERS.labels(job.operation, OrderStatus.FAILED.value).inc()

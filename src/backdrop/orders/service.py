@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
 from backdrop.db.session import Database
@@ -18,14 +17,10 @@ from backdrop.errors import CreditsConsumed, InvalidApiKey, InvalidRequest, Orde
 from backdrop.imaging.colors import parse_color
 from backdrop.imaging.output import OutputOptions
 from backdrop.orders.clock import Clock, utcnow
-from backdrop.orders.credits import COST_CENTS, from_cents
+from backdrop.orders.credits import COST_CENTS, available_cents, from_cents
 from backdrop.orders.prompts import check_prompt
 from backdrop.orders.uploads import Uploads
 from backdrop.settings import Settings
-
-# How many recent orders the avgResponseTimeInSec estimate averages over.
-_RECENT_ORDERS = 20
-
 
 # What a product photoshoot without a textPrompt asks for: the style image does the rest.
 PHOTOSHOOT_PROMPT = "professional product photo, clean studio backdrop, soft light"
@@ -50,6 +45,13 @@ class OrderView:
     output_key: str | None
     mask_key: str | None
     failure_reason: str | None
+
+
+@dataclass(frozen=True)
+class PendingOrder:
+    id: str
+    key_id: str
+    operation: str
 
 
 def new_order_id() -> str:
@@ -155,12 +157,7 @@ class Orders:
             key = session.scalar(select(ApiKey).where(ApiKey.id == key_id).with_for_update())
             if key is None:
                 raise InvalidApiKey("unknown API key")
-            pending = session.scalar(
-                select(func.coalesce(func.sum(Order.cost_cents), 0)).where(
-                    Order.api_key_id == key_id, Order.status == OrderStatus.INIT
-                )
-            )
-            available = key.credit_cents - int(pending or 0)
+            available = available_cents(session, key)
             if available < cost:
                 raise CreditsConsumed(
                     f"this order costs {from_cents(cost)} credits; "
@@ -190,24 +187,6 @@ class Orders:
                 raise OrderNotFound(f"no order {order_id!r}")
             return _view(order)
 
-    def avg_response_seconds(self, operation: Operation) -> int:
-        """Mean wall time of the latest finished orders of this kind, whole seconds, >= 1."""
-        with self._db.unit_of_work() as session:
-            rows = session.execute(
-                select(Order.created_at, Order.finished_at)
-                .where(
-                    Order.operation == operation.value,
-                    Order.status == OrderStatus.ACTIVE.value,
-                    Order.finished_at.is_not(None),
-                )
-                .order_by(Order.finished_at.desc())
-                .limit(_RECENT_ORDERS)
-            ).all()
-        durations = [(finished - created).total_seconds() for created, finished in rows if finished]
-        if not durations:
-            return self._settings.worker.default_response_seconds
-        return max(1, math.ceil(sum(durations) / len(durations)))
-
     def abandon(self, order_id: str, reason: str) -> None:
         """Fail an order that could not be queued; it charged nothing."""
         with self._db.unit_of_work() as session:
@@ -217,16 +196,15 @@ class Orders:
                 order.failure_reason = reason
                 order.finished_at = self._clock()
 
-    def pending_ids(self) -> list[str]:
+    def pending(self) -> list[PendingOrder]:
         """Orders still `init`, oldest first: what a restarted worker pool picks up again."""
         with self._db.unit_of_work() as session:
-            return list(
-                session.scalars(
-                    select(Order.id)
-                    .where(Order.status == OrderStatus.INIT.value)
-                    .order_by(Order.created_at)
-                ).all()
-            )
+            rows = session.execute(
+                select(Order.id, Order.api_key_id, Order.operation)
+                .where(Order.status == OrderStatus.INIT.value)
+                .order_by(Order.created_at)
+            ).all()
+        return [PendingOrder(*row) for row in rows]
 
 
 def _view(order: Order) -> OrderView:

@@ -17,7 +17,7 @@ from backdrop.api.schemas import (
 )
 from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
 from backdrop.db.models import Operation
-from backdrop.errors import BackdropError, ServiceUnavailable
+from backdrop.errors import BackdropError
 from backdrop.imaging.output import OutputOptions, max_side_for
 from backdrop.orders.keys import KeyInfo
 from backdrop.orders.service import GenerationWish, OrderView
@@ -26,10 +26,12 @@ from backdrop.runtime import Runtime
 router = APIRouter(prefix="/external/api/v1")
 
 
-def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[str, Any]:
+def _accepted(
+    runtime: Runtime, key: KeyInfo, order: OrderView, operation: Operation, expected: int
+) -> dict[str, Any]:
     # Queued only after the order row is committed, so a worker never looks for a missing row.
     try:
-        runtime.pool.submit(order.id)
+        runtime.pool.submit(order.id, owner=key.id, kind=operation.value)
     except BackdropError as error:
         runtime.orders.abandon(order.id, error.detail)
         raise
@@ -37,15 +39,10 @@ def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[
         {
             "orderId": order.id,
             "maxRetriesAllowed": runtime.settings.worker.max_retries_allowed,
-            "avgResponseTimeInSec": runtime.orders.avg_response_seconds(operation),
+            "avgResponseTimeInSec": expected,
             "status": order.status,
         }
     )
-
-
-def _check_capacity(runtime: Runtime) -> None:
-    if not runtime.pool.has_room():
-        raise ServiceUnavailable("too many orders are waiting; try again shortly")
 
 
 @router.post(
@@ -60,11 +57,12 @@ def remove_background(
     background_key = None
     if body.background and looks_like_url(body.background):
         background_key = key_from_image_url(body.background, bases)
-    _check_capacity(runtime)
+    operation = Operation.REMOVE_BACKGROUND
+    expected = runtime.admission.admit_order(key.id, operation)
     order = runtime.orders.create_removal(
         key.id, image_key, body.background, background_key, model=body.model, output=_output(body)
     )
-    return _accepted(runtime, order, Operation.REMOVE_BACKGROUND)
+    return _accepted(runtime, key, order, operation, expected)
 
 
 def _output(body: RemoveBackgroundRequest) -> OutputOptions:
@@ -116,9 +114,9 @@ def _generate(
         engine=body.engine,
         style_image_key=style_key,
     )
-    _check_capacity(runtime)
+    expected = runtime.admission.admit_order(key.id, operation)
     order = runtime.orders.create_generation(key.id, image_key, wish, operation)
-    return _accepted(runtime, order, operation)
+    return _accepted(runtime, key, order, operation, expected)
 
 
 @router.post(

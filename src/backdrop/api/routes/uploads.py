@@ -27,6 +27,7 @@ router = APIRouter()
 def upload_image_url(
     body: UploadImageUrlRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
 ) -> dict[str, Any]:
+    runtime.admission.admit_upload(key.id, body.size)
     ticket = runtime.uploads.request_upload(key.id, body.size, body.contentType)
     return success(
         {
