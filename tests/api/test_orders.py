@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import io
+import math
 
 import numpy as np
 from fastapi.testclient import TestClient
