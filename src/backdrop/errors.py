@@ -47,8 +47,12 @@ class ImageNotFound(BackdropError):
 
 
 class InvalidImageUrl(BackdropError):
-    """An imageUrl that this server did not issue to the calling key (or that expired)."""
+    """An imageUrl that this server did not issue to the calling key (or that expired).
 
+    404: the request is well formed; the image it names does not exist for this key.
+    """
+
+    http_status = 404
     status_code = 4006
     message = "INVALID_IMAGE_URL"
 

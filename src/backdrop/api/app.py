@@ -16,6 +16,7 @@ from backdrop.api.deps import RuntimeDep
 from backdrop.api.envelope import error_response, install_error_handlers, success
 from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
+from backdrop.api.responses import Envelope, HealthBody, LiveBody
 from backdrop.api.routes import docs, orders, uploads, web
 from backdrop.observability.metrics import render as render_metrics
 from backdrop.runtime import Runtime
@@ -56,7 +57,12 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(web.router)
     app.include_router(docs.router)
 
-    @app.get("/health", summary="200 when the server can take orders", responses=examples.HEALTH)
+    @app.get(
+        "/health",
+        response_model=Envelope[HealthBody],
+        summary="200 when the server can take orders",
+        responses=examples.HEALTH,
+    )
     def health(runtime: RuntimeDep) -> Any:
         return _readiness(runtime)
 
@@ -66,7 +72,12 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     def readyz(runtime: RuntimeDep) -> Any:
         return _readiness(runtime)
 
-    @app.get("/livez", summary="Liveness: 200 while the process answers")
+    @app.get(
+        "/livez",
+        response_model=Envelope[LiveBody],
+        summary="Liveness: 200 while the process answers",
+        responses=examples.LIVEZ,
+    )
     async def livez() -> dict[str, Any]:
         # No database, no workers: a slow dependency must not get a live process restarted.
         return success({"status": "ok"})

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Match
 
 from backdrop.errors import BackdropError
 
@@ -53,6 +54,15 @@ def _describe_validation(error: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and isinstance(route, BaseRoute):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error, expected or not, in the envelope with a proper HTTP status."""
 
@@ -67,10 +77,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, 4000, "INVALID_REQUEST", _describe_validation(error))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code, message = _HTTP_ERRORS.get(error.status_code, (error.status_code * 10, "ERROR"))
-        # Starlette puts Allow on its 405s; keep it.
-        return error_response(error.status_code, code, message, str(error.detail), error.headers)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            # Starlette names only the first route's methods; a path may have several routes.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(error.status_code, code, message, str(error.detail), headers)
 
     @app.exception_handler(ClientDisconnect)
     async def client_gone(_: Request, __: ClientDisconnect) -> Response:

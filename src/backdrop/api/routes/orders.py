@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
 from backdrop.api.envelope import success
+from backdrop.api.responses import AccountBody, Envelope, OrderCreatedBody, OrderStatusBody
 from backdrop.api.schemas import (
     BackgroundGeneratorRequest,
     OrderStatusRequest,
@@ -47,6 +48,7 @@ def _accepted(
 
 @router.post(
     "/remove-background",
+    response_model=Envelope[OrderCreatedBody],
     summary="Remove the background of an uploaded image",
     responses=examples.REMOVE_BACKGROUND,
 )
@@ -78,6 +80,7 @@ def _output(body: RemoveBackgroundRequest) -> OutputOptions:
 
 @router.post(
     "/background-generator",
+    response_model=Envelope[OrderCreatedBody],
     summary="Put the subject on a background from a prompt",
     responses=examples.BACKGROUND_GENERATOR,
 )
@@ -89,6 +92,7 @@ def background_generator(
 
 @router.post(
     "/product-photoshoot",
+    response_model=Envelope[OrderCreatedBody],
     summary="Put a product on a background from a prompt and/or a style image",
     responses=examples.BACKGROUND_GENERATOR,
 )
@@ -121,6 +125,9 @@ def _generate(
 
 @router.post(
     "/order-status",
+    response_model=Envelope[OrderStatusBody],
+    # `reason` only on failed orders, as before; output and mask are always there.
+    response_model_exclude_unset=True,
     summary="Poll an order (every 3 s, up to maxRetriesAllowed times)",
     responses=examples.ORDER_STATUS,
 )
@@ -139,6 +146,11 @@ def order_status(
     return success(result)
 
 
-@router.get("/account", summary="The calling key's credit balance", responses=examples.ACCOUNT)
+@router.get(
+    "/account",
+    response_model=Envelope[AccountBody],
+    summary="The calling key's credit balance",
+    responses=examples.ACCOUNT,
+)
 def account(key: KeyDep) -> dict[str, Any]:
     return success({"credits": key.credits})

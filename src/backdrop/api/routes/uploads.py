@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, Response
 from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
 from backdrop.api.envelope import success
+from backdrop.api.responses import Envelope, UploadImageUrlBody
 from backdrop.api.schemas import UploadImageUrlRequest
 from backdrop.api.urls import image_url, upload_url
 from backdrop.errors import InvalidRequest
@@ -21,6 +22,7 @@ router = APIRouter()
 
 @router.post(
     "/external/api/v2/uploadImageUrl",
+    response_model=Envelope[UploadImageUrlBody],
     summary="Get a signed URL to upload an image",
     responses=examples.UPLOAD_IMAGE_URL,
 )
