@@ -41,8 +41,8 @@ class WorkerSettings(BaseModel):
     max_retries_allowed: int = Field(default=5, ge=1)
     # Shown as avgResponseTimeInSec until real orders have been timed.
     default_response_seconds: int = Field(default=5, ge=1)
-    # New orders are refused (503 + Retry-After) when their expected wait in the queue would
-    # exceed this: a LightX client polls 5 times, 3 s apart, then takes the order for lost.
+    # New orders are refused (503 + Retry-After) when they would take longer than this to be
+    # done (queue wait + run): a LightX client polls 5 times, 3 s apart, then gives up.
     max_wait_seconds: float = Field(default=15.0, gt=0)
     # On SIGTERM the running orders get this long to finish; queued ones wait for the next start.
     drain_seconds: float = Field(default=30.0, ge=0)

@@ -59,16 +59,17 @@ class Admission:
                 f"this key already has {limit} orders waiting; poll them first",
                 {"Retry-After": str(math.ceil(self._queue.run_seconds(operation.value)))},
             )
-        wait = self._queue.expected_wait(key_id)
+        # The client polls for a bounded time: what counts is when the order will be done.
+        expected = self._queue.expected_wait(key_id) + self._queue.run_seconds(operation.value)
         bound = self._settings.worker.max_wait_seconds
-        if wait > bound:
+        if expected > bound:
             LIMIT_REFUSALS.labels("queue_wait").inc()
             raise ServiceUnavailable(
-                f"orders would wait about {math.ceil(wait)} s now; try again shortly",
-                wait - bound,
+                f"an order would take about {math.ceil(expected)} s now; try again shortly",
+                expected - bound,
             )
         self._quotas.order(key_id)
-        return max(1, math.ceil(wait + self._queue.run_seconds(operation.value)))
+        return max(1, math.ceil(expected))
 
     def admit_upload(self, key_id: str, size: int) -> None:
         """No upload URL for a key that cannot pay for the cheapest order, or over its bytes."""
