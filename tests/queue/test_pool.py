@@ -28,13 +28,19 @@ class Recorder:
         self.ran.append(order_id)
 
 
-def test_orders_of_one_key_cannot_starve_another() -> None:
+def held_pool(first: str, queue_size: int = 100, **options: float) -> tuple[WorkerPool, Recorder]:
+    """A one-worker pool running `first`, held at the gate until the test opens it."""
     run = Recorder()
     run.gate.clear()
-    pool = WorkerPool(run, concurrency=1, queue_size=100)
+    pool = WorkerPool(run, concurrency=1, queue_size=queue_size, **options)
     pool.start()
-    pool.submit("busy-0", owner="busy")
-    assert run.started.wait(5)  # busy-0 runs; the rest waits
+    pool.submit(first, owner=first.split("-")[0], kind="k")
+    assert run.started.wait(5)
+    return pool, run
+
+
+def test_orders_of_one_key_cannot_starve_another() -> None:
+    pool, run = held_pool("busy-0")  # busy-0 runs; the rest waits
     for index in range(1, 20):
         pool.submit(f"busy-{index}", owner="busy")
     pool.submit("quiet-0", owner="quiet")
@@ -48,13 +54,9 @@ def test_orders_of_one_key_cannot_starve_another() -> None:
 
 
 def test_expected_wait_counts_the_orders_ahead_round_robin() -> None:
-    run = Recorder()
-    run.gate.clear()
-    pool = WorkerPool(run, concurrency=1, queue_size=100, default_run_seconds=2.0)
-    assert pool.expected_wait("a") == 0.0  # an idle pool starts an order at once
-    pool.start()
-    pool.submit("a-0", owner="a", kind="k")
-    assert run.started.wait(5)
+    idle = WorkerPool(Recorder(), concurrency=1, queue_size=1)
+    assert idle.expected_wait("a") == 0.0  # an idle pool starts an order at once
+    pool, run = held_pool("a-0", default_run_seconds=2.0)
     for index in range(1, 6):
         pool.submit(f"a-{index}", owner="a", kind="k")
     # a: 5 waiting + the running one (2 s each, by default) -> about 12 s.
@@ -77,12 +79,7 @@ def test_run_seconds_are_measured_per_kind() -> None:
 
 
 def test_a_full_queue_refuses_and_nothing_accepted_is_dropped() -> None:
-    run = Recorder()
-    run.gate.clear()
-    pool = WorkerPool(run, concurrency=1, queue_size=2)
-    pool.start()
-    pool.submit("running")
-    assert run.started.wait(5)
+    pool, run = held_pool("running", queue_size=2)
     pool.submit("q1", owner="a")
     pool.submit("q2", owner="b")
     with pytest.raises(ServiceUnavailable) as refused:
@@ -108,12 +105,7 @@ def test_drain_lets_the_running_order_finish_and_takes_no_more() -> None:
 
 
 def test_drain_is_bounded() -> None:
-    run = Recorder()
-    run.gate.clear()
-    pool = WorkerPool(run, concurrency=1, queue_size=10)
-    pool.start()
-    pool.submit("stuck")
-    assert run.started.wait(5)
+    pool, run = held_pool("stuck")
     started = time.monotonic()
     assert pool.drain(0.3) is False
     assert time.monotonic() - started < 2
