@@ -135,7 +135,7 @@ def test_unuploaded_image_url(client: TestClient, api_key: str) -> None:
     )
     image_url = response.json()["body"]["imageUrl"]
     status, body = _post(client, REMOVE, api_key, json={"imageUrl": image_url})
-    assert status == 400 and "nothing has been uploaded" in body["body"]["detail"]
+    assert status == 404 and "nothing has been uploaded" in body["body"]["detail"]
 
 
 @pytest.mark.parametrize(
