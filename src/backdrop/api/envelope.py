@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,11 +14,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
 
-from backdrop.errors import BackdropError
+from backdrop.errors import BackdropError, WeightsUnavailable
 
 log = logging.getLogger(__name__)
 
 SUCCESS_CODE = 2000
+# An absolute path inside a message (not a URL path: those follow a host or a backtick).
+_SERVER_PATH = re.compile(r"(?<![\w`:/])/[^\s;,'`]+")
 # Codes for errors raised by the HTTP layer itself rather than by a domain error.
 _HTTP_ERRORS: dict[int, tuple[int, str]] = {
     404: (4040, "NOT_FOUND"),
@@ -68,8 +71,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BackdropError)
     async def domain_error(_: Request, error: BackdropError) -> JSONResponse:
+        detail = error.detail
+        if isinstance(error, WeightsUnavailable):
+            # Its detail names paths on the server: whole in the operator's log, not for clients.
+            log.warning("%s", error.detail)
+            detail = _SERVER_PATH.sub("<server path>", detail)
         return error_response(
-            error.http_status, error.status_code, error.message, error.detail, error.headers
+            error.http_status, error.status_code, error.message, detail, error.headers
         )
 
     @app.exception_handler(RequestValidationError)
