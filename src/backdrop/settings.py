@@ -48,7 +48,7 @@ class WorkerSettings(BaseModel):
     drain_seconds: float = Field(default=30.0, ge=0)
 
 
-class ServerSettings(BaseModel):
+class ConnectionSettings(BaseModel):
     """Connection hygiene for `backdrop serve` (serving/connections.py)."""
 
     # A connection must deliver its request headers this long after it opens (or after its
@@ -148,7 +148,8 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     inference: InferenceSettings = InferenceSettings()
     generation: GenerationSettings = GenerationSettings()
-    server: ServerSettings = ServerSettings()
+    # Not "server": BACKDROP_SERVER is the CLI's remote server URL.
+    connections: ConnectionSettings = ConnectionSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     log: LogSettings = LogSettings()
 

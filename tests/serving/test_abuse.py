@@ -30,9 +30,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = start_server(
         tmp_path_factory.mktemp("abuse") / "data",
         {
-            "BACKDROP_SERVER__HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
-            "BACKDROP_SERVER__BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
-            "BACKDROP_SERVER__MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
+            "BACKDROP_CONNECTIONS__HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+            "BACKDROP_CONNECTIONS__BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
+            "BACKDROP_CONNECTIONS__MAX_CONNECTIONS_PER_ADDRESS": str(PER_ADDRESS),
             "BACKDROP_RATE_LIMITS__REQUESTS": "10/second",
             "BACKDROP_RATE_LIMITS__ORDERS": "2/minute",
             "BACKDROP_RATE_LIMITS__UPLOAD_BYTES": "1000000/hour",

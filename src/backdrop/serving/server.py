@@ -65,7 +65,7 @@ class DrainingServer(uvicorn.Server):
 
 def serve(app: FastAPI, runtime: Runtime, settings: Settings) -> None:
     """Run `app` until a signal has drained it."""
-    server_settings = settings.server
+    server_settings = settings.connections
     open_files = raise_open_files(server_settings.open_files)
     guard = ConnectionGuard(
         max_connections=max(1, min(server_settings.max_connections, open_files - _SPARE_FILES)),
