@@ -16,16 +16,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from studio_subject import bottle_photo
 
 from backdrop.engines.generation import GenerationRequest
-from backdrop.engines.studio import StudioGenerator
+from backdrop.engines.studio import StudioGenerator, shared_understanding
 
 ROOT = Path(__file__).resolve().parents[1]
-PROMPTS = ROOT.parent / "shared" / "prompts" / "dev.txt"
+PROMPT_FILES = [ROOT.parent / "shared" / "prompts" / name for name in ("dev.txt", "dev-2.txt")]
 OUT = Path(__file__).resolve().parent / "studio_contact_sheet.jpg"
-TILE_W, TILE_H, LABEL, COLUMNS = 300, 400, 30, 6
+TILE_W, TILE_H, LABEL, COLUMNS = 240, 320, 30, 10
 
 
 def prompts() -> list[str]:
-    lines = PROMPTS.read_text(encoding="utf-8").splitlines()
+    lines = [line for path in PROMPT_FILES for line in path.read_text(encoding="utf-8").splitlines()]
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
@@ -33,6 +33,7 @@ def main() -> None:
     image, alpha = bottle_photo(600, 800)
     generator = StudioGenerator()
     items = prompts()
+    shared_understanding().prepare(items)
     rows = (len(items) + COLUMNS - 1) // COLUMNS
     sheet = Image.new("RGB", (COLUMNS * TILE_W, rows * (TILE_H + LABEL)), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
@@ -42,7 +43,7 @@ def main() -> None:
         tile = result.resize((TILE_W, TILE_H), Image.Resampling.LANCZOS)
         x, y = index % COLUMNS * TILE_W, index // COLUMNS * (TILE_H + LABEL)
         sheet.paste(tile, (x, y))
-        text = prompt if len(prompt) <= 46 else prompt[:44] + "…"
+        text = prompt if len(prompt) <= 40 else prompt[:38] + "…"
         draw.text((x + 4, y + TILE_H + 8), text, fill=(0, 0, 0))
     sheet.save(OUT, quality=88)
     print(f"{len(items)} prompts in {time.perf_counter() - started:.1f} s → {OUT}")

@@ -28,6 +28,8 @@ from backdrop.engines.studio import StudioGenerator
 
 REPEATS = 2
 OUT = Path(__file__).resolve().parent / "STUDIO.md"
+# Everything in STUDIO.md from this line on is written by hand and kept across runs.
+NOTES_MARKER = "<!-- notes: kept by studio_speed.py -->"
 
 
 def main() -> None:
@@ -50,7 +52,8 @@ def main() -> None:
         "# Studio engine speed",
         "",
         "`bench/studio_speed.py`: 1024x1024 input (a test-made bottle photo with its matte),",
-        "the 30 prompts of `../shared/prompts/dev.txt`, 2 CPU cores (affinity) and 2 BLAS threads,",
+        f"the {len(timings)} prompts of `../shared/prompts/dev.txt` and `dev-2.txt`, 2 CPU cores",
+        "(affinity) and 2 BLAS threads,",
         f"after one warm-up render per prompt; {REPEATS} timed renders each. Segmentation is not",
         "included.",
         "",
@@ -59,14 +62,27 @@ def main() -> None:
         f"- slowest prompt (median): {statistics.median(timings[slowest]) * 1000:.0f} ms"
         f" — {slowest!r}",
         f"- machine load while measured (1-min load average): {os.getloadavg()[0]:.1f}",
+        f"- CPU: {_cpu_model()}",
         "",
         "| prompt | median ms |",
         "|---|---:|",
         *(f"| {p} | {statistics.median(t) * 1000:.0f} |" for p, t in timings.items()),
         "",
     ]
-    OUT.write_text("\n".join(lines), encoding="utf-8")
+    old = OUT.read_text(encoding="utf-8") if OUT.exists() else ""
+    notes = old[old.index(NOTES_MARKER) :] if NOTES_MARKER in old else NOTES_MARKER + "\n"
+    OUT.write_text("\n".join(lines) + "\n" + notes, encoding="utf-8")
     print(f"median {median * 1000:.0f} ms; written {OUT}")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
 
 
 if __name__ == "__main__":

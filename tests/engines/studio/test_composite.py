@@ -92,3 +92,38 @@ def test_a_front_light_still_shows_the_cast_shadow_beside_the_subject() -> None:
     beside = front[65:80][:, list(range(5, 30)) + list(range(50, 75))]
     assert beside.max() > 0.12
     assert float((front * (alpha < 0.5))[60:80].sum()) > 8.0
+
+
+def test_the_contact_shadow_touches_every_foot_of_the_subject() -> None:
+    # A subject on two feet of slightly different length (a photo taken a little from the
+    # side): the right foot ends above the box's lowest row, yet stands on the floor too.
+    alpha = np.zeros((100, 80), dtype=np.float32)
+    alpha[30:75, 30:50] = 1.0
+    alpha[75:80, 30:35] = 1.0
+    alpha[75:76, 45:50] = 1.0
+    box = subject_box(alpha)
+    assert box is not None
+    # A high light on the right: the cast shadow is short and falls left, away from the foot.
+    light = Light(direction=0.8, elevation=0.9)
+    shadow = shadow_map(alpha, box, horizon_for(box[1], box[3]), light)
+    assert shadow[80, 30:35].mean() > 0.5  # under the long foot, on the box's lowest row
+    assert shadow[76, 46:49].mean() > 0.22  # and right under the short one too
+
+
+def test_light_wraps_most_round_the_edge_facing_the_light() -> None:
+    alpha = _matte()
+    subject = np.full((100, 80, 3), 0.2, dtype=np.float32)
+    background = np.full((100, 80, 3), 0.9, dtype=np.float32)
+    from_left = light_wrap(subject, alpha, background, Light(direction=-0.8))
+    left_edge, right_edge = from_left[50, 30].mean(), from_left[50, 49].mean()
+    assert left_edge > right_edge + 0.02
+
+
+def test_a_bright_subject_is_dimmed_on_a_night_scene_within_the_bound() -> None:
+    alpha = _matte()
+    subject = np.full((100, 80, 3), 0.8, dtype=np.float32)
+    night = np.full((100, 80, 3), 0.08, dtype=np.float32)
+    result = harmonise(subject, alpha, night, Light("night", warmth=-0.3, brightness=0.3))
+    change = (subject - result)[alpha > 0.5]
+    assert change.mean() > 0.01  # dimmer...
+    assert np.abs(change).max() <= 0.031  # ...by no more than about 8 levels

@@ -8,9 +8,12 @@ from backdrop.engines.studio.recipe import (
     MATERIALS,
     SETTINGS,
     TIMES_OF_DAY,
+    Feature,
     Light,
     Palette,
     Recipe,
+    SceneKind,
+    Setting,
 )
 from backdrop.engines.studio.scenes import RENDERERS
 
@@ -29,21 +32,34 @@ def test_every_preset_uses_known_names() -> None:
 def test_features_are_added_once_and_removed() -> None:
     recipe = Recipe(
         "r",
-        "studio",
-        "sweep",
+        Setting.STUDIO,
+        SceneKind.SWEEP,
         "paper",
         Palette((1, 2, 3), (4, 5, 6), (7, 8, 9)),
         Light(),
-        features=("fog",),
+        features=(Feature.FOG,),
     )
-    assert recipe.with_features("fog", "rays").features == ("fog", "rays")
-    assert recipe.without_features("fog").features == ()
+    assert recipe.with_features(Feature.FOG, Feature.RAYS).features == ("fog", "rays")
+    assert recipe.without_features(Feature.FOG).features == ()
 
 
 def test_to_dict_is_json_with_hex_colours() -> None:
     recipe = Recipe(
-        "r", "studio", "sweep", "paper", Palette((255, 0, 0), (0, 255, 0), (0, 0, 255))
+        "r",
+        Setting.STUDIO,
+        SceneKind.SWEEP,
+        "paper",
+        Palette((255, 0, 0), (0, 255, 0), (0, 0, 255)),
     ).explained("why")
     data = json.loads(json.dumps(recipe.to_dict()))
     assert data["palette"] == {"primary": "#ff0000", "secondary": "#00ff00", "accent": "#0000ff"}
     assert data["reasons"] == ["why"]
+
+
+def test_a_misspelt_scene_or_feature_fails_loudly() -> None:
+    import pytest
+
+    with pytest.raises(ValueError):
+        SceneKind("mountian")
+    with pytest.raises(ValueError):
+        Feature("fgo")

@@ -6,6 +6,7 @@ from dataclasses import replace
 import pytest
 
 from backdrop.engines.studio.embedding import EmbeddingModelMissing, SentenceEmbedder
+from backdrop.engines.studio.recipe import Element
 from backdrop.engines.studio.understanding import PromptUnderstanding
 
 
@@ -117,7 +118,10 @@ def test_without_the_model_keywords_still_decide(caplog: pytest.LogCaptureFixtur
         recipe = understanding.recipe("desert dunes under a hot orange sky")
     assert recipe.scene == "dunes"
     assert "keywords only" in caplog.text
-    assert understanding.recipe("a cosy reading nook").name == "white studio"
+    # Without the model, only words decide: a paraphrase with no keyword finds nothing...
+    assert understanding.recipe("a quiet place to think").name == "white studio"
+    # ...but elements named by their own words are still drawn.
+    assert Element.BOOKSHELF in understanding.recipe("a bookcase by the wall").elements
 
 
 def test_recipe_is_explainable(understanding: PromptUnderstanding) -> None:

@@ -31,6 +31,7 @@ from backdrop.engines.studio.lighting import grade
 from backdrop.engines.studio.recipe import Light, Palette, Recipe
 from backdrop.engines.studio.scenes import Stage, render_scene
 from backdrop.engines.studio.understanding import PromptUnderstanding
+from backdrop.engines.studio.variation import vary
 
 WORK_SIDE = 640  # the scene is painted at most this many pixels on its long side
 GRAIN = 1.6 / 255.0
@@ -93,7 +94,7 @@ class StudioGenerator:
         )
         seed %= 2**64
         recipe = self.explain(request.prompt, request.style_image, request.negative_prompt)
-        return render(recipe, image, alpha, seed)
+        return render(vary(recipe, seed), image, alpha, seed)
 
 
 def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> Image.Image:
@@ -113,7 +114,9 @@ def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> 
     stage = Stage(work_w, work_h, horizon, min(bottom, 0.995), left, right, top, seed)
     scene = render_scene(recipe, stage)
     backdrop = grade(scene.image, recipe.light)
-    backdrop = depth_of_field(backdrop, scene.depth, recipe.depth_of_field)
+    # Named things must stay recognisable: a scene with elements is never blurred beyond 0.35.
+    blur = min(recipe.depth_of_field, 0.35) if recipe.elements else recipe.depth_of_field
+    backdrop = depth_of_field(backdrop, scene.depth, blur)
     if subject_box(matte) is not None:
         shadow = shadow_map(matte, box, horizon, recipe.light)
         backdrop = (backdrop * (1.0 - shadow[..., None])).astype(np.float32)

@@ -74,6 +74,7 @@ def shadow_map(alpha: F, box: tuple[float, float, float, float], horizon: float,
         )
         soft = flat.filter(ImageFilter.GaussianBlur(max(0.5, radius * width)))
         total += np.asarray(soft, dtype=np.float32) / 255.0 * strength
+    total += _occlusion(alpha, base_px, tall)
     # Cast: the silhouette laid on the floor away from the light, foreshortened by perspective.
     # A key light right behind the camera would hide the shadow behind the subject; like a
     # photographer we keep the key a little off-axis, so the shadow always shows beside it.
@@ -108,6 +109,26 @@ def shadow_map(alpha: F, box: tuple[float, float, float, float], horizon: float,
     # The subject hides the shadow behind its own body; and shadows live on the floor only.
     total *= (y >= horizon * height).astype(np.float32)
     return np.clip(total, 0.0, 0.85).astype(np.float32)
+
+
+def _occlusion(alpha: F, base_px: float, tall: float) -> F:
+    """The dark line where the subject meets the floor, under every part of its bottom edge.
+
+    The squashed footprint sits at the box's lowest row; a subject whose bottom is not flat
+    (a rounded base, feet, legs) meets the floor higher in some columns and would float there.
+    Here each column is darkened for a few pixels below its own lowest opaque pixel, within
+    the lowest tenth of the subject."""
+    height = alpha.shape[0]
+    reach = max(2, round(tall * 0.03))
+    near_base = (np.arange(height, dtype=np.float32) >= base_px - tall * 0.1)[:, None]
+    solid = (alpha >= 0.5).astype(np.float32) * near_base
+    total = np.zeros_like(alpha)
+    for step in range(1, reach + 1):
+        shifted = np.zeros_like(solid)
+        shifted[step:] = solid[:-step]
+        total = np.maximum(total, shifted * (1.0 - step / (reach + 1)))
+    result: F = (total * (1.0 - alpha) * 0.7).astype(np.float32)
+    return blur(result, max(0.6, reach * 0.3))
 
 
 def decontaminate(image: F, alpha: F) -> F:
@@ -150,19 +171,30 @@ def _blur_f(values: F, radius: float) -> F:
 
 
 def light_wrap(subject: F, alpha: F, background: F, light: Light) -> F:
-    """The backdrop's light spilling a little over the subject's edges, as lenses do."""
+    """The backdrop's light spilling over the subject's edges, as lenses and bounce light do:
+    strongest on the edge that faces the key light, in the colour of the scene behind it."""
     width = alpha.shape[1]
     outside = blur(1.0 - alpha, max(1.0, width * 0.004))
     rim = np.clip(outside * 2.0, 0, 1) * alpha
+    # The edge's outward direction: where the matte falls off. Its horizontal part, against
+    # the light's side, says whether the edge faces the key light.
+    facing = np.zeros_like(alpha)
+    if min(alpha.shape) >= 3:
+        soft = blur(alpha, max(1.0, width * 0.004))
+        gy, gx = np.gradient(soft)
+        norm = np.sqrt(gx * gx + gy * gy) + 1e-6
+        facing = np.clip(-gx / norm * np.sign(light.direction or 1.0), -1.0, 1.0)
     glow = blur(background, max(1.0, width * 0.006))
     strength = 0.25 + 0.25 * light.brightness
-    amount = (rim * strength)[..., None]
+    amount = (rim * strength * (0.75 + 0.5 * facing))[..., None]
     result: F = (subject * (1 - amount) + np.maximum(subject, glow) * amount).astype(np.float32)
     return result
 
 
 def harmonise(subject: F, alpha: F, background: F, light: Light) -> F:
-    """A gentle shift of the subject's colour balance towards the scene's light (≤ ~3%)."""
+    """The subject under the scene's light: its colour balance shifted towards the light's
+    colour temperature and its exposure towards the scene's (a daylight-lit product on a night
+    street is dimmed a little). Bounded, so the subject's own pixels move by a few levels."""
     weights = 1.0 - alpha
     total = float(weights.sum())
     if total < 1.0:
@@ -171,6 +203,10 @@ def harmonise(subject: F, alpha: F, background: F, light: Light) -> F:
     balance = mean / max(float(mean.mean()), 1e-3)
     target = (balance * 0.5 + key_color(light) * 0.5).astype(np.float32)
     target = target / max(float(target.mean()), 1e-3)
-    gain = np.clip(1.0 + (target - 1.0) * 0.12, 0.97, 1.03).astype(np.float32)
+    inside = alpha > 0.5
+    own = float(subject[inside].mean()) if inside.any() else 0.5
+    exposure = (max(float(mean.mean()), 0.02) / max(own, 0.02)) ** 0.08
+    gain = (1.0 + (target - 1.0) * 0.15) * exposure
+    gain = np.clip(gain, 0.97, 1.03).astype(np.float32)
     result: F = np.clip(subject * gain, 0, 1).astype(np.float32)
     return result

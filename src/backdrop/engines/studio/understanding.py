@@ -16,16 +16,23 @@ import logging
 import re
 import threading
 from dataclasses import replace
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from backdrop.engines.studio.elements import ELEMENTS
 from backdrop.engines.studio.embedding import EmbeddingModelMissing, SentenceEmbedder
-from backdrop.engines.studio.palette import color_mentions, palette_from_mentions, style_from_image
+from backdrop.engines.studio.palette import (
+    ColorMention,
+    color_mentions,
+    palette_from_mentions,
+    style_from_image,
+)
 from backdrop.engines.studio.presets import DEFAULT_PRESET, PRESETS, Preset
-from backdrop.engines.studio.recipe import Light, Recipe
+from backdrop.engines.studio.recipe import Feature, Light, Recipe, SceneKind, Setting
+from backdrop.engines.studio.styles import STYLE_WORDS, apply_style
+from backdrop.engines.studio.vocabulary import FUNCTION_WORDS, ElementFinder, element_for_word
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +96,7 @@ TIME_WORDS: dict[str, Light] = {
     "golden": Light("golden", 0.5, 0.25, 0.6, 0.8, 0.85, "warm"),
 }
 
-FEATURE_WORDS: dict[str, str] = {
+_FEATURE_WORDS: dict[str, str] = {
     "bokeh": "bokeh",
     "blurred": "bokeh",
     "blurry": "bokeh",
@@ -128,15 +135,26 @@ FEATURE_WORDS: dict[str, str] = {
     "glowing": "glow",
     "glow": "glow",
     "shadow": "leaf_shadow",
+    "decorations": "fairy_lights",
+    "porch": "deck",
+    "deck": "deck",
+    "pier": "deck",
+    "terrace": "deck",
+    "balcony": "deck",
+    "veranda": "deck",
+    "jetty": "deck",
+    "decorated": "fairy_lights",
     "shadows": "leaf_shadow",
 }
-_NEGATED_FEATURES = {"clear": "clouds", "cloudless": "clouds"}
+# Looked up in the enum here, so a misspelt feature fails at import.
+FEATURE_WORDS: dict[str, Feature] = {w: Feature(f) for w, f in _FEATURE_WORDS.items()}
+_NEGATED_FEATURES = {"clear": Feature.CLOUDS, "cloudless": Feature.CLOUDS}
 
 # What each word of a negative prompt takes out of the scene (features of `recipe.FEATURES`).
 # Every feature word of a prompt works here too ("fog", "rays", "plant"...); these add the
 # words people write when they want something gone ("no lights", "no blur").
-NEGATIVE_WORDS: dict[str, tuple[str, ...]] = {
-    **{word: (feature,) for word, feature in FEATURE_WORDS.items()},
+_NEGATIVE_WORDS: dict[str, tuple[str, ...]] = {
+    **{word: (feature,) for word, feature in _FEATURE_WORDS.items()},
     "cloud": ("clouds",),
     "sun": ("sun",),
     "sunlight": ("sun", "rays"),
@@ -156,6 +174,9 @@ NEGATIVE_WORDS: dict[str, tuple[str, ...]] = {
     "rocks": ("stones",),
     "pebbles": ("stones",),
     "reflections": ("rain",),
+}
+NEGATIVE_WORDS: dict[str, tuple[Feature, ...]] = {
+    word: tuple(Feature(f) for f in features) for word, features in _NEGATIVE_WORDS.items()
 }
 # Words asking for a sharp background when they are unwanted.
 _NEGATIVE_BLUR = frozenset({"blur", "blurry", "blurred", "bokeh", "defocused", "soft-focus"})
@@ -195,6 +216,9 @@ class PromptUnderstanding:
         self._lock = threading.Lock()
         self._preset_vectors: list[npt.NDArray[np.float32]] | None = None
         self._warned = False
+        self._finder = ElementFinder(self._embedder)
+        self._prompt_vectors: dict[str, npt.NDArray[np.float32]] = {}
+        self._keyword_finder = ElementFinder(None)
 
     def recipe(
         self,
@@ -216,20 +240,71 @@ class PromptUnderstanding:
         if mentions:
             palette = palette_from_mentions(recipe.palette, mentions)
             named = ", ".join(f"{m.name}→{m.role or 'in order'}" for m in mentions)
-            recipe = replace(recipe, palette=palette).explained(f"colours: {named}")
+            recipe = replace(recipe, palette=palette, colors_named=True).explained(
+                f"colours: {named}"
+            )
+        recipe = apply_style(recipe, words)
+        recipe = self._add_elements(recipe, words, base, mentions)
         if style_image is not None:
             style = style_from_image(style_image, recipe.light)
-            recipe = replace(recipe, palette=style.palette, light=style.light).explained(
-                "palette and light from the style image"
-            )
+            recipe = replace(
+                recipe, palette=style.palette, light=style.light, colors_named=True
+            ).explained("palette and light from the style image")
         return _apply_negative(recipe, unwanted)
+
+    def prepare(self, prompts: list[str]) -> None:
+        """Embed many prompts (and their words) in two batches, ahead of `recipe` for each:
+        much faster than one model run per prompt (tests, benchmarks, contact sheets)."""
+        if self._vectors() is None:
+            return
+        new = [p for p in dict.fromkeys(prompts) if p not in self._prompt_vectors]
+        if new:
+            self._prompt_vectors.update(zip(new, self._embedder.embed(new), strict=True))
+        words = [w for p in prompts for w in _WORD.findall(p.lower())]
+        self._finder.prepare(words)
+
+    def _add_elements(
+        self, recipe: Recipe, words: list[str], base: Preset, mentions: list[ColorMention]
+    ) -> Recipe:
+        """The elements the prompt names, and the words nothing turned into anything."""
+        used = set(_UNDERSTOOD_WORDS) | FUNCTION_WORDS | set(base.keywords)
+        used.update(w for text in base.descriptions for w in _WORD.findall(text.lower()))
+        used.update(w for m in mentions for w in _WORD.findall(m.name.lower()))
+        candidates = [
+            w for w in dict.fromkeys(words) if w not in used and element_for_word(w) is None
+        ]
+        finder = self._finder if self._vectors() is not None else self._keyword_finder
+        elements, matched = finder.find(words, candidates)
+        used.update(matched)
+        unused = tuple(w for w in dict.fromkeys(words) if w not in used and len(w) > 1)
+        merged = tuple(dict.fromkeys((*recipe.elements, *elements)))
+        recipe = replace(recipe, elements=merged, unused_words=unused)
+        implied = [ELEMENTS[e].time_word for e in elements if ELEMENTS[e].time_word]
+        if implied and not TIME_WORDS.keys() & set(words):
+            time_word = implied[0]
+            assert time_word is not None
+            recipe = replace(recipe, light=TIME_WORDS[time_word]).explained(
+                f"time {time_word!r} implied by the elements"
+            )
+        if matched:
+            recipe = recipe.explained(
+                "elements: " + ", ".join(f"{w}→{how}" for w, how in matched.items())
+            )
+        if unused:
+            recipe = recipe.explained("not used: " + ", ".join(unused))
+        return recipe
 
     def nearest_presets(self, prompt: str) -> list[tuple[str, float]]:
         """Every preset's name and its best cosine similarity to the prompt, best first."""
         vectors = self._vectors()
         if vectors is None:
             return []
-        query = _embed_cached(self._embedder, prompt)
+        query = self._prompt_vectors.get(prompt)
+        if query is None:
+            if len(self._prompt_vectors) > 1024:
+                self._prompt_vectors.clear()
+            query = self._embedder.embed([prompt])[0]
+            self._prompt_vectors[prompt] = query
         scores = [
             (p.recipe.name, float((v @ query).max())) for p, v in zip(PRESETS, vectors, strict=True)
         ]
@@ -291,16 +366,10 @@ class PromptUnderstanding:
             return vectors
 
 
-@lru_cache(maxsize=256)
-def _embed_cached(embedder: SentenceEmbedder, prompt: str) -> npt.NDArray[np.float32]:
-    vector: npt.NDArray[np.float32] = embedder.embed([prompt])[0]
-    return vector
-
-
 def _override_material(recipe: Recipe, words: list[str]) -> Recipe:
     for word in words:
         material = MATERIAL_WORDS.get(word)
-        if material == "stone" and "stones" in recipe.features:
+        if material == "stone" and Feature.STONES in recipe.features:
             continue  # "river stones" are drawn lying on the ground, not the ground itself
         if material is not None and material != recipe.material and _has_surface(recipe):
             return replace(recipe, material=material).explained(
@@ -311,8 +380,45 @@ def _override_material(recipe: Recipe, words: list[str]) -> Recipe:
 
 def _has_surface(recipe: Recipe) -> bool:
     """Whether the scene has a floor or table whose material a word may change."""
-    return recipe.setting in ("studio", "tabletop", "interior") or recipe.scene in ("spa", "beach")
+    return recipe.setting in (
+        Setting.STUDIO,
+        Setting.TABLETOP,
+        Setting.INTERIOR,
+    ) or recipe.scene in (SceneKind.SPA, SceneKind.BEACH)
 
+
+HARD_WORDS = frozenset(
+    {"hard", "harsh", "dramatic", "contrast", "crisp", "direct", "sunny", "sunlight"}
+)
+SOFT_WORDS = frozenset(
+    {"soft", "diffused", "diffuse", "gentle", "overcast", "even", "cloudy", "misty"}
+)
+DARK_WORDS = frozenset({"dark", "moody", "dim", "low-key"})
+BRIGHT_WORDS = frozenset({"bright", "airy", "high-key", "sunny"})
+WARM_WORDS = frozenset({"warm", "cosy", "cozy"})
+COOL_WORDS = frozenset({"cool", "cold", "icy", "frosty"})
+SHALLOW_WORDS = frozenset({"blurred", "blurry", "bokeh", "shallow", "dreamy"})
+DEEP_WORDS = frozenset({"sharp", "focus", "crisp", "detailed"})
+DIRECTION_WORDS = frozenset(
+    {"left", "right", "side", "back", "rim", "backlit", "backlight", "light"}
+)
+# Every word some override reads: these are never "unused".
+_UNDERSTOOD_WORDS: frozenset[str] = frozenset().union(
+    MATERIAL_WORDS,
+    TIME_WORDS,
+    FEATURE_WORDS,
+    _NEGATED_FEATURES,
+    HARD_WORDS,
+    SOFT_WORDS,
+    DARK_WORDS,
+    BRIGHT_WORDS,
+    WARM_WORDS,
+    COOL_WORDS,
+    SHALLOW_WORDS,
+    DEEP_WORDS,
+    DIRECTION_WORDS,
+    STYLE_WORDS,
+)
 
 # Whole words only: "backdrop" is not "back".
 _DIRECTION = re.compile(
@@ -330,7 +436,7 @@ def _override_light(recipe: Recipe, words: list[str]) -> Recipe:
             light = replace(
                 time,
                 direction=light.direction
-                if recipe.setting in ("tabletop", "interior")
+                if recipe.setting in (Setting.TABLETOP, Setting.INTERIOR)
                 else time.direction,
             )
             reasons.append(f"time {time.time_of_day!r} from {word!r}")
@@ -344,21 +450,20 @@ def _override_light(recipe: Recipe, words: list[str]) -> Recipe:
         else:
             light = replace(light, elevation=0.25, direction=light.direction * 0.2)
         reasons.append(f"light direction from {match.group(0)!r}")
-    hard = {"hard", "harsh", "dramatic", "contrast", "crisp", "direct", "sunny", "sunlight"}
-    soft = {"soft", "diffused", "diffuse", "gentle", "overcast", "even", "cloudy", "misty"}
-    if hard.intersection(words):
+        recipe = replace(recipe, direction_named=True)
+    if HARD_WORDS.intersection(words):
         light = replace(light, hardness=max(light.hardness, 0.8))
         reasons.append("hard light")
-    elif soft.intersection(words):
+    elif SOFT_WORDS.intersection(words):
         light = replace(light, hardness=min(light.hardness, 0.2))
         reasons.append("soft light")
-    if {"dark", "moody", "dim", "low-key"}.intersection(words):
+    if DARK_WORDS.intersection(words):
         light = replace(light, brightness=min(light.brightness, 0.4), mood="moody")
-    if {"bright", "airy", "high-key", "sunny"}.intersection(words):
+    if BRIGHT_WORDS.intersection(words):
         light = replace(light, brightness=max(light.brightness, 0.9))
-    if {"warm", "cosy", "cozy"}.intersection(words):
+    if WARM_WORDS.intersection(words):
         light = replace(light, warmth=max(light.warmth, 0.5))
-    if {"cool", "cold", "icy", "frosty"}.intersection(words):
+    if COOL_WORDS.intersection(words):
         light = replace(light, warmth=min(light.warmth, -0.5))
     if light == recipe.light:
         return recipe
@@ -368,12 +473,12 @@ def _override_light(recipe: Recipe, words: list[str]) -> Recipe:
 def _override_features(recipe: Recipe, words: list[str]) -> Recipe:
     added = [FEATURE_WORDS[w] for w in words if w in FEATURE_WORDS]
     if recipe.light.time_of_day in ("sunset", "golden", "dawn") and recipe.setting in (
-        "landscape",
-        "water",
+        Setting.LANDSCAPE,
+        Setting.WATER,
     ):
-        added.append("sun")
-    if "rain" in added and recipe.setting != "city":
-        added.remove("rain")
+        added.append(Feature.SUN)
+    if Feature.RAIN in added and recipe.setting is not Setting.CITY:
+        added.remove(Feature.RAIN)
     removed = [_NEGATED_FEATURES[w] for w in words if w in _NEGATED_FEATURES]
     if not added and not removed:
         return recipe
@@ -384,11 +489,11 @@ def _override_features(recipe: Recipe, words: list[str]) -> Recipe:
 
 
 def _override_depth_of_field(recipe: Recipe, words: list[str]) -> Recipe:
-    if {"blurred", "blurry", "bokeh", "shallow", "dreamy"}.intersection(words):
+    if SHALLOW_WORDS.intersection(words):
         return replace(recipe, depth_of_field=max(recipe.depth_of_field, 0.85)).explained(
             "shallow depth of field"
         )
-    if {"sharp", "focus", "crisp", "detailed"}.intersection(words):
+    if DEEP_WORDS.intersection(words):
         return replace(recipe, depth_of_field=min(recipe.depth_of_field, 0.15)).explained(
             "deep focus"
         )
@@ -408,9 +513,14 @@ def _apply_negative(recipe: Recipe, unwanted: list[str]) -> Recipe:
         return recipe
     removed = [f for word in unwanted for f in NEGATIVE_WORDS.get(word, ())]
     result = recipe.without_features(*removed)
+    unwanted_elements = {element_for_word(word) for word in unwanted}
+    result = replace(
+        result, elements=tuple(e for e in result.elements if e not in unwanted_elements)
+    )
     notes = []
-    if result.features != recipe.features:
-        gone = [f for f in recipe.features if f not in result.features]
+    if result.features != recipe.features or result.elements != recipe.elements:
+        gone = [str(f) for f in recipe.features if f not in result.features]
+        gone += [str(e) for e in recipe.elements if e not in result.elements]
         notes.append("removed " + ", ".join(gone))
     if _NEGATIVE_BLUR.intersection(unwanted) and result.depth_of_field > 0.15:
         result = replace(result, depth_of_field=0.15)

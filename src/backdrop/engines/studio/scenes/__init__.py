@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from backdrop.engines.studio.materials import Textures
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Recipe, Setting
 from backdrop.engines.studio.scenes import (
     abstract,
     city,
@@ -20,15 +20,15 @@ from backdrop.engines.studio.scenes import (
 )
 from backdrop.engines.studio.scenes.base import Scene, Stage
 
-RENDERERS: dict[str, Callable[[Recipe, Stage, Textures], Scene]] = {
-    "studio": studio.render,
-    "tabletop": tabletop.render,
-    "interior": interior.render,
-    "landscape": landscape.render,
-    "water": water.render,
-    "city": city.render,
-    "nature": nature.render,
-    "abstract": abstract.render,
+RENDERERS: dict[Setting, Callable[[Recipe, Stage, Textures], Scene]] = {
+    Setting.STUDIO: studio.render,
+    Setting.TABLETOP: tabletop.render,
+    Setting.INTERIOR: interior.render,
+    Setting.LANDSCAPE: landscape.render,
+    Setting.WATER: water.render,
+    Setting.CITY: city.render,
+    Setting.NATURE: nature.render,
+    Setting.ABSTRACT: abstract.render,
 }
 
 
@@ -36,6 +36,12 @@ def render_scene(recipe: Recipe, stage: Stage) -> Scene:
     """The backdrop the recipe describes, at the stage's working size."""
     textures = Textures(stage.rng("textures"))
     scene = RENDERERS[recipe.setting](recipe, stage, textures)
+    # Imported here: the composer places things on a `Stage`, which lives in this package.
+    from backdrop.engines.studio.elements.compose import compose
+
+    scene.image, cover = compose(recipe, stage, scene.image)
+    # Named things stand in the middle distance: sharper than the far wall or sky behind.
+    scene.depth = (scene.depth * (1.0 - 0.5 * cover)).astype(np.float32)
     np.clip(scene.image, 0.0, 1.0, out=scene.image)
     return scene
 

@@ -17,12 +17,12 @@ from backdrop.engines.studio.layers import (
     vertical_gradient,
 )
 from backdrop.engines.studio.materials import Textures
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, surface
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
-    if recipe.scene == "glow":
+    if recipe.scene is SceneKind.GLOW:
         return _glow(recipe, stage)
     background = rgb(recipe.palette.accent)
     image = np.broadcast_to(background, (stage.height, stage.width, 3)).astype(np.float32).copy()

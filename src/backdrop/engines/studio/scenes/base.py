@@ -21,7 +21,7 @@ from backdrop.engines.studio.layers import (
 )
 from backdrop.engines.studio.lighting import sky_colors, sun_position
 from backdrop.engines.studio.materials import MATERIAL_COLORS, Textures, texture
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def sky(stage: Stage, recipe: Recipe, *, horizon: float | None = None) -> F:
     image = (zenith + (low - zenith) * t[..., None]).astype(np.float32)
     image = np.broadcast_to(image, (stage.height, stage.width, 3)).copy()
     features = recipe.features
-    if "sun" in features:
+    if Feature.SUN in features:
         sx, sy = sun_position(light, level)
         glow = radial(stage.width, stage.height, sx, sy, 0.55)
         image = blend(image, rgb(recipe.palette.accent), glow * 0.75)
@@ -121,12 +121,12 @@ def sky(stage: Stage, recipe: Recipe, *, horizon: float | None = None) -> F:
         image = blend(
             image, np.asarray([1.0, 0.97, 0.88], dtype=np.float32), np.clip(disc * 6, 0, 1)
         )
-    if "clouds" in features:
+    if Feature.CLOUDS in features:
         density = clouds(stage.width, stage.height, stage.rng("clouds"), cover=0.42)
         density = density * np.clip(1.2 - y / max(level, 0.05), 0, 1)
         lit = np.clip(low * 0.4 + 0.65, 0, 1)
         image = blend(image, lit.astype(np.float32), density * 0.85)
-    if "stars" in features:
+    if Feature.STARS in features:
         rng = stage.rng("stars")
         stars = (rng.random((stage.height, stage.width), dtype=np.float32) > 0.9965).astype(
             np.float32
@@ -180,3 +180,23 @@ def fog(stage: Stage, image: F, color: F, amount: float, *, salt: str = "fog") -
     density = fbm(stage.width, stage.height, 3.0, stage.rng(salt), octaves=3, stretch=3.0)
     mask = np.clip(density * 1.3 - 0.2, 0, 1) * np.clip(0.3 + y, 0, 1) * amount
     return blend(image, color, mask.astype(np.float32))
+
+
+def deck(recipe: Recipe, stage: Stage, image: F, textures: Textures) -> tuple[F, F]:
+    """A deck, porch or terrace in front: planks (or the named surface) from the camera to a
+    dark railing line part-way to the horizon, the view beyond it: (image, deck mask)."""
+    edge = stage.horizon + (stage.base - stage.horizon) * 0.35
+    u, v, _ = floor_coordinates(stage)
+    material = recipe.material if recipe.material in DECK_MATERIALS else "wood"
+    color = (rgb(MATERIAL_COLORS.get(material, (200, 200, 200))) * 0.8).astype(np.float32)
+    planks = texture(material, u, v, color, textures)
+    _, y = grid(stage.width, stage.height)
+    mask = np.broadcast_to(smoothstep(edge - 0.002, edge + 0.002, y), planks.shape[:2])
+    rail = np.exp(-(((y - edge) * stage.height / 2.0) ** 2)).astype(np.float32)
+    planks = blend(planks, planks * 0.5, np.broadcast_to(rail, planks.shape[:2]).astype(np.float32))
+    mask = mask.astype(np.float32)
+    return blend(image, planks, mask), mask
+
+
+# Surfaces a deck may be made of when the prompt names one; any other is wood.
+DECK_MATERIALS = frozenset({"wood", "stone", "concrete", "tiles", "granite", "marble"})

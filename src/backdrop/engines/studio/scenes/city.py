@@ -8,15 +8,15 @@ from PIL import Image, ImageDraw
 from backdrop.engines.studio.layers import F, blend, blur, bokeh, grid, rgb, screen, smoothstep
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
-from backdrop.engines.studio.recipe import Recipe
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, sky, surface
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
+from backdrop.engines.studio.scenes.base import Scene, Stage, deck, floor_depth, sky, surface
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     night = recipe.light.time_of_day in ("night", "dusk")
     image = sky(stage, recipe)
     _, haze = sky_colors(recipe.light, rgb(recipe.palette.primary))
-    if recipe.scene == "street":
+    if recipe.scene is SceneKind.STREET:
         image = _street_backdrop(recipe, stage, image)
     else:
         for layer, (height, distance) in enumerate([(0.42, 0.55), (0.3, 0.2)]):
@@ -24,10 +24,12 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     floor, mask = surface(
         stage, recipe, rgb(recipe.palette.primary) * 0.6 + 0.12, textures, haze=haze
     )
-    if recipe.scene == "street" or "rain" in recipe.features:
+    if recipe.scene is SceneKind.STREET or Feature.RAIN in recipe.features:
         floor = _wet_reflection(stage, image, floor)
     image = blend(image, floor, mask)
-    if "bokeh" in recipe.features:
+    if Feature.DECK in recipe.features:
+        image, _ = deck(recipe, stage, image, textures)
+    if Feature.BOKEH in recipe.features:
         colors = [rgb(recipe.palette.accent), rgb(recipe.palette.secondary)]
         glow = bokeh(
             stage.width,
@@ -39,7 +41,7 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
             size=0.03,
         )
         image = np.clip(image + glow * (0.8 if night else 0.3), 0, 1).astype(np.float32)
-    if "rain" in recipe.features:
+    if Feature.RAIN in recipe.features:
         image = _rain(stage, image)
     depth = np.maximum(floor_depth(stage) * mask, 1.0 - mask)
     return Scene(image, depth.astype(np.float32))

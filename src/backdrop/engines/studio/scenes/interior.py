@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from backdrop.engines.studio.layers import F, blend, bokeh, grid, radial, rgb, screen, smoothstep
 from backdrop.engines.studio.materials import Textures, texture
 from backdrop.engines.studio.palette import mix
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, material_color, surface
 
 
@@ -65,8 +65,8 @@ def room_wall(recipe: Recipe, stage: Stage, textures: Textures) -> F:
     accent = rgb(recipe.palette.accent)
     material = (
         "tiles"
-        if recipe.scene == "shelf"
-        else ("concrete" if recipe.scene == "loft" else "plaster")
+        if recipe.scene is SceneKind.SHELF
+        else ("concrete" if recipe.scene is SceneKind.LOFT else "plaster")
     )
     image = wall_texture(stage, material, wall, textures)
     h = stage.horizon
@@ -74,12 +74,17 @@ def room_wall(recipe: Recipe, stage: Stage, textures: Textures) -> F:
     win_x = 0.5 + side * 0.32
     shapes: list[tuple[str, tuple[float, float, float, float], F]] = []
     scene = recipe.scene
-    if "window_light" in recipe.features or scene in ("kitchen", "window", "loft", "living_room"):
+    if Feature.WINDOW_LIGHT in recipe.features or scene in (
+        SceneKind.KITCHEN,
+        SceneKind.WINDOW,
+        SceneKind.LOFT,
+        SceneKind.LIVING_ROOM,
+    ):
         pane = np.clip(rgb(mix(recipe.palette.primary, (255, 255, 255), 0.85)) * 1.08, 0, 1).astype(
             np.float32
         )
         shapes.append(("rect", (win_x - 0.16, 0.04, win_x + 0.16, h - 0.12), pane))
-        if scene == "loft":
+        if scene is SceneKind.LOFT:
             frame = wall * 0.25
             for k in range(1, 4):
                 shapes.append(
@@ -95,13 +100,13 @@ def room_wall(recipe: Recipe, stage: Stage, textures: Textures) -> F:
                     )
                 )
             shapes.append(("rect", (win_x - 0.16, h * 0.4, win_x + 0.16, h * 0.4 + 0.008), frame))
-    if scene in ("kitchen", "window"):
+    if scene in (SceneKind.KITCHEN, SceneKind.WINDOW):
         shapes.extend(_window_frame(win_x, h, wall))
-    if scene == "kitchen":
+    if scene is SceneKind.KITCHEN:
         shapes.extend(_kitchen_wall(wall, accent, h, side))
-    if scene == "window":
+    if scene is SceneKind.WINDOW:
         shapes.extend(_curtain(win_x, h, wall, side))
-    if scene == "living_room":
+    if scene is SceneKind.LIVING_ROOM:
         sofa = rgb(recipe.palette.secondary) * 0.85
         shapes.append(
             (
@@ -117,9 +122,9 @@ def room_wall(recipe: Recipe, stage: Stage, textures: Textures) -> F:
                 (sofa * 0.9).astype(np.float32),
             )
         )
-    if scene == "lobby":
+    if scene is SceneKind.LOBBY:
         shapes.extend(_lobby_wall(wall, accent, h))
-    if scene == "festive":
+    if scene is SceneKind.FESTIVE:
         tree = rgb(recipe.palette.secondary)
         tx = 0.5 - side * 0.33
         for level in range(4):
@@ -135,9 +140,9 @@ def room_wall(recipe: Recipe, stage: Stage, textures: Textures) -> F:
     if shapes:
         color, cover = _shapes(stage, shapes)
         image = blend(image, color, cover)
-    if "plant" in recipe.features:
+    if Feature.PLANT in recipe.features:
         image = _plant(recipe, stage, image, 0.5 - side * 0.38)
-    if "leaf_shadow" in recipe.features:
+    if Feature.LEAF_SHADOW in recipe.features:
         image = _leaf_shadow(recipe, stage, image)
     return image
 
@@ -321,20 +326,20 @@ def _leaf_shadow(recipe: Recipe, stage: Stage, image: F) -> F:
 def room_lights(recipe: Recipe, stage: Stage, image: F) -> F:
     """Practical lights: bokeh, fairy lights, a spotlight pool, window light on the floor."""
     accent = rgb(recipe.palette.accent)
-    if "bokeh" in recipe.features:
+    if Feature.BOKEH in recipe.features:
         glow = bokeh(
             stage.width,
             stage.height,
             stage.rng("bokeh"),
             [accent, np.clip(accent * 0.8 + 0.2, 0, 1)],
-            count=12 if recipe.scene == "lobby" else 28,
+            count=12 if recipe.scene is SceneKind.LOBBY else 28,
             region=(0.05, stage.horizon - 0.05),
             size=0.035,
         )
         image = np.clip(image + glow * 0.9, 0, 1).astype(np.float32)
-    if "fairy_lights" in recipe.features:
+    if Feature.FAIRY_LIGHTS in recipe.features:
         image = _fairy_lights(stage, image, accent)
-    if "spotlight" in recipe.features:
+    if Feature.SPOTLIGHT in recipe.features:
         spot = radial(stage.width, stage.height, stage.center, stage.horizon * 0.55, 0.5)
         pool = radial(stage.width, stage.height, stage.center, stage.base, 0.45)
         image = screen(
@@ -342,10 +347,10 @@ def room_lights(recipe: Recipe, stage: Stage, image: F) -> F:
             np.clip(accent * 0.55, 0, 1).astype(np.float32),
             np.clip(spot * 0.9 + pool * 0.6, 0, 1),
         )
-    if "gold" in recipe.features:
+    if Feature.GOLD in recipe.features:
         # Warm light from a chandelier above and from the sconces along the wall.
         image = screen(image, accent, radial(stage.width, stage.height, 0.5, 0.0, 0.5) * 0.45)
-        if recipe.scene == "lobby":
+        if recipe.scene is SceneKind.LOBBY:
             for k in range(5):
                 glow = radial(
                     stage.width, stage.height, 0.005 + k * 0.25, stage.horizon * 0.4, 0.12

@@ -7,8 +7,17 @@ import numpy as np
 from backdrop.engines.studio.layers import F, blend, fbm, grid, profile, rgb, silhouette, smoothstep
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
-from backdrop.engines.studio.recipe import Recipe
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, fog, ridge, sky, surface
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
+from backdrop.engines.studio.scenes.base import (
+    Scene,
+    Stage,
+    deck,
+    floor_depth,
+    fog,
+    ridge,
+    sky,
+    surface,
+)
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
@@ -17,9 +26,9 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     h = stage.horizon
     light = recipe.light
     ground = rgb(recipe.palette.secondary)
-    if recipe.scene == "mountains":
+    if recipe.scene is SceneKind.MOUNTAINS:
         image = _mountains(recipe, stage, image, haze)
-    elif recipe.scene == "dunes":
+    elif recipe.scene is SceneKind.DUNES:
         sand = rgb(recipe.palette.secondary)
         for k, (top, amp, dist) in enumerate(
             [(h - 0.06, 0.06, 0.45), (h - 0.02, 0.05, 0.25), (h + 0.01, 0.04, 0.08)]
@@ -37,7 +46,7 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
                 lit=0.45,
                 light_dir=light.direction,
             )
-    elif recipe.scene == "field":
+    elif recipe.scene is SceneKind.FIELD:
         hills = ground * 0.6 + np.asarray([0.15, 0.2, 0.1], dtype=np.float32)
         image, _ = ridge(
             stage,
@@ -73,16 +82,14 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
             distance=0.4,
             salt="s1",
         )
-    floor_color = {
-        "mountains": rgb(recipe.palette.secondary),
-        "dunes": rgb(recipe.palette.secondary),
-    }.get(recipe.scene, ground)
-    floor, mask = surface(stage, recipe, floor_color, textures, haze=haze)
-    if recipe.scene == "field":
+    floor, mask = surface(stage, recipe, ground, textures, haze=haze)
+    if recipe.scene is SceneKind.FIELD:
         floor = _flower_rows(stage, floor, ground, rgb(recipe.palette.accent))
     image = blend(image, floor, mask)
-    if "fog" in recipe.features or "haze" in recipe.features:
-        image = fog(stage, image, haze, 0.25 if "fog" in recipe.features else 0.12)
+    if Feature.DECK in recipe.features:
+        image, _ = deck(recipe, stage, image, textures)
+    if Feature.FOG in recipe.features or Feature.HAZE in recipe.features:
+        image = fog(stage, image, haze, 0.25 if Feature.FOG in recipe.features else 0.12)
     depth = np.maximum(floor_depth(stage) * mask, 1.0 - mask)
     return Scene(image, depth.astype(np.float32))
 

@@ -19,7 +19,7 @@ from backdrop.engines.studio.layers import (
 )
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, fog, sky, surface
 
 
@@ -28,18 +28,18 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     _, haze = sky_colors(recipe.light, rgb(recipe.palette.primary))
     haze = (haze * 0.5 + rgb(recipe.palette.primary) * 0.5).astype(np.float32)
     foliage = rgb(recipe.palette.secondary)
-    if recipe.scene in ("forest", "halloween"):
+    if recipe.scene in (SceneKind.FOREST, SceneKind.HALLOWEEN):
         for layer in range(4):
             distance = 0.8 - layer * 0.25
             color = (
                 foliage * (0.9 - 0.1 * layer)
-                if recipe.scene == "forest"
+                if recipe.scene is SceneKind.FOREST
                 else rgb(recipe.palette.secondary) * 0.6
             ).astype(np.float32)
             image = _pines(
-                stage, image, color, haze, layer, distance, bare=recipe.scene == "halloween"
+                stage, image, color, haze, layer, distance, bare=recipe.scene is SceneKind.HALLOWEEN
             )
-    elif recipe.scene == "park":
+    elif recipe.scene is SceneKind.PARK:
         leaves = fbm(stage.width, stage.height, 7, stage.rng("canopy"), octaves=4)
         canopy = blend(
             np.broadcast_to(foliage, image.shape).astype(np.float32),
@@ -54,18 +54,18 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
         image = blend(image, back * (0.7 + 0.6 * greenery[..., None]), 0.85)
     ground = (
         rgb(recipe.palette.secondary)
-        if recipe.scene != "halloween"
+        if recipe.scene is not SceneKind.HALLOWEEN
         else np.asarray([0.12, 0.09, 0.12], dtype=np.float32)
     )
-    if recipe.scene == "park":
+    if recipe.scene is SceneKind.PARK:
         ground = (
             rgb(recipe.palette.secondary) * 0.7 + np.asarray([0.1, 0.08, 0.02], dtype=np.float32)
         ).astype(np.float32)
     floor, mask = surface(stage, recipe, ground, textures, haze=haze)
     image = blend(image, floor, mask)
-    if "stones" in recipe.features:
+    if Feature.STONES in recipe.features:
         image = _stones(recipe, stage, image)
-    if "rays" in recipe.features:
+    if Feature.RAYS in recipe.features:
         rays = light_rays(
             stage.width,
             stage.height,
@@ -73,12 +73,12 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
             source_x=0.5 + recipe.light.direction * 0.5,
         )
         image = screen(image, rgb(recipe.palette.accent), rays * 0.35)
-    if "fog" in recipe.features:
-        color = rgb(recipe.palette.primary) if recipe.scene == "halloween" else haze
+    if Feature.FOG in recipe.features:
+        color = rgb(recipe.palette.primary) if recipe.scene is SceneKind.HALLOWEEN else haze
         image = fog(stage, image, np.clip(color * 1.1, 0, 1).astype(np.float32), 0.55)
-    if "pumpkins" in recipe.features:  # in front of the fog: they stand by the subject
+    if Feature.PUMPKINS in recipe.features:  # in front of the fog: they stand by the subject
         image = _pumpkins(recipe, stage, image)
-    if "bokeh" in recipe.features or "leaves" in recipe.features:
+    if Feature.BOKEH in recipe.features or Feature.LEAVES in recipe.features:
         glow = bokeh(
             stage.width,
             stage.height,

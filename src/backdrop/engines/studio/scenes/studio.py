@@ -16,18 +16,20 @@ from backdrop.engines.studio.layers import (
     vertical_gradient,
 )
 from backdrop.engines.studio.materials import Textures, texture
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import Scene, Stage, floor_coordinates, floor_depth
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
-    if recipe.scene == "gradient":
+    if recipe.scene is SceneKind.GRADIENT:
         return _gradient(recipe, stage)
     image = _sweep(recipe, stage, textures)
-    if recipe.scene == "color_block":
+    if recipe.scene is SceneKind.COLOR_BLOCK:
         image = _color_block(recipe, stage, textures, image)
-    if recipe.scene == "podium" or "podium" in recipe.features:
+    if recipe.scene is SceneKind.PODIUM or Feature.PODIUM in recipe.features:
         image = _podium(recipe, stage, image)
+    if Feature.SPOTLIGHT in recipe.features:
+        image = _spotlight(recipe, stage, image)
     depth = np.clip(floor_depth(stage) * 0.5, 0, 1)
     return Scene(image, depth.astype(np.float32))
 
@@ -116,3 +118,19 @@ def _podium(recipe: Recipe, stage: Stage, image: F) -> F:
     image = blend(image, body, side.astype(np.float32))
     image = blend(image, np.clip(color * 1.04, 0, 1).astype(np.float32), cap.astype(np.float32))
     return image
+
+
+def _spotlight(recipe: Recipe, stage: Stage, image: F) -> F:
+    """A single spot from above: a soft cone down the backdrop and a bright pool on the floor
+    around the subject, the rest of the set falling into shadow."""
+    x, y = grid(stage.width, stage.height)
+    width = max(stage.right - stage.left, 0.15) * 0.9
+    spread = width * (0.6 + 0.8 * np.clip(y / max(stage.base, 0.1), 0.0, 1.0))
+    cone = np.exp(-(((x - stage.center) / spread) ** 2)) * np.clip(
+        y / max(stage.base, 0.1), 0.2, 1.0
+    )
+    pool = radial(stage.width, stage.height, stage.center, stage.base, width * 1.4)
+    light = np.clip(cone * 0.55 + pool * 0.9, 0.0, 1.0).astype(np.float32)
+    warm = np.clip(rgb(recipe.palette.accent) * 0.9 + 0.1, 0, 1).astype(np.float32)
+    dimmed = (image * 0.55).astype(np.float32)
+    return blend(dimmed, np.clip(image * 0.4 + warm * 0.75, 0, 1).astype(np.float32), light)

@@ -6,14 +6,14 @@ import numpy as np
 
 from backdrop.engines.studio.layers import blend, grid, radial, rgb
 from backdrop.engines.studio.materials import Textures
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, material_color, surface
 from backdrop.engines.studio.scenes.interior import room_lights, room_wall
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     image = room_wall(recipe, stage, textures)
-    if recipe.scene == "cafe":
+    if recipe.scene is SceneKind.CAFE:
         _, y = grid(stage.width, stage.height)
         image = (image * (0.55 + 0.3 * y)[..., None]).astype(np.float32)
     color = material_color(recipe, rgb(recipe.palette.secondary))
@@ -22,7 +22,7 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
     _, y = grid(stage.width, stage.height)
     edge = np.exp(-(((y - stage.horizon) * stage.height) ** 2) / 4.0).astype(np.float32)
     top = blend(top, top * 0.7, np.broadcast_to(edge, mask.shape).astype(np.float32))
-    if recipe.light.hardness > 0.5 or "spotlight" in recipe.features:
+    if recipe.light.hardness > 0.5 or Feature.SPOTLIGHT in recipe.features:
         sheen = radial(
             stage.width,
             stage.height,

@@ -18,10 +18,11 @@ from backdrop.engines.studio.layers import (
 )
 from backdrop.engines.studio.lighting import sky_colors, sun_position
 from backdrop.engines.studio.materials import Textures, texture
-from backdrop.engines.studio.recipe import Recipe
+from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
 from backdrop.engines.studio.scenes.base import (
     Scene,
     Stage,
+    deck,
     floor_coordinates,
     floor_depth,
     ridge,
@@ -30,12 +31,12 @@ from backdrop.engines.studio.scenes.base import (
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
-    if recipe.scene == "underwater":
+    if recipe.scene is SceneKind.UNDERWATER:
         return _underwater(recipe, stage, textures)
     h = stage.horizon
     image = sky(stage, recipe)
     _, haze = sky_colors(recipe.light, rgb(recipe.palette.primary))
-    if recipe.scene == "lake":
+    if recipe.scene is SceneKind.LAKE:
         hills = np.asarray([0.25, 0.36, 0.3], dtype=np.float32)
         image, _ = ridge(
             stage,
@@ -54,7 +55,13 @@ def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
         smoothstep(h - 0.002, h + 0.003, y), (stage.height, stage.width)
     ).astype(np.float32)
     image = blend(image, sea, water_mask)
-    if recipe.scene == "beach":
+    if Feature.DECK in recipe.features or (
+        recipe.scene is SceneKind.BEACH and recipe.material != "sand"
+    ):
+        # A deck by the sea ("yacht deck with teak wood"): the named surface runs from the
+        # camera to the railing, the sea beyond it.
+        image, sand_mask = deck(recipe, stage, image, textures)
+    elif recipe.scene is SceneKind.BEACH:
         image, sand_mask = _beach(recipe, stage, image, textures)
     else:
         sand_mask = np.zeros_like(water_mask)
@@ -76,7 +83,7 @@ def _sea(recipe: Recipe, stage: Stage, image: F, haze: F) -> F:
         v * 30 + fbm(stage.width, stage.height, 6, stage.rng("ripple"), octaves=2, stretch=6) * 12
     )
     water = (water * (1 + 0.06 * ripples[..., None])).astype(np.float32)
-    if "sun" in recipe.features:
+    if Feature.SUN in recipe.features:
         sx, _ = sun_position(recipe.light, h)
         path = np.exp(-(((x - sx) * 6) ** 2) * (1 + 0.3 / np.maximum(t, 0.02)))
         glitter = path * np.clip(ripples, 0, 1) ** 3
