@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine
 from run import REPO, add_dataset_args, stems_of
 
 
@@ -56,13 +57,21 @@ def remove_run(folder: Path, out: Path, model: str, extra: list[str]) -> tuple[f
     # GNU time reports the peak RSS of its own child. RUSAGE_CHILDREN here would not do: a
     # child forked from this process counts this process's pages (the bare model's 2 GB)
     # until it execs.
-    command = ["/usr/bin/time", "-f", "maxrss_kb=%M", str(REPO / ".venv/bin/backdrop")]
+    # The `backdrop` of the venv running this script (the repository's .venv with make).
+    backdrop = Path(sys.executable).parent / "backdrop"
+    command = ["/usr/bin/time", "-f", "maxrss_kb=%M", str(backdrop)]
     command += ["remove", str(folder), "-o", str(out), "--model", model, *extra]
     start = time.perf_counter()
     done = subprocess.run(
         command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     wall = time.perf_counter() - start
+    # What `remove` printed about its runtime choice (stderr or stdout: rich's console).
+    print(
+        "\n".join(
+            line for line in done.stderr.splitlines() if "segmentation" in line or "why" in line
+        )
+    )
     reported = [line for line in done.stderr.splitlines() if line.startswith("maxrss_kb=")]
     return wall, int(reported[-1].split("=")[1]) / 1024
 
@@ -106,7 +115,8 @@ def main() -> None:
         }
         print(name, json.dumps(results[name]), flush=True)
     os.makedirs(args.results.parent, exist_ok=True)
-    args.results.write_text(json.dumps({"model": args.model, "sets": results}, indent=1) + "\n")
+    record = {"model": args.model, "args": args.remove_args, "machine": machine(), "sets": results}
+    args.results.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ from PIL import Image
 
 from backdrop.evaluation.metrics import score
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 # Contenders in table order (labels for people live in report.py).
@@ -127,6 +130,11 @@ def main() -> None:
         action="store_true",
         help="leave rembg out (its alphas are deterministic: reuse an earlier run's scores)",
     )
+    parser.add_argument(
+        "--skip-flip",
+        action="store_true",
+        help="leave out bare + flip (deterministic like rembg: reuse an earlier run's scores)",
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/backdrop-bench"))
     parser.add_argument("--results", type=Path, default=BENCH / "results.json")
     args = parser.parse_args()
@@ -138,6 +146,8 @@ def main() -> None:
     link.unlink(missing_ok=True)
     link.symlink_to(args.model.resolve())
     env = {**os.environ, "U2NET_HOME": str(u2net), "OMP_NUM_THREADS": "2"}
+    if args.skip_flip:
+        env["BENCH_SKIP_FLIP"] = "1"
 
     datasets = {
         "davis": (args.davis, stems_of(args.davis, args.every_davis)),
@@ -175,6 +185,7 @@ def main() -> None:
 
     results: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, 2 onnxruntime threads",
+        "cpu": machine(),
         "wall_seconds": round(wall),
         "peak_rss_mb": rss,
         "sets": {},
@@ -182,6 +193,8 @@ def main() -> None:
     for set_name, (root, stems) in datasets.items():
         per_variant: dict[str, Any] = {}
         variants = [v for v in VARIANTS if PROCESS_OF[v] in names]
+        if args.skip_flip:
+            variants.remove("bare_flip")
         bare_mean = statistics.fmean(times[set_name][s]["bare"] for s in stems)
         for variant in variants:
             scores = []

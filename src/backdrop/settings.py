@@ -93,9 +93,10 @@ class InferenceSettings(BaseModel):
 
     # auto: onnxruntime on a CUDA GPU, else OpenVINO when installed, else onnxruntime on the CPU.
     runtime: Literal["auto", "onnxruntime", "openvino"] = "auto"
-    # OpenVINO only. auto: its choice per CPU (bf16 where the CPU has bf16 units, else f32);
-    # f32 computes exactly as the weights say, slower.
-    precision: Literal["auto", "f32", "bf16"] = "auto"
+    # auto: chosen per CPU at start (engines/choice.py): bf16 where the CPU has AMX (OpenVINO),
+    # else the model's int8 graph (AVX2), else f32; f32 / bf16: the fp32 graph computed so
+    # (bf16: OpenVINO only); int8: the model's int8 graph where it has one.
+    precision: Literal["auto", "f32", "bf16", "int8"] = "auto"
     threads: int = Field(default=2, ge=1, le=256)
 
 

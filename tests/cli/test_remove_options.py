@@ -112,3 +112,17 @@ def test_remote_remove_sends_the_options(
         "remove", str(ball), "-o", str(out), "--model", "nope", data_dir=tmp_path, **env
     )
     assert unknown.returncode == 1 and "known models" in unknown.stderr
+
+
+def test_local_remove_says_what_runs_and_why(tmp_path: Path, ball: Path) -> None:
+    # Held to AVX2 (how bench/ measures an AVX2-only CPU), the choice is the int8 graph, or
+    # the fp32 one with the command that installs the int8 one.
+    run = _backdrop(
+        "remove", str(ball), "-o", str(tmp_path / "out"), data_dir=tmp_path,
+        ONEDNN_MAX_CPU_ISA="AVX2", BACKDROP_INFERENCE__RUNTIME="openvino",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    said = " ".join(run.stderr.split())  # rich wraps long lines
+    assert "segmentation: isnet-general" in said and "on OpenVINO, f32" in said
+    assert "why:" in said and "AVX2 (held to AVX2): no AMX" in said
+    assert "(int8 graph)" in said or "models fetch --model isnet-general-int8" in said

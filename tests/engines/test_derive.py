@@ -13,12 +13,15 @@ from onnx import TensorProto, helper, numpy_helper
 from backdrop.engines.derive import (
     DerivedWeights,
     add_scale_branch,
-    calibration_images,
     fetch_derived,
-    isnet_float_nodes,
     model_for_quality,
-    quantize_int8,
     to_fp32_output_only,
+)
+from backdrop.engines.quantize import (
+    CALIBRATION_PHOTOS,
+    MIRRORED,
+    calibration_photos,
+    quantize_int8,
 )
 from backdrop.engines.weights import UrlSource, WeightsSpec, sha256_file
 
@@ -107,12 +110,33 @@ def test_int8_quantisation_writes_a_qdq_graph_close_to_fp32(tmp_path: Path) -> N
     assert not list(tmp_path.glob(".quantize-*"))  # scratch folder gone
 
 
-def test_calibration_images_are_seeded_and_varied() -> None:
-    first = calibration_images(3, size=64)
-    again = calibration_images(3, size=64)
-    assert [np.asarray(i).tobytes() for i in first] == [np.asarray(i).tobytes() for i in again]
-    assert all(i.size == (64, 64) and i.mode == "RGB" for i in first)
-    assert len({np.asarray(i).tobytes() for i in first}) == 3
+def test_nodes_named_float_stay_float(tmp_path: Path) -> None:
+    source, fp32, int8 = tmp_path / "fp16.onnx", tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    _isnet_like_fp16(source)
+    to_fp32_output_only(source, fp32)
+    model = onnx.load(str(fp32))
+    for index, node in enumerate(model.graph.node):
+        node.name = node.name or f"node{index}"  # ignored scopes go by name
+    onnx.save(model, str(fp32))
+    convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
+    calibration = [RNG.uniform(-0.5, 0.5, (1, 3, 8, 8)).astype(np.float32) for _ in range(2)]
+
+    quantize_int8(fp32, int8, calibration, float_nodes=convs)
+
+    graph = onnx.load(str(int8)).graph
+    fed_by_dq = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    kept = [n for n in graph.node if n.name in convs]
+    assert kept and not any(set(n.input) & fed_by_dq for n in kept)
+
+
+def test_calibration_photos_are_real_fixed_and_rgb() -> None:
+    photos = calibration_photos()
+    assert len(photos) == len(CALIBRATION_PHOTOS) + MIRRORED
+    assert all(photo.mode == "RGB" and min(photo.size) >= 256 for photo in photos)
+    # The mirrored copies are the first photos flipped, not new pictures.
+    first, mirrored = np.asarray(photos[0]), np.asarray(photos[len(CALIBRATION_PHOTOS)])
+    np.testing.assert_array_equal(mirrored, first[:, ::-1])
+    assert photos[0].size == (512, 512)  # skimage's astronaut, the set's first
 
 
 def test_quality_picks_the_derived_variants() -> None:
@@ -122,12 +146,6 @@ def test_quality_picks_the_derived_variants() -> None:
     assert model_for_quality("my-birefnet", "fast") == "my-birefnet"  # no variant: unchanged
     with pytest.raises(ValueError, match="fast, balanced, best"):
         model_for_quality("isnet-general", "ultra")
-
-
-def test_isnet_int8_keeps_the_decoder_and_head_in_float() -> None:
-    names = ["/conv_in/Conv", "/stage1/rebnconvin/conv_s1/Conv", "/pool12/MaxPool",
-             "/stage6/x/Conv", "/stage1d/x/Conv", "/side1/Conv", "/Resize_5", "/Sigmoid"]  # fmt: skip
-    assert isnet_float_nodes(names) == ["/stage1d/x/Conv", "/side1/Conv", "/Resize_5", "/Sigmoid"]
 
 
 def test_fetch_derived_derives_once_from_the_verified_base(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from backdrop.engines import registry
+from backdrop.engines.cpu import CpuFeatures
 from backdrop.engines.presets import PRESETS, PresetEngine
 from backdrop.engines.registry import (
     CONFIG_FILENAME,
@@ -305,3 +306,46 @@ def test_segmenters_keep_one_engine_per_model(tmp_path: Path) -> None:
         engines.check("nope")
     with pytest.raises(WeightsUnavailable, match="not installed"):
         engines.check("isnet-general")
+
+
+AVX2_CPU = CpuFeatures("AMD EPYC 7R13", frozenset({"avx2", "fma"}))
+BF16_CPU = CpuFeatures(
+    "Intel Xeon 8488C", frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+)
+
+
+def test_the_default_runs_its_int8_graph_where_the_cpu_has_no_bf16(tmp_path: Path) -> None:
+    fp32, int8 = tmp_path / "isnet-general-fp32.onnx", tmp_path / "isnet-general-int8-nncf.onnx"
+    fp32.write_bytes(b"never parsed: loading is lazy")
+    settings = InferenceSettings(runtime="openvino")
+
+    def engine(cpu: CpuFeatures) -> OnnxSegmenter:
+        built = create_segmenter("isnet-general", models_dir=tmp_path, inference=settings, cpu=cpu)
+        assert isinstance(built, OnnxSegmenter) and built.choice is not None
+        return built
+
+    # The int8 graph is not installed yet: the fp32 one, saying how to get the other.
+    fallback = engine(AVX2_CPU)
+    assert fallback.model_path == fp32 and fallback.choice is not None
+    assert fallback.choice.graph == "fp32" and "models fetch" in fallback.choice.reason
+
+    int8.write_bytes(b"never parsed")
+    on_avx2 = engine(AVX2_CPU)
+    assert on_avx2.model_path == int8 and on_avx2.model_id == "isnet-general"
+    assert on_avx2.inference.precision == "f32"
+    on_bf16 = engine(BF16_CPU)
+    assert on_bf16.model_path == fp32 and on_bf16.inference.precision == "bf16"
+    assert on_bf16.choice is not None and "AMX" in on_bf16.choice.reason
+
+
+def test_a_model_with_one_graph_runs_it_on_any_cpu(tmp_path: Path) -> None:
+    (tmp_path / "isnet-general-multiscale.onnx").write_bytes(b"never parsed")
+    built = create_segmenter(
+        "isnet-general-multiscale",
+        models_dir=tmp_path,
+        inference=InferenceSettings(runtime="openvino"),
+        cpu=AVX2_CPU,
+    )
+    assert isinstance(built, OnnxSegmenter) and built.choice is not None
+    assert built.model_path == tmp_path / "isnet-general-multiscale.onnx"
+    assert built.choice.graph == "own"

@@ -87,3 +87,43 @@ def test_contour_leaves_out_the_image_border_and_dilate_uses_a_disk() -> None:
 def test_shapes_must_match() -> None:
     with pytest.raises(ValueError):
         iou(np.zeros((4, 4), np.uint8), np.zeros((4, 5), np.uint8))
+
+
+def banded(side: int = 30, band: int = 6, size: int = 60) -> np.ndarray:
+    """A GrabCut-style truth: a square subject whose edge is an unknown band `band` px wide."""
+    truth = np.zeros((size, size), dtype=np.uint8)
+    top = (size - side) // 2
+    truth[top : top + side, top : top + side] = 128
+    truth[top + band : top + side - band, top + band : top + side - band] = 255
+    return truth
+
+
+def test_an_edge_anywhere_inside_an_unknown_band_matches() -> None:
+    truth = banded()
+    for inset in (0, 2, 5):  # the predicted square's edge at the band's outer side ... inner
+        predicted = np.zeros_like(truth)
+        predicted[15 + inset : 45 - inset, 15 + inset : 45 - inset] = 255
+        assert iou(predicted, truth) == 1.0
+        assert boundary_f(predicted, truth) == 1.0
+
+
+def test_an_edge_outside_an_unknown_band_still_misses() -> None:
+    truth = banded()
+    # Too small: the edge is 6 px inside the band's inner side, beyond the 3 px tolerance.
+    shrunk = np.zeros_like(truth)
+    shrunk[27:33, 27:33] = 255
+    assert boundary_f(shrunk, truth) == 0.0
+    # Too large by 5 px: the part outside the band has an edge the truth has nowhere near.
+    grown = np.zeros_like(truth)
+    grown[10:50, 10:50] = 255
+    assert 0.0 < boundary_f(grown, truth) < 0.8
+
+
+def test_a_small_flaw_off_the_band_costs_a_little_not_everything() -> None:
+    truth = banded()
+    predicted = np.zeros_like(truth)
+    predicted[18:42, 18:42] = 255
+    predicted[29:31, 29:31] = 0  # a 2x2 hole in the sure subject: 8 stray contour pixels
+    # The true contour is the 68-pixel ring at the band's inner side (an 18 px square); the
+    # prediction has it too, plus the hole's 8: precision 68/76, recall 1.
+    assert boundary_f(predicted, truth) == pytest.approx(2 * (68 / 76) / (68 / 76 + 1))

@@ -17,8 +17,7 @@ from backdrop.errors import BackdropError
 
 if TYPE_CHECKING:
     import backdrop.cli.runner
-    from backdrop.engines.segmentation import Segmenter
-    from backdrop.settings import Settings
+    from backdrop.engines.choice import RuntimeChoice
 
 app = typer.Typer(
     help="backdrop: self-hosted, LightX-compatible background removal and generation.",
@@ -105,7 +104,9 @@ def serve(
         )
         print(new.secret, flush=True)
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
-    _print_segmentation_runtime(runtime.segmenters.get(), settings, console)
+    from backdrop.cli.runner import print_segmentation_runtime
+
+    print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
     run_server(create_app(runtime), runtime, settings)
 
 
@@ -164,9 +165,25 @@ def models_fetch(
     try:
         catalog = load_catalog(settings.models_dir, settings.models_config)
         path = fetch_model(model_id, settings.models_dir, catalog=catalog)
+        console.print(f"{model_id}: {path}")
+        # The graph this CPU will run in its place (engines/choice.py), so `serve` finds it.
+        int8_graph = catalog[model_id].int8_graph
+        if int8_graph is not None and _cpu_choice(settings).graph == "int8":
+            console.print(f"this CPU runs {int8_graph} in its place: deriving it (minutes, once)")
+            path = fetch_model(int8_graph, settings.models_dir, catalog=catalog)
+            console.print(f"{int8_graph}: {path}")
     except BackdropError as error:
         raise _fail(error) from None
-    console.print(f"{model_id}: {path}")
+
+
+def _cpu_choice(settings: backdrop.settings.Settings) -> RuntimeChoice:
+    from backdrop.engines.choice import choose
+    from backdrop.engines.cpu import read_cpu
+    from backdrop.engines.inference import DEFAULT_PROVIDER_PREFERENCE, choose_providers
+
+    inference = settings.inference
+    providers = choose_providers(DEFAULT_PROVIDER_PREFERENCE)
+    return choose(read_cpu(), inference.runtime, inference.precision, providers)
 
 
 @models_app.command("list")
@@ -254,17 +271,6 @@ def _run_batch(run: Callable[[], int]) -> None:
         raise typer.Exit(code=code)
 
 
-def _print_segmentation_runtime(segmenter: Segmenter, settings: Settings, console: Console) -> None:
-    """Load the default model now and say where it runs (OpenVINO bf16, onnxruntime CUDA...)."""
-    from backdrop.engines.inference import describe
-    from backdrop.engines.segmentation import OnnxSegmenter
-
-    if isinstance(segmenter, OnnxSegmenter):
-        where = describe(segmenter.load())
-        threads = settings.inference.threads
-        console.print(f"segmentation: {segmenter.model_id} on {where}, {threads} threads")
-
-
 @app.command()
 def remove(
     images: ImagesArgument,
@@ -294,7 +300,7 @@ def remove(
         QualityChoice,
         typer.Option(
             help="balanced (default); best: the model run at two scales, about twice the time; "
-            "fast: its int8 variant (for CPUs without bf16 units)."
+            "fast: the int8 graph on any CPU (the default already runs it on CPUs without AMX)."
         ),
     ] = QualityChoice.balanced,
     jobs: JobsOption = 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -23,6 +24,9 @@ from backdrop.client import Client
 from backdrop.client.images import is_image_background
 from backdrop.settings import Settings
 
+if TYPE_CHECKING:
+    from backdrop.engines.segmentation import Segmenter
+
 # The exit status of a run stopped by Ctrl-C, as shells report SIGINT.
 INTERRUPTED = 130
 
@@ -37,6 +41,20 @@ class BatchOptions:
     overwrite: bool
     server: str | None
     api_key: str | None
+
+
+def print_segmentation_runtime(segmenter: Segmenter, threads: int, console: Console) -> None:
+    """Load the model now and say where it runs (OpenVINO bf16, onnxruntime CUDA...) and why."""
+    from backdrop.engines.inference import describe
+    from backdrop.engines.segmentation import OnnxSegmenter
+
+    if isinstance(segmenter, OnnxSegmenter):
+        where = describe(segmenter.load())
+        choice = segmenter.choice
+        graph = f" ({choice.graph} graph)" if choice and choice.graph != "own" else ""
+        console.print(f"segmentation: {segmenter.model_id}{graph} on {where}, {threads} threads")
+        if choice is not None:
+            console.print(f"  why: {choice.reason}")
 
 
 def remove(
@@ -64,13 +82,16 @@ def remove(
     from backdrop.cli.local import parse_background
     from backdrop.engines import registry
 
+    segmenter = registry.create_segmenter(
+        model or settings.segmentation_model,
+        models_dir=settings.models_dir,
+        inference=settings.inference,
+        catalog=registry.load_catalog(settings.models_dir, settings.models_config),
+    )
+    if jobs:
+        print_segmentation_runtime(segmenter, settings.inference.threads, console)
     local = LocalRemove(
-        registry.create_segmenter(
-            model or settings.segmentation_model,
-            models_dir=settings.models_dir,
-            inference=settings.inference,
-            catalog=registry.load_catalog(settings.models_dir, settings.models_config),
-        ),
+        segmenter,
         parse_background(background, settings.limits.max_pixels),
         settings.limits.max_pixels,
         wish.output,

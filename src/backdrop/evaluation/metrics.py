@@ -81,15 +81,22 @@ def mae(alpha: Mask, truth: Mask) -> float:
 def boundary_f(alpha: Mask, truth: Mask, tolerance: int = DEFAULT_BOUNDARY_TOLERANCE) -> float:
     """F-measure of the subject's contour, a contour pixel matching within `tolerance` px.
 
+    Unknown truth pixels count as background in both masks before contours are taken, as the
+    DAVIS benchmark's `f_measure` treats its void pixels (Perazzi et al., CVPR 2016). A truth
+    mask with an unknown band along the subject's edge (GrabCut-style trimaps) then has its
+    contour at the band's inner side, and a prediction whose edge lies anywhere inside the
+    band has its contour there too: it matches. Excluding contour pixels near the band instead
+    (what this did before) left such a truth with no contour at all and scored 0.
+
     The contours are the subject pixels that touch a non-subject pixel (4-neighbourhood); the
     image border is not a contour. Precision is the share of predicted contour pixels within
-    `tolerance` (Euclidean) of a true contour pixel, recall the converse. Contour pixels on or
-    next to unknown truth are not scored. Both contours empty counts as a perfect 1.0.
+    `tolerance` (Euclidean) of a true contour pixel, recall the converse. Both contours empty
+    counts as a perfect 1.0.
     """
     _check(alpha, truth)
-    scored = ~dilate(~known_pixels(truth), 1)
-    pred_edge = contour(predicted_foreground(alpha)) & scored
-    true_edge = contour(truth_foreground(truth)) & scored
+    known = known_pixels(truth)
+    pred_edge = contour(predicted_foreground(alpha) & known)
+    true_edge = contour(truth_foreground(truth))
     n_pred = int(np.count_nonzero(pred_edge))
     n_true = int(np.count_nonzero(true_edge))
     if n_pred == 0 and n_true == 0:
