@@ -1,3 +1,5 @@
+# Each lambda below is called at once, inside its loop iteration (timed()).
+# ruff: noqa: B023
 """A mixed load on a real `backdrop serve` (embedded default), written up as bench/LOAD.md.
 
 Clients: LightX-style order clients (upload URL, PUT, order, poll every 3 s), a client with a
@@ -16,7 +18,6 @@ import re
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,8 +28,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import jpeg_bytes, subject_photo  # noqa: E402
-from tests.servers import Server, create_key, start_server  # noqa: E402
+from tests.conftest import jpeg_bytes, subject_photo
+from tests.servers import Server, create_key, start_server
 
 API = "/external/api"
 
@@ -67,17 +68,28 @@ def order_client(server: Server, key: str, stop: threading.Event, record: Record
         count = 0
         while not stop.is_set():
             count += 1
-            ask = timed(record, "POST uploadImageUrl", lambda: http.post(
-                API + "/v2/uploadImageUrl",
-                json={"uploadType": "imageUrl", "size": len(data), "contentType": "image/jpeg"},
-            ))
+            ask = timed(
+                record,
+                "POST uploadImageUrl",
+                lambda: http.post(
+                    API + "/v2/uploadImageUrl",
+                    json={"uploadType": "imageUrl", "size": len(data), "contentType": "image/jpeg"},
+                ),
+            )
             if ask is None or ask.status_code != 200:
                 stop.wait(1)
                 continue
             body = ask.json()["body"]
-            put = timed(record, "PUT image", lambda: httpx.put(
-                body["uploadImage"], content=data, headers={"Content-Type": "image/jpeg"}, timeout=30
-            ))
+            put = timed(
+                record,
+                "PUT image",
+                lambda: httpx.put(
+                    body["uploadImage"],
+                    content=data,
+                    headers={"Content-Type": "image/jpeg"},
+                    timeout=30,
+                ),
+            )
             if put is None or put.status_code != 200:
                 continue
             generate = (count + n) % 3 == 0
@@ -86,7 +98,11 @@ def order_client(server: Server, key: str, stop: threading.Event, record: Record
             if generate:
                 payload["textPrompt"] = "white marble studio, soft light"
             created_at = time.monotonic()
-            made = timed(record, f"POST {path.rsplit('/', 1)[1]}", lambda: http.post(API + path, json=payload))
+            made = timed(
+                record,
+                f"POST {path.rsplit('/', 1)[1]}",
+                lambda: http.post(API + path, json=payload),
+            )
             if made is None or made.status_code != 200:
                 retry = made.headers.get("Retry-After", "1") if made is not None else "1"
                 stop.wait(float(retry))
@@ -96,9 +112,11 @@ def order_client(server: Server, key: str, stop: threading.Event, record: Record
             for _ in range(5):
                 if stop.wait(3):
                     break
-                polled = timed(record, "POST order-status", lambda: http.post(
-                    API + "/v1/order-status", json={"orderId": order_id}
-                ))
+                polled = timed(
+                    record,
+                    "POST order-status",
+                    lambda: http.post(API + "/v1/order-status", json={"orderId": order_id}),
+                )
                 if polled is not None and polled.status_code == 200:
                     status = polled.json()["body"]["status"]
                     if status != "init":
@@ -115,12 +133,16 @@ def bad_key_client(server: Server, stop: threading.Event, record: Record) -> Non
     transport = httpx.HTTPTransport(local_address="127.0.0.5")
     with httpx.Client(base_url=server.base_url, timeout=10, transport=transport) as http:
         while not stop.wait(0.05):
-            timed(record, "GET account (wrong key)", lambda: http.get(
-                API + "/v1/account", headers={"x-api-key": "bd_wrong"}
-            ))
+            timed(
+                record,
+                "GET account (wrong key)",
+                lambda: http.get(API + "/v1/account", headers={"x-api-key": "bd_wrong"}),
+            )
 
 
-def slowloris(server: Server, stop: threading.Event, counts: Counter[str], sockets: int = 300) -> None:
+def slowloris(
+    server: Server, stop: threading.Event, counts: Counter[str], sockets: int = 300
+) -> None:
     """Keeps up to `sockets` half-sent request heads open from one address."""
     open_socks: list[socket.socket] = []
     # Once a second: refused sockets are replaced at most at that pace.
@@ -210,7 +232,11 @@ def main() -> None:
         metrics = httpx.get(server.base_url + "/metrics").text
         server.process.send_signal(signal.SIGTERM)
         exit_code = server.process.wait(60)
-    refusals = re.findall(r'^backdrop_(limit_refusals|connections_closed)_total\{(?:limit|reason)="([^"]+)"\} (\S+)', metrics, re.M)
+    refusals = re.findall(
+        r'^backdrop_(limit_refusals|connections_closed)_total\{(?:limit|reason)="([^"]+)"\} (\S+)',
+        metrics,
+        re.M,
+    )
     model, flags = cpu()
     lines = [
         "# Load: a mixed 10-minute run on the embedded default",
@@ -218,10 +244,11 @@ def main() -> None:
         f"`python bench/load.py --seconds {args.seconds:g} --clients {args.clients}` "
         "(a real `backdrop serve`: SQLite, local files, one worker, OpenVINO).",
         "",
-        f"- CPU: {model}; {os.cpu_count()} cores visible; ISA flags: {flags or 'none of avx2/avx512/amx'}",
+        f"- CPU: {model}; {os.cpu_count()} cores visible; "
+        f"ISA flags: {flags or 'none of avx2/avx512/amx'}",
         "- The machine was shared with other agents' builds and test suites during the run, "
         "so the times are upper bounds.",
-        f"- Load: {args.clients} LightX-style order clients (1024×768 JPEG, 2/3 remove-background, "
+        f"- Load: {args.clients} LightX-style order clients (1024x768 JPEG, 2/3 remove-background, "
         "1/3 background-generator, polling every 3 s, at most 5 times), one wrong-key client "
         "(20 req/s, 127.0.0.5), a slowloris keeping 300 half-sent heads open (127.0.0.6), a "
         "/health prober (127.0.0.7, 1/s).",
@@ -244,8 +271,12 @@ def main() -> None:
         "## Orders",
         "",
         f"- Outcomes as the clients saw them: {dict(record.outcomes)}",
-        f"- Time to active (order created → first poll that saw `active`; polls are 3 s apart): "
-        + (f"p50 {statistics.median(tta):.1f} s, p95 {percentile(tta, 0.95):.1f} s, n={len(tta)}" if tta else "none"),
+        "- Time to active (order created → first poll that saw `active`; polls are 3 s apart): "
+        + (
+            f"p50 {statistics.median(tta):.1f} s, p95 {percentile(tta, 0.95):.1f} s, n={len(tta)}"
+            if tta
+            else "none"
+        ),
         "",
         "## What the limits and the connection guard refused (server's /metrics)",
         "",
@@ -264,8 +295,11 @@ def main() -> None:
     after_warmup = [mb for t, mb in rss if t >= 60]
     if after_warmup:
         spread = (max(after_warmup) - min(after_warmup)) / min(after_warmup) * 100
-        lines += ["", f"After warm-up (t ≥ 60 s) RSS stayed within {spread:.1f}% "
-                  f"({min(after_warmup):.0f}–{max(after_warmup):.0f} MB)."]
+        lines += [
+            "",
+            f"After warm-up (t ≥ 60 s) RSS stayed within {spread:.1f}% "
+            f"({min(after_warmup):.0f}-{max(after_warmup):.0f} MB).",
+        ]
     args.out.write_text("\n".join(lines) + "\n")
     print(args.out.read_text())
 
