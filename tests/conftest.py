@@ -57,6 +57,14 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", public_url=None, database_url=None)
 
 
+@pytest.fixture(autouse=True)
+def patient_admission(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests queue orders faster than any client would: admission's bound on the expected time
+    is out of their way unless a test sets it (tests/api/test_admission.py,
+    tests/serving/test_drain.py)."""
+    monkeypatch.setenv("BACKDROP_WORKER__MAX_WAIT_SECONDS", "3600")
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

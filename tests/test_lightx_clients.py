@@ -8,10 +8,7 @@ times, until the status is active or failed.
 from __future__ import annotations
 
 import io
-import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,55 +20,17 @@ import pytest
 from PIL import Image
 
 from tests.conftest import jpeg_bytes, subject_photo
+from tests.servers import Server, start_server
 
 MAX_RETRIES = 5
 RETRY_INTERVAL = 3.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, process: subprocess.Popen[str], base_url: str, api_key: str) -> None:
-        self.process = process
-        self.base_url = base_url
-        self.api_key = api_key
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = _free_port()
-    data_dir = tmp_path_factory.mktemp("serve") / "data"
-    env = {**os.environ, "BACKDROP_PORT": str(port), "BACKDROP_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backdrop.cli", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    # The first start prints the new key alone on a line of stdout.
-    api_key = process.stdout.readline().strip()
-    assert api_key.startswith("bd_"), api_key
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("backdrop serve did not become healthy within 60 s")
-    yield Server(process, base_url, api_key)
-    process.terminate()
-    process.wait(30)
+    running = start_server(tmp_path_factory.mktemp("serve") / "data")
+    yield running
+    running.stop()
 
 
 class LightXStyleClient:

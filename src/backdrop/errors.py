@@ -6,6 +6,9 @@ One handler in the api layer renders them all in the LightX envelope
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 
 class BackdropError(Exception):
     """Base of every error a client may see."""
@@ -14,8 +17,10 @@ class BackdropError(Exception):
     status_code: int = 4000
     message: str = "INVALID_REQUEST"
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, headers: Mapping[str, str] | None = None) -> None:
         self.detail = detail or self.message.replace("_", " ").lower()
+        # Sent with the error (Retry-After, X-RateLimit-*).
+        self.headers: dict[str, str] = dict(headers or {})
         super().__init__(self.detail)
 
 
@@ -42,8 +47,12 @@ class ImageNotFound(BackdropError):
 
 
 class InvalidImageUrl(BackdropError):
-    """An imageUrl that this server did not issue to the calling key (or that expired)."""
+    """An imageUrl that this server did not issue to the calling key (or that expired).
 
+    404: the request is well formed; the image it names does not exist for this key.
+    """
+
+    http_status = 404
     status_code = 4006
     message = "INVALID_IMAGE_URL"
 
@@ -125,3 +134,19 @@ class ServiceUnavailable(BackdropError):
     http_status = 503
     status_code = 5031
     message = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, detail: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(detail, {"Retry-After": retry_seconds(retry_after or 1)})
+
+
+class RateLimited(BackdropError):
+    """A limit of the key (or of the client address) is reached; try again after Retry-After."""
+
+    http_status = 429
+    status_code = 4029
+    message = "RATE_LIMIT_EXCEEDED"
+
+
+def retry_seconds(seconds: float) -> str:
+    """A Retry-After value: whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))

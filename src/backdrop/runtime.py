@@ -19,12 +19,14 @@ from backdrop.db.session import Database
 from backdrop.engines.generation import STUDIO, Generators
 from backdrop.engines.registry import Segmenters, load_catalog
 from backdrop.engines.segmentation import Segmenter
+from backdrop.orders.admission import Admission, RecentOrders
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY, Housekeeper
 from backdrop.orders.keys import ApiKeys
 from backdrop.orders.processing import OrderRunner
+from backdrop.orders.quotas import Quotas
 from backdrop.orders.recovery import requeue_stalled
-from backdrop.orders.service import Orders
+from backdrop.orders.service import Orders, PendingOrder
 from backdrop.orders.sweeper import Sweeper
 from backdrop.orders.uploads import Uploads
 from backdrop.queue.base import OrderQueue
@@ -72,6 +74,11 @@ class Runtime:
     housekeeper: Housekeeper
     generators: Generators
     # Only where orders run in this process (embedded); an API node of a cluster has none.
+    quotas: Quotas
+    admission: Admission
+    # Set on SIGTERM: admission refuses new orders, readiness answers 503.
+    draining: threading.Event
+    # Only where orders run in this process (embedded); an API node of a cluster has none.
     runner: OrderRunner | None = None
     segmenters: Segmenters | None = None
     background: Background = field(default_factory=Background)
@@ -85,6 +92,7 @@ class Runtime:
 
     def start(self) -> None:
         """Start the workers (embedded), resume unfinished orders, start the housekeeper."""
+        self.draining.clear()
         if isinstance(self.queue, WorkerPool):
             self.warm_up()
             # This process is the only runner: a lease still held was held by a run that
@@ -92,7 +100,7 @@ class Runtime:
             self.orders.release_leases()
         self.queue.start()
         if isinstance(self.queue, WorkerPool):
-            pending = self.orders.pending_ids()
+            pending = self.orders.pending()
             if pending:
                 log.info("resuming %d unfinished orders", len(pending))
             pool = self.queue
@@ -105,7 +113,21 @@ class Runtime:
         if self.segmenters is not None:
             _warm_up(self.segmenters, self.generators)
 
+    def drain(self) -> None:
+        """Take no new orders; let the running ones finish (bounded). Queued ones stay `init`
+        and run after the next start (embedded) or on another worker (cluster)."""
+        self.draining.set()
+        if not isinstance(self.queue, WorkerPool):
+            return  # an API node runs no orders: nothing to wait for
+        seconds = self.settings.worker.drain_seconds
+        log.info("draining: no new orders; waiting up to %g s for running ones", seconds)
+        if self.queue.drain(seconds):
+            log.info("drained: no order is running")
+        else:
+            log.warning("drain timed out; the running orders will be redone after a restart")
+
     def stop(self) -> None:
+        self.draining.set()
         self.background.stop()
         self.queue.stop()
         self.db.dispose()
@@ -133,11 +155,11 @@ class WorkerRuntime:
         self.db.dispose()
 
 
-def _resume(pool: WorkerPool, order_ids: list[str], stop: threading.Event) -> None:
-    for order_id in order_ids:
+def _resume(pool: WorkerPool, pending: list[PendingOrder], stop: threading.Event) -> None:
+    for order in pending:
         if stop.is_set():
             return
-        pool.submit(order_id, block=True)
+        pool.submit(order.id, owner=order.key_id, kind=order.operation, block=True)
 
 
 def _warm_up(segmenters: Segmenters, generators: Generators) -> None:
@@ -212,7 +234,12 @@ def build_runtime(
     if segmenters is not None:
         runner = OrderRunner(db, store, settings, segmenters, generators, clock=clock)
         worker = settings.worker
-        queue = WorkerPool(runner.run, worker.concurrency, worker.queue_size)
+        queue = WorkerPool(
+            runner.run,
+            worker.concurrency,
+            worker.queue_size,
+            default_run_seconds=worker.default_response_seconds,
+        )
     else:
         from backdrop.queue.celery_queue import CeleryQueue
 
@@ -220,6 +247,12 @@ def build_runtime(
     orders = Orders(db, uploads, settings, clock, models=segmenters, queue=queue)
     recover = None if embedded else _requeue(db, settings, clock, queue)
     sweeper, keeper = _housekeeper(settings, db, store, clock, recover)
+    quotas = Quotas(settings.rate_limits)
+    draining = threading.Event()
+    # Embedded: the pool knows its backlog and run times. Cluster: the broker's backlog is
+    # not visible from an API node, so the estimate is the cluster's recent creation-to-done
+    # times, read from the shared order rows (they include the wait those orders had).
+    view = queue if isinstance(queue, WorkerPool) else RecentOrders(orders)
     return Runtime(
         settings=settings,
         db=db,
@@ -231,6 +264,9 @@ def build_runtime(
         sweeper=sweeper,
         housekeeper=keeper,
         generators=generators,
+        quotas=quotas,
+        admission=Admission(db, quotas, view, settings, draining.is_set),
+        draining=draining,
         runner=runner,
         segmenters=segmenters,
     )

@@ -41,6 +41,49 @@ class WorkerSettings(BaseModel):
     max_retries_allowed: int = Field(default=5, ge=1)
     # Shown as avgResponseTimeInSec until real orders have been timed.
     default_response_seconds: int = Field(default=5, ge=1)
+    # New orders are refused (503 + Retry-After) when they would take longer than this to be
+    # done (queue wait + run): a LightX client polls 5 times, 3 s apart, then gives up.
+    max_wait_seconds: float = Field(default=15.0, gt=0)
+    # On SIGTERM the running orders get this long to finish; queued ones wait for the next start.
+    drain_seconds: float = Field(default=30.0, ge=0)
+
+
+class ConnectionSettings(BaseModel):
+    """Connection hygiene for `backdrop serve` (serving/connections.py)."""
+
+    # A connection must deliver its request headers this long after it opens (or after its
+    # partial headers begin on a kept-alive connection): slowloris clients are cut off.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Longest pause between two pieces of a request body.
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Open connections for the whole server and from one client address; more are closed at
+    # once, so one address can never take every file descriptor.
+    max_connections: int = Field(default=4096, ge=1)
+    max_connections_per_address: int = Field(default=64, ge=1)
+    # The soft open-file limit is raised to this (or to the hard limit) at start.
+    open_files: int = Field(default=65536, ge=256)
+
+
+class RateLimitSettings(BaseModel):
+    """Per-key and per-address limits, in the `limits` library's notation ("10/second")."""
+
+    # memory:// for one process; redis://host:6379/0 so that every API node shares the counts.
+    storage_url: str = "memory://"
+    key_prefix: str = "backdrop"
+    requests: str = "20/second"
+    orders: str = "120/minute"
+    # Orders of one key waiting in the queue (init) at a time.
+    waiting_orders: int = Field(default=100, ge=1)
+    upload_bytes: str = "2000000000/hour"
+    # Requests with a missing or wrong API key, per client address.
+    failed_auth: str = "30/minute"
+
+
+class LogSettings(BaseModel):
+    """What the server prints: one line per request, the service's own INFO lines."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
 
 
 class InferenceSettings(BaseModel):
@@ -166,6 +209,10 @@ class Settings(BaseSettings):
 
     fetch: FetchSettings = FetchSettings()
     removebg: RemoveBgSettings = RemoveBgSettings()
+    # Not "server": BACKDROP_SERVER is the CLI's remote server URL.
+    connections: ConnectionSettings = ConnectionSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    log: LogSettings = LogSettings()
 
     @property
     def resolved_database_url(self) -> str:

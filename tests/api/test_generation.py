@@ -101,7 +101,7 @@ def test_unknown_engine_and_bad_options(client: TestClient, runtime: Runtime, ap
         json={"imageUrl": image_url, "textPrompt": "x", "styleImageUrl": "https://x.org/a.png"},
         headers=headers,
     )
-    assert foreign_style.status_code == 400 and foreign_style.json()["statusCode"] == 4006
+    assert foreign_style.status_code == 404 and foreign_style.json()["statusCode"] == 4006
     assert runtime.keys.authenticate(api_key).credits == 10
 
 

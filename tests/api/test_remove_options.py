@@ -120,6 +120,7 @@ def test_model_field(client: TestClient, runtime: Runtime, api_key: str) -> None
     status, body = _error(client, api_key, {"imageUrl": image_url, "model": "birefnet-absent"})
     assert (status, body["statusCode"]) == (503, 5030)
     assert "backdrop models fetch --model birefnet-absent" in body["body"]["detail"]
+    assert str(runtime.settings.models_dir) not in body["body"]["detail"]  # no server paths
 
     named = order(
         client, api_key, "remove-background", {"imageUrl": image_url, "model": "isnet-general"}

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute, Match
 
-from backdrop.errors import BackdropError
+from backdrop.errors import BackdropError, WeightsUnavailable
 
 log = logging.getLogger(__name__)
 
 SUCCESS_CODE = 2000
+# An absolute path inside a message (not a URL path: those follow a host or a backtick).
+_SERVER_PATH = re.compile(r"(?<![\w`:/])/[^\s;,'`]+")
 # Codes for errors raised by the HTTP layer itself rather than by a domain error.
 _HTTP_ERRORS: dict[int, tuple[int, str]] = {
     404: (4040, "NOT_FOUND"),
@@ -27,10 +33,17 @@ def success(body: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": SUCCESS_CODE, "message": "SUCCESS", "body": body}
 
 
-def error_response(http_status: int, code: int, message: str, detail: str) -> JSONResponse:
+def error_response(
+    http_status: int,
+    code: int,
+    message: str,
+    detail: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         status_code=http_status,
         content={"statusCode": code, "message": message, "body": {"detail": detail}},
+        headers=headers,
     )
 
 
@@ -44,21 +57,46 @@ def _describe_validation(error: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and isinstance(route, BaseRoute):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error, expected or not, in the envelope with a proper HTTP status."""
 
     @app.exception_handler(BackdropError)
     async def domain_error(_: Request, error: BackdropError) -> JSONResponse:
-        return error_response(error.http_status, error.status_code, error.message, error.detail)
+        detail = error.detail
+        if isinstance(error, WeightsUnavailable):
+            # Its detail names paths on the server: whole in the operator's log, not for clients.
+            log.warning("%s", error.detail)
+            detail = _SERVER_PATH.sub("<server path>", detail)
+        return error_response(
+            error.http_status, error.status_code, error.message, detail, error.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
         return error_response(400, 4000, "INVALID_REQUEST", _describe_validation(error))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code, message = _HTTP_ERRORS.get(error.status_code, (error.status_code * 10, "ERROR"))
-        return error_response(error.status_code, code, message, str(error.detail))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            # Starlette names only the first route's methods; a path may have several routes.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(error.status_code, code, message, str(error.detail), headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_: Request, __: ClientDisconnect) -> Response:
+        # Nobody is left to answer; the access line says so (499), with no traceback.
+        return Response(status_code=499)
 
     @app.exception_handler(Exception)
     async def unexpected_error(_: Request, error: Exception) -> JSONResponse:

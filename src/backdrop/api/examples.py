@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backdrop.api.responses import ErrorEnvelope
+
 
 def _error(http_status: int, code: int, message: str, detail: str) -> tuple[int, str, Any]:
     return (
@@ -20,7 +22,10 @@ def _ok(body: dict[str, Any]) -> dict[str, Any]:
 _BAD_REQUEST = _error(400, 4000, "INVALID_REQUEST", "size: Field required")
 _BAD_KEY = _error(403, 4003, "INVALID_API_KEY", "the x-api-key header is missing or unknown")
 _TOO_BIG = _error(413, 4013, "PAYLOAD_TOO_LARGE", "the request body exceeds 65536 bytes")
-_BUSY = _error(503, 5031, "SERVICE_UNAVAILABLE", "too many orders are waiting; try again shortly")
+_BUSY = _error(
+    503, 5031, "SERVICE_UNAVAILABLE", "orders would wait about 40 s now; try again shortly"
+)
+_LIMITED = _error(429, 4029, "RATE_LIMIT_EXCEEDED", "limit of 20 per 1 second request rate reached")
 _INTERNAL = _error(500, 5000, "INTERNAL_ERROR", "an unexpected error occurred")
 
 
@@ -34,7 +39,11 @@ def responses(
     for http_status, name, example in (*errors, _INTERNAL):
         entry = result.setdefault(
             http_status,
-            {"description": name, "content": {"application/json": {"examples": {}}}},
+            {
+                "description": name,
+                "model": ErrorEnvelope,
+                "content": {"application/json": {"examples": {}}},
+            },
         )
         entry["content"]["application/json"]["examples"][name] = {"value": example}
     return result
@@ -50,6 +59,10 @@ UPLOAD_IMAGE_URL = responses(
     _BAD_REQUEST,
     _error(400, 4010, "SIZE_MISMATCH", "size must be between 1 and 5242880 bytes"),
     _BAD_KEY,
+    _LIMITED,
+    _error(
+        402, 5040, "API_CREDITS_CONSUMED", "the cheapest order costs 0.5 credits; 0.0 are available"
+    ),
     _TOO_BIG,
     _error(
         415,
@@ -64,6 +77,7 @@ PUT_IMAGE = responses(
     _error(400, 4009, "INVALID_IMAGE", "the image could not be decoded"),
     _error(400, 4010, "SIZE_MISMATCH", "the body has 1000 bytes, the URL was signed for 791436"),
     _error(403, 4007, "INVALID_OR_EXPIRED_SIGNATURE", "the upload URL expired"),
+    _error(404, 4005, "IMAGE_NOT_FOUND", "this upload has expired; ask for a new upload URL"),
     _error(413, 4014, "IMAGE_DIMENSIONS_TOO_LARGE", "the image has more than 40000000 pixels"),
     _error(415, 4015, "UNSUPPORTED_MEDIA_TYPE", "the bytes are a PNG image, not image/jpeg"),
 )
@@ -80,9 +94,10 @@ _ORDER_CREATED = {
 }
 _ORDER_ERRORS = (
     _BAD_REQUEST,
-    _error(400, 4006, "INVALID_IMAGE_URL", "imageUrl must be an image URL issued by this server"),
+    _error(404, 4006, "INVALID_IMAGE_URL", "imageUrl must be an image URL issued by this server"),
     _error(402, 5040, "API_CREDITS_CONSUMED", "the key has 0.25 credits; this costs 0.5"),
     _BAD_KEY,
+    _LIMITED,
     _TOO_BIG,
     _BUSY,
 )
@@ -96,7 +111,7 @@ REMOVE_BACKGROUND = responses(
         503,
         5030,
         "MODEL_UNAVAILABLE",
-        "model 'birefnet' is not installed in /models; run `backdrop models fetch --model ...`",
+        "model 'birefnet' is not installed here; run `backdrop models fetch --model ...`",
     ),
 )
 
@@ -115,10 +130,13 @@ ORDER_STATUS = responses(
     },
     _BAD_REQUEST,
     _BAD_KEY,
+    _LIMITED,
     _error(404, 4004, "ORDER_NOT_FOUND", "no order '7906da5353b504162db5199d6'"),
 )
 
-ACCOUNT = responses({"credits": 99.5}, _BAD_KEY)
+ACCOUNT = responses({"credits": 99.5}, _BAD_KEY, _LIMITED)
+
+LIVEZ = responses({"status": "ok"})
 
 HEALTH = responses(
     {"status": "ok", "version": "0.1.0"},

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from backdrop.settings import MAX_UPLOAD_BYTES
 
 
 class _Body(BaseModel):
@@ -12,17 +14,39 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+# What uploadImageUrl accepts as contentType. The field stays a string so that another type
+# is answered 415 UNSUPPORTED_MEDIA_TYPE (as before), while the schema lists exactly these.
+CONTENT_TYPES: list[JsonValue] = [
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/jpg",
+    "image/pjpeg",
+]
+# Image URLs are ones this server handed out: absolute http(s) URLs.
+IMAGE_URL = r"^https?://[^\s]+$"
+
+
 class UploadImageUrlRequest(_Body):
     uploadType: Literal["imageUrl"] = Field("imageUrl", examples=["imageUrl"])
-    size: int = Field(examples=[791436], description="Exact size of the image in bytes (<= 5 MB)")
+    size: int = Field(
+        ge=1,
+        le=MAX_UPLOAD_BYTES,
+        examples=[791436],
+        description="Exact size of the image in bytes (<= 5 MB)",
+    )
     contentType: str = Field(
-        examples=["image/jpeg"], description="image/jpeg, image/png or image/webp"
+        examples=["image/jpeg"],
+        description="image/jpeg, image/png or image/webp",
+        json_schema_extra={"enum": CONTENT_TYPES},
     )
 
 
 class RemoveBackgroundRequest(_Body):
     imageUrl: str = Field(
-        max_length=2048, examples=["http://127.0.0.1:8000/images/uploads/3f2a.jpg"]
+        max_length=2048,
+        pattern=IMAGE_URL,
+        examples=["http://127.0.0.1:8000/images/uploads/3f2a.jpg"],
     )
     background: str | None = Field(
         None,
@@ -63,7 +87,12 @@ class _GenerationOptions(_Body):
     """Optional fields beyond LightX; a LightX client never sends them."""
 
     seed: int | None = Field(
-        None, ge=0, le=2**63 - 1, description="Same seed and inputs give the same image"
+        # At most 2**53 - 1: larger integers lose digits in JSON parsers that read numbers
+        # as doubles (JavaScript, and schema-driven test generators).
+        None,
+        ge=0,
+        le=2**53 - 1,
+        description="Same seed and inputs give the same image",
     )
     negativePrompt: str | None = Field(
         None, description="What the diffusion engine should avoid", examples=["text, watermark"]
@@ -79,14 +108,14 @@ class _GenerationOptions(_Body):
 
 
 class BackgroundGeneratorRequest(_GenerationOptions):
-    imageUrl: str = Field(max_length=2048)
+    imageUrl: str = Field(max_length=2048, pattern=IMAGE_URL)
     textPrompt: str | None = Field(None, examples=["Beautiful sunset over mountains"])
 
 
 class ProductPhotoshootRequest(_GenerationOptions):
     """LightX's product photoshoot: a prompt, a style image, or both."""
 
-    imageUrl: str = Field(max_length=2048)
+    imageUrl: str = Field(max_length=2048, pattern=IMAGE_URL)
     textPrompt: str | None = Field(None, examples=["white marble countertop, morning light"])
 
 

@@ -83,12 +83,13 @@ def serve(
 ) -> None:
     """Run the API server: embedded by default (SQLite, local files, in-process workers), or
     an API node of a cluster with BACKDROP_QUEUE__BACKEND=celery (it loads no model)."""
-    import uvicorn
-
     from backdrop.api.app import create_app
+    from backdrop.observability.logs import configure_logging
     from backdrop.runtime import build_runtime
+    from backdrop.serving.server import serve as run_server
 
     settings = _settings()
+    configure_logging(settings.log)
     if host is not None:
         settings.host = host
     if port is not None:
@@ -112,7 +113,7 @@ def serve(
         print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
     else:
         console.print(f"API node: orders go to Celery queue {settings.queue.name!r}")
-    uvicorn.run(create_app(runtime), host=settings.host, port=settings.port, log_level="info")
+    run_server(create_app(runtime), runtime, settings)
 
 
 @app.command()

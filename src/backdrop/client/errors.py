@@ -75,6 +75,9 @@ _BY_STATUS_CODE: dict[int, type[ApiError]] = {
     4003: AuthenticationError,
     4004: NotFound,
     4005: NotFound,
+    # backdrop answers it with HTTP 404 (the image does not exist for this key); to a client
+    # it is a bad imageUrl in the request.
+    4006: InvalidRequest,
     5040: InsufficientCredits,
 }
 

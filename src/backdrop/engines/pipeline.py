@@ -10,6 +10,7 @@ from PIL import Image
 from backdrop.engines.generation import BackgroundGenerator, GenerationRequest
 from backdrop.engines.segmentation import Segmenter
 from backdrop.imaging import compose
+from backdrop.observability.metrics import MODEL_TIME
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Cutout:
 
 def subject_alpha(image: Image.Image, segmenter: Segmenter) -> np.ndarray:
     """The subject's alpha; an input that is already partly transparent stays so."""
-    alpha = segmenter.predict(image)
+    with MODEL_TIME.labels(getattr(segmenter, "model_id", "unknown")).time():
+        alpha = segmenter.predict(image)
     if image.mode == "RGBA":
         own = np.asarray(image.getchannel("A"), dtype=np.uint16)
         alpha = ((alpha.astype(np.uint16) * own + 127) // 255).astype(np.uint8)

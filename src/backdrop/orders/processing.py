@@ -34,7 +34,9 @@ from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.formats import sniff_content_type
 from backdrop.imaging.output import render
+from backdrop.observability.metrics import CREDITS_CHARGED, ORDERS
 from backdrop.orders.clock import Clock, utcnow
+from backdrop.orders.credits import from_cents
 from backdrop.orders.params import GenerationParams, OrderParams, from_json, to_pipeline
 from backdrop.settings import Settings
 from backdrop.storage.base import ImageStore
@@ -277,12 +279,15 @@ class OrderRunner:
             order.lease_expires_at = None
             order.finished_at = now
             if charged.rowcount != 1:  # type: ignore[attr-defined]
+                ORDERS.labels(job.operation, OrderStatus.FAILED.value).inc()
                 order.status = OrderStatus.FAILED.value
                 order.failure_reason = "API credits consumed"
                 self._discard(results)
                 return
             order.status = OrderStatus.ACTIVE.value
             order.charged_cents = job.cost_cents
+            CREDITS_CHARGED.inc(from_cents(job.cost_cents))
+            ORDERS.labels(job.operation, OrderStatus.ACTIVE.value).inc()
             order.output_key = results[0].key
             order.mask_key = results[1].key if len(results) > 1 else None
             for result in results:
@@ -318,6 +323,8 @@ class OrderRunner:
             )
             if failed.rowcount != 1:  # type: ignore[attr-defined]
                 log.info("order %s: not failed, another run holds it", job.id)
+            else:
+                ORDERS.labels(job.operation, OrderStatus.FAILED.value).inc()
 
 
 def _held(job: Job) -> Update:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
 from backdrop.db.session import Database
@@ -23,7 +23,7 @@ from backdrop.errors import (
 )
 from backdrop.imaging.output import OutputOptions
 from backdrop.orders.clock import Clock, utcnow
-from backdrop.orders.credits import COST_CENTS, from_cents
+from backdrop.orders.credits import COST_CENTS, available_cents, from_cents
 from backdrop.orders.params import (
     BackgroundSpec,
     GenerationParams,
@@ -38,9 +38,8 @@ from backdrop.orders.uploads import Uploads
 from backdrop.queue.base import OrderQueue
 from backdrop.settings import Settings
 
-# How many recent orders the avgResponseTimeInSec estimate averages over.
+# How many recent orders the cluster's avgResponseTimeInSec estimate averages over.
 _RECENT_ORDERS = 20
-
 
 # What a product photoshoot without a textPrompt asks for: the style image does the rest.
 PHOTOSHOOT_PROMPT = "professional product photo, clean studio backdrop, soft light"
@@ -65,6 +64,13 @@ class OrderView:
     output_key: str | None
     mask_key: str | None
     failure_reason: str | None
+
+
+@dataclass(frozen=True)
+class PendingOrder:
+    id: str
+    key_id: str
+    operation: str
 
 
 def new_order_id() -> str:
@@ -166,7 +172,7 @@ class Orders:
         view = self._insert(key_id, operation, image_key, params)
         if self._queue is not None:
             try:
-                self._queue.submit(view.id)
+                self._queue.submit(view.id, owner=key_id, kind=operation.value)
             except BackdropError as error:
                 self.abandon(view.id, error.detail)
                 raise
@@ -182,12 +188,7 @@ class Orders:
             key = session.scalar(select(ApiKey).where(ApiKey.id == key_id).with_for_update())
             if key is None:
                 raise InvalidApiKey("unknown API key")
-            pending = session.scalar(
-                select(func.coalesce(func.sum(Order.cost_cents), 0)).where(
-                    Order.api_key_id == key_id, Order.status == OrderStatus.INIT
-                )
-            )
-            available = key.credit_cents - int(pending or 0)
+            available = available_cents(session, key)
             if available < cost:
                 raise CreditsConsumed(
                     f"this order costs {from_cents(cost)} credits; "
@@ -262,16 +263,15 @@ class Orders:
             )
             return int(released.rowcount or 0)  # type: ignore[attr-defined]
 
-    def pending_ids(self) -> list[str]:
+    def pending(self) -> list[PendingOrder]:
         """Orders still `init`, oldest first: what a restarted worker pool picks up again."""
         with self._db.unit_of_work() as session:
-            return list(
-                session.scalars(
-                    select(Order.id)
-                    .where(Order.status == OrderStatus.INIT.value)
-                    .order_by(Order.created_at)
-                ).all()
-            )
+            rows = session.execute(
+                select(Order.id, Order.api_key_id, Order.operation)
+                .where(Order.status == OrderStatus.INIT.value)
+                .order_by(Order.created_at)
+            ).all()
+        return [PendingOrder(*row) for row in rows]
 
 
 def _view(order: Order) -> OrderView:

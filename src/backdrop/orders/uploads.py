@@ -15,6 +15,7 @@ from backdrop.errors import (
     ImageNotFound,
     InvalidImageUrl,
     InvalidRequest,
+    InvalidSignature,
     PayloadTooLarge,
     UnsupportedMediaType,
     UploadSizeMismatch,
@@ -77,6 +78,8 @@ class Uploads:
         self._signer = signer
         self._settings = settings
         self._clock = clock
+        # Object keys whose PUT is streaming in this process.
+        self._receiving: set[str] = set()
 
     def request_upload(self, key_id: str, size: int, content_type: str) -> UploadTicket:
         """Reserve an object key for `key_id` and sign a PUT for exactly `size` bytes."""
@@ -115,7 +118,8 @@ class Uploads:
         content_length: int | None,
         body: AsyncIterator[bytes],
     ) -> None:
-        """Check the signature and headers, stream the body, verify the image, store it."""
+        """Check the signature, headers and that the URL is unused, then stream the body,
+        verify the image and store it. Nothing of the body is read before those checks."""
         self._signer.verify(grant, signature, self._clock().timestamp())
         if not isinstance(self._store, LocalImageStore):
             raise InvalidRequest("uploads go straight to the bucket: PUT to the uploadImage URL")
@@ -131,15 +135,33 @@ class Uploads:
             raise UploadSizeMismatch(
                 f"Content-Length {content_length} differs from the signed size {grant.size}"
             )
-        staged = await self._store.receive(body, grant.size)
-        try:
-            max_pixels = self._settings.limits.max_pixels
-            await asyncio.to_thread(verify_image, staged, grant.content_type, max_pixels=max_pixels)
-            self._store.commit(staged, grant.object_key)
-        finally:
-            self._store.discard(staged)
         # Database work runs off the event loop: SQLite may wait on a lock.
-        await asyncio.to_thread(self._mark_uploaded, grant.object_key)
+        await asyncio.to_thread(self._check_unused, grant.object_key)
+        # An upload URL works once: a second PUT while the first streams is refused too.
+        if grant.object_key in self._receiving:
+            raise InvalidSignature("this upload URL is being used by another request")
+        self._receiving.add(grant.object_key)
+        try:
+            staged = await self._store.receive(body, grant.size)
+            try:
+                max_pixels = self._settings.limits.max_pixels
+                await asyncio.to_thread(
+                    verify_image, staged, grant.content_type, max_pixels=max_pixels
+                )
+                self._store.commit(staged, grant.object_key)
+            finally:
+                self._store.discard(staged)
+            await asyncio.to_thread(self._mark_uploaded, grant.object_key)
+        finally:
+            self._receiving.discard(grant.object_key)
+
+    def _check_unused(self, object_key: str) -> None:
+        with self._db.unit_of_work() as session:
+            image = session.get(StoredImage, object_key)
+            if image is None:  # swept after the grant was made
+                raise ImageNotFound("this upload has expired; ask for a new upload URL")
+            if image.uploaded:
+                raise InvalidSignature("this upload URL was used already; ask for a new one")
 
     def _mark_uploaded(self, object_key: str) -> None:
         with self._db.unit_of_work() as session:

@@ -14,8 +14,9 @@ class OrderQueue(Protocol):
 
     def stop(self) -> None: ...
 
-    def submit(self, order_id: str) -> None:
-        """Queue an order id; ServiceUnavailable when it cannot be queued now."""
+    def submit(self, order_id: str, *, owner: str = "", kind: str = "") -> None:
+        """Queue an order id; ServiceUnavailable when it cannot be queued now. `owner` (the
+        API key) and `kind` (the operation) let a queue share its workers fairly."""
         ...
 
     def has_room(self) -> bool:

@@ -63,7 +63,9 @@ class CeleryQueue:
     def stop(self) -> None:
         self._app.close()
 
-    def submit(self, order_id: str) -> None:
+    def submit(self, order_id: str, *, owner: str = "", kind: str = "") -> None:
+        # One broker queue in arrival order; per-key limits on the API nodes keep one key
+        # from filling it (orders waiting per key, orders per minute).
         try:
             self._app.send_task(TASK_NAME, args=[order_id], queue=self._queue, retry=True)
         except Exception as error:

@@ -84,7 +84,9 @@ class UploadSigner:
 
     def verify(self, grant: UploadGrant, signature: str, now: float) -> None:
         """Raise InvalidSignature unless `signature` matches `grant` and it has not expired."""
-        if not hmac.compare_digest(self.sign(grant), signature):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a forged URL may
+        # carry any).
+        if not hmac.compare_digest(self.sign(grant).encode(), signature.encode()):
             raise InvalidSignature("the upload URL's signature does not match")
         if now > grant.expires:
             raise InvalidSignature("the upload URL has expired; ask for a new one")

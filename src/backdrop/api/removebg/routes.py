@@ -92,6 +92,8 @@ async def _create_order(
         background_key = await url_key(uploads, key.id, bases, policy, fields.bg_image_url)
     width, height = await asyncio.to_thread(_image_size, runtime, key.id, source)
     options = output_options(fields, width, height, background_image=background_key is not None)
+    # The same admission as the LightX routes: draining, waiting-orders and queue-wait limits.
+    await asyncio.to_thread(runtime.admission.admit_order, key.id, Operation.REMOVE_BACKGROUND)
     order = await asyncio.to_thread(
         runtime.orders.create_removal,
         key.id,

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
 from backdrop.api.envelope import success
+from backdrop.api.responses import AccountBody, Envelope, OrderCreatedBody, OrderStatusBody
 from backdrop.api.schemas import (
     BackgroundGeneratorRequest,
     OrderStatusRequest,
@@ -25,12 +26,14 @@ from backdrop.runtime import Runtime
 router = APIRouter(prefix="/external/api/v1")
 
 
-def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[str, Any]:
+def _accepted(
+    runtime: Runtime, key: KeyInfo, order: OrderView, operation: Operation, expected: int
+) -> dict[str, Any]:
     return success(
         {
             "orderId": order.id,
             "maxRetriesAllowed": runtime.settings.worker.max_retries_allowed,
-            "avgResponseTimeInSec": runtime.orders.avg_response_seconds(operation),
+            "avgResponseTimeInSec": expected,
             "status": order.status,
         }
     )
@@ -38,6 +41,7 @@ def _accepted(runtime: Runtime, order: OrderView, operation: Operation) -> dict[
 
 @router.post(
     "/remove-background",
+    response_model=Envelope[OrderCreatedBody],
     summary="Remove the background of an uploaded image",
     responses=examples.REMOVE_BACKGROUND,
 )
@@ -48,10 +52,12 @@ def remove_background(
     background_key = None
     if body.background and looks_like_url(body.background):
         background_key = key_from_image_url(body.background, bases)
+    operation = Operation.REMOVE_BACKGROUND
+    expected = runtime.admission.admit_order(key.id, operation)
     order = runtime.orders.create_removal(
         key.id, image_key, body.background, background_key, model=body.model, output=_output(body)
     )
-    return _accepted(runtime, order, Operation.REMOVE_BACKGROUND)
+    return _accepted(runtime, key, order, operation, expected)
 
 
 def _output(body: RemoveBackgroundRequest) -> OutputOptions:
@@ -67,6 +73,7 @@ def _output(body: RemoveBackgroundRequest) -> OutputOptions:
 
 @router.post(
     "/background-generator",
+    response_model=Envelope[OrderCreatedBody],
     summary="Put the subject on a background from a prompt",
     responses=examples.BACKGROUND_GENERATOR,
 )
@@ -78,6 +85,7 @@ def background_generator(
 
 @router.post(
     "/product-photoshoot",
+    response_model=Envelope[OrderCreatedBody],
     summary="Put a product on a background from a prompt and/or a style image",
     responses=examples.BACKGROUND_GENERATOR,
 )
@@ -103,12 +111,16 @@ def _generate(
         engine=body.engine,
         style_image_key=style_key,
     )
+    expected = runtime.admission.admit_order(key.id, operation)
     order = runtime.orders.create_generation(key.id, image_key, wish, operation)
-    return _accepted(runtime, order, operation)
+    return _accepted(runtime, key, order, operation, expected)
 
 
 @router.post(
     "/order-status",
+    response_model=Envelope[OrderStatusBody],
+    # `reason` only on failed orders, as before; output and mask are always there.
+    response_model_exclude_unset=True,
     summary="Poll an order (every 3 s, up to maxRetriesAllowed times)",
     responses=examples.ORDER_STATUS,
 )
@@ -127,6 +139,11 @@ def order_status(
     return success(result)
 
 
-@router.get("/account", summary="The calling key's credit balance", responses=examples.ACCOUNT)
+@router.get(
+    "/account",
+    response_model=Envelope[AccountBody],
+    summary="The calling key's credit balance",
+    responses=examples.ACCOUNT,
+)
 def account(key: KeyDep) -> dict[str, Any]:
     return success({"credits": key.credits})

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from backdrop.api import examples
 from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
 from backdrop.api.envelope import success
+from backdrop.api.responses import Envelope, UploadImageUrlBody
 from backdrop.api.schemas import UploadImageUrlRequest
 from backdrop.api.urls import image_url, upload_url
 from backdrop.errors import InvalidRequest
@@ -21,12 +22,14 @@ router = APIRouter()
 
 @router.post(
     "/external/api/v2/uploadImageUrl",
+    response_model=Envelope[UploadImageUrlBody],
     summary="Get a signed URL to upload an image",
     responses=examples.UPLOAD_IMAGE_URL,
 )
 def upload_image_url(
     body: UploadImageUrlRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
 ) -> dict[str, Any]:
+    runtime.admission.admit_upload(key.id, body.size)
     ticket = runtime.uploads.request_upload(key.id, body.size, body.contentType)
     return success(
         {

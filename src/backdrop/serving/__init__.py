@@ -1,0 +1,1 @@
+"""Running the HTTP server: connection hygiene, logging, graceful drain on SIGTERM."""

@@ -1,0 +1,94 @@
+"""`backdrop serve`'s HTTP server: uvicorn with the connection guard and a graceful drain.
+
+On SIGTERM (or Ctrl-C) the server first drains while it still answers: new orders get 503,
+status calls keep working, the running orders finish (bounded by worker.drain_seconds). Only
+then does uvicorn stop listening. Queued orders stay `init` for the next start. The process
+exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import signal
+import threading
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from backdrop.runtime import Runtime
+from backdrop.serving.connections import ConnectionGuard, guarded_protocol
+from backdrop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# File descriptors kept back from the connection cap: database, model and image files, logs.
+_SPARE_FILES = 128
+
+
+def raise_open_files(wanted: int) -> int:
+    """Raise the soft open-file limit towards `wanted` (within the hard limit); the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server whose first SIGTERM/SIGINT drains the runtime before stopping."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+        self._drain_started = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # uvicorn re-raises a captured signal after it stops, which would end the process
+        # with that signal; a drained server exits 0 instead, so nothing is recorded here.
+        if self._drain_started:
+            # A second signal: stop now (the running orders are redone after a restart).
+            self.should_exit = True
+            self.force_exit = sig == signal.SIGINT
+            return
+        self._drain_started = True
+        threading.Thread(target=self._drain_then_exit, name="backdrop-drain", daemon=True).start()
+
+    def _drain_then_exit(self) -> None:
+        try:
+            self._runtime.drain()
+        finally:
+            self.should_exit = True
+
+
+def serve(app: FastAPI, runtime: Runtime, settings: Settings) -> None:
+    """Run `app` until a signal has drained it."""
+    server_settings = settings.connections
+    open_files = raise_open_files(server_settings.open_files)
+    guard = ConnectionGuard(
+        max_connections=max(1, min(server_settings.max_connections, open_files - _SPARE_FILES)),
+        max_per_address=server_settings.max_connections_per_address,
+        header_timeout=server_settings.header_timeout_seconds,
+        body_timeout=server_settings.body_timeout_seconds,
+    )
+    log.info(
+        "open files %d; at most %d connections, %d per address",
+        open_files,
+        guard.max_connections,
+        guard.max_per_address,
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=guarded_protocol(guard),
+        # backdrop.access logs each request (without query strings); uvicorn's line would
+        # print signed upload URLs.
+        access_log=False,
+        log_config=None,
+        # Requests still open after the drain get this long before they are cancelled.
+        timeout_graceful_shutdown=10,
+    )
+    DrainingServer(config, runtime).run()
