@@ -25,6 +25,9 @@ from backdrop.settings import Settings
 class QueueView(Protocol):
     """What admission needs to know of the queue that will run the order."""
 
+    # True when the estimate sees the whole backlog, so a late order can be refused on it.
+    knows_backlog: bool
+
     def expected_wait(self, owner: str) -> float: ...
 
     def run_seconds(self, kind: str) -> float: ...
@@ -34,6 +37,10 @@ class RecentOrders:
     """A cluster's view for admission: the broker's backlog is not visible from an API node,
     so an order is expected to take as long as the latest ones of its kind took from creation
     to done (their wait included), read from the order rows every node shares."""
+
+    # A bound on these times would lock a cluster out for good after one busy spell: no new
+    # order would finish to bring the mean down. The per-key limits still apply.
+    knows_backlog = False
 
     def __init__(self, orders: Orders) -> None:
         self._orders = orders
@@ -78,7 +85,7 @@ class Admission:
         # The client polls for a bounded time: what counts is when the order will be done.
         expected = self._queue.expected_wait(key_id) + self._queue.run_seconds(operation.value)
         bound = self._settings.worker.max_wait_seconds
-        if expected > bound:
+        if self._queue.knows_backlog and expected > bound:
             LIMIT_REFUSALS.labels("queue_wait").inc()
             raise ServiceUnavailable(
                 f"an order would take about {math.ceil(expected)} s now; try again shortly",

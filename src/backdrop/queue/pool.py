@@ -40,6 +40,9 @@ class _Running:
 
 
 class WorkerPool:
+    # Admission may refuse on this pool's wait estimate: it sees every waiting order.
+    knows_backlog = True
+
     def __init__(
         self,
         run_order: Callable[[str], None],
