@@ -73,7 +73,7 @@ def test_uploads_go_where_the_store_says(node: Node) -> None:
             json={"imageUrl": answer["imageUrl"]},
             headers={"x-api-key": key},
         )
-        assert early.status_code == 400 and early.json()["statusCode"] == 4006
+        assert early.status_code == 404 and early.json()["statusCode"] == 4006
     else:
         assert upload.netloc == "testserver"
     assert node.put(answer["uploadImage"], data, "image/jpeg").status_code == 200
@@ -120,7 +120,7 @@ def test_orders_and_images_of_other_keys_stay_hidden(node: Node) -> None:
         json={"imageUrl": image_url},
         headers={"x-api-key": bob},
     )
-    assert refused.status_code == 400 and refused.json()["statusCode"] == 4006
+    assert refused.status_code == 404 and refused.json()["statusCode"] == 4006
     order_id = node.order(alice, "remove-background", {"imageUrl": image_url})["orderId"]
     hidden = node.client.post(
         "/external/api/v1/order-status", json={"orderId": order_id}, headers={"x-api-key": bob}

@@ -130,16 +130,27 @@ _FIELDS: dict[str, Any] = {
     },
     "format": {"type": "string", "enum": ["auto", "png", "jpg", "webp", "zip"], "default": "auto"},
     "crop": {**_FLAG, "default": False},
-    "crop_margin": {**_TEXT, "default": "0", "description": "pixels, e.g. 30px"},
+    "crop_margin": {
+        **_TEXT,
+        "default": "0",
+        "pattern": r"^\s*\d+\s*(px)?\s*$",
+        "description": "pixels, e.g. 30px",
+    },
     "channels": {"type": "string", "enum": ["rgba", "alpha"], "default": "rgba"},
     "bg_color": {**_TEXT, "description": "hex (81d4fa, fff) or a colour name"},
     "bg_image_url": _TEXT,
     "bg_image_file": {"type": "string", "format": "binary"},
     "semitransparency": {**_FLAG, "default": True},
-    "roi": {**_TEXT, "default": "0% 0% 100% 100%", "description": "only the default"},
-    "scale": {**_TEXT, "default": "original", "description": "only the default"},
-    "position": {**_TEXT, "default": "original", "description": "only the default"},
-    "add_shadow": {**_FLAG, "default": False, "description": "only false"},
+    # Only what this server does; other values are refused with a reason (params.py).
+    "roi": {
+        **_TEXT,
+        "default": "0% 0% 100% 100%",
+        "pattern": r"^\s*0%\s+0%\s+100%\s+100%\s*$",
+        "description": "only the whole image",
+    },
+    "scale": {**_TEXT, "enum": ["original"], "default": "original"},
+    "position": {**_TEXT, "enum": ["original", "center"], "default": "original"},
+    "add_shadow": {**_FLAG, "enum": [False], "default": False, "description": "only false"},
 }
 
 REMOVEBG_REQUEST: dict[str, Any] = {
