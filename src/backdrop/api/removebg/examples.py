@@ -62,6 +62,7 @@ REMOVEBG = _responses(
         "content": {
             "image/png": {"schema": {"type": "string", "format": "binary"}},
             "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/webp": {"schema": {"type": "string", "format": "binary"}},
             "application/zip": {"schema": {"type": "string", "format": "binary"}},
             "application/json": {
                 "example": {
@@ -103,6 +104,9 @@ ACCOUNT = _responses(
 
 _TEXT = {"type": "string"}
 _FLAG = {"type": "boolean"}
+# A form carries text: the words a flag may be written as (pydantic's; any case).
+_TRUE_WORDS = ["true", "1", "yes", "on", "t", "y"]
+_FALSE_WORDS = ["false", "0", "no", "off", "f", "n"]
 _FIELDS: dict[str, Any] = {
     "image_file": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP"},
     "image_file_b64": {**_TEXT, "description": "the image in base64"},
@@ -153,15 +157,54 @@ _FIELDS: dict[str, Any] = {
     "add_shadow": {**_FLAG, "enum": [False], "default": False, "description": "only false"},
 }
 
+
+def _form(fields: dict[str, Any]) -> dict[str, Any]:
+    """The same fields as a form sends them: flags as the words for true and false."""
+    form: dict[str, Any] = {}
+    for name, field in fields.items():
+        if field.get("type") == "boolean":
+            words = [w for v in field.get("enum", [True, False]) for w in _words(v)]
+            default = _words(field["default"])[0]
+            field = {"type": "string", "enum": words, "default": default}
+        form[name] = field
+    return form
+
+
+def _blank_allowed(fields: dict[str, Any]) -> dict[str, Any]:
+    """An empty field counts as not given (remove.bg's clients send empty ones), whatever
+    its type: the schema says so, since the server accepts it."""
+    allowed: dict[str, Any] = {}
+    for name, field in fields.items():
+        field = dict(field)
+        if "enum" in field:
+            field["enum"] = [*field["enum"], ""]
+            if field.get("type") == "boolean":
+                field["type"] = ["boolean", "string"]
+        elif field.get("type") == "boolean":
+            field = {"anyOf": [field, {"const": ""}]}
+        if "pattern" in field:
+            field["pattern"] = f"^$|{field['pattern']}"
+        allowed[name] = field
+    return allowed
+
+
+def _words(value: bool) -> list[str]:
+    return _TRUE_WORDS if value else _FALSE_WORDS
+
+
 REMOVEBG_REQUEST: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": _FIELDS}},
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": _blank_allowed(_form(_FIELDS))}
+            },
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "properties": {k: v for k, v in _FIELDS.items() if not k.endswith("_file")},
+                    "properties": _blank_allowed(
+                        {k: v for k, v in _FIELDS.items() if not k.endswith("_file")}
+                    ),
                 }
             },
         },

@@ -57,6 +57,16 @@ class RemoveBgFields(BaseModel):
     def _margin_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) else value
 
+    @field_validator("crop_margin")
+    @classmethod
+    def _margin_in_pixels(cls, value: str) -> str:
+        # Checked whether or not `crop` is set: a bad value is a bad request either way.
+        if _PIXELS.match(value) is None:
+            raise ValueError(
+                f"{value!r}: give pixels, e.g. 30px (percentages are not supported by this server)"
+            )
+        return value
+
     @property
     def margin_pixels(self) -> int:
         match = _PIXELS.match(self.crop_margin)
@@ -112,7 +122,9 @@ async def read_request(request: Request, max_bytes: int) -> RemoveBgRequest:
         )
     given = {name: value for name, value in values.items() if value not in ("", None)}
     try:
-        fields = RemoveBgFields.model_validate(given)
+        # JSON has real booleans and numbers, so it is read strictly (as the schema says);
+        # a form carries text, which pydantic reads as remove.bg does ("true", "0", ...).
+        fields = RemoveBgFields.model_validate(given, strict=content_type == "application/json")
     except ValidationError as error:
         raise InvalidRequest(_describe(error)) from None
     return RemoveBgRequest(fields, files.get("image_file"), files.get("bg_image_file"))
