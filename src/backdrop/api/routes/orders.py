@@ -26,9 +26,7 @@ from backdrop.runtime import Runtime
 router = APIRouter(prefix="/external/api/v1")
 
 
-def _accepted(
-    runtime: Runtime, key: KeyInfo, order: OrderView, operation: Operation, expected: int
-) -> dict[str, Any]:
+def _accepted(runtime: Runtime, order: OrderView, expected: int) -> dict[str, Any]:
     return success(
         {
             "orderId": order.id,
@@ -57,7 +55,7 @@ def remove_background(
     order = runtime.orders.create_removal(
         key.id, image_key, body.background, background_key, model=body.model, output=_output(body)
     )
-    return _accepted(runtime, key, order, operation, expected)
+    return _accepted(runtime, order, expected)
 
 
 def _output(body: RemoveBackgroundRequest) -> OutputOptions:
@@ -113,7 +111,7 @@ def _generate(
     )
     expected = runtime.admission.admit_order(key.id, operation)
     order = runtime.orders.create_generation(key.id, image_key, wish, operation)
-    return _accepted(runtime, key, order, operation, expected)
+    return _accepted(runtime, order, expected)
 
 
 @router.post(
