@@ -25,7 +25,9 @@ TILE_W, TILE_H, LABEL, COLUMNS = 240, 320, 30, 10
 
 
 def prompts() -> list[str]:
-    lines = [line for path in PROMPT_FILES for line in path.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        line for path in PROMPT_FILES for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 

@@ -137,7 +137,7 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
         f, b = large_f.rows(top, bottom), large_b.rows(top, bottom)
         edge = band[top:bottom]
         if edge.any():
-            np.copyto(a, _colour_share(pixels, f, b), where=edge[..., np.newaxis])
+            a[edge] = _colour_share(pixels[edge], f[edge], b[edge])  # a few % of the pixels
         foreground = _correct(pixels, a, f, b)
         np.copyto(foreground, pixels, where=a == 1.0)  # opaque pixels exactly as they were
         foreground *= np.float32(255.0)
@@ -203,7 +203,7 @@ def _colour_share(pixels: FloatArray, blurred_f: FloatArray, blurred_b: FloatArr
     share /= np.float32(_SURE_SHARE)
     np.clip(share, _MIN_SUBJECT_SHARE, 1.0, out=share)
     result: FloatArray = share[..., np.newaxis].astype(np.float32, copy=False)
-    return result
+    return result  # (..., 1): one share for the three channels
 
 
 # Full-size work is done this many pixels at a time (about 43 rows of a 6000 px wide photo):
