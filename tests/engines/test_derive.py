@@ -141,7 +141,7 @@ def test_calibration_photos_are_real_fixed_and_rgb() -> None:
 
 def test_quality_picks_the_derived_variants() -> None:
     assert model_for_quality("isnet-general", "balanced") == "isnet-general"
-    assert model_for_quality("isnet-general", "best") == "isnet-general-multiscale"
+    assert model_for_quality("isnet-general", "best") == "isnet-general-mirror"
     assert model_for_quality("isnet-general", "fast") == "isnet-general-int8"
     assert model_for_quality("my-birefnet", "fast") == "my-birefnet"  # no variant: unchanged
     with pytest.raises(ValueError, match="fast, balanced, best"):

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from backdrop.engines.derive import model_for_quality
 from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession
 from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.registry import DEFAULT_SEGMENTATION_MODEL, create_segmenter
@@ -258,8 +259,32 @@ def test_default_runtime_here_is_openvino_and_agrees_with_onnxruntime(isnet: Seg
     assert ((fast >= 128) != (reference >= 128)).mean() < 0.002
 
 
+def test_mirror_averaging_runs_the_mirror_image_and_averages() -> None:
+    # `--quality best`: a prediction that is 1 on the left half only, for any input, becomes
+    # 0.5 everywhere once averaged with the mirror image's (whose left half is the right).
+    session = FakeSession(left_half_map())
+    engine = TunedIsnetSegmenter(session=session, mirror=True)
+    image = Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (64, 1)))
+    alpha = engine.predict(image.convert("RGB"))
+    assert len(session.calls) == 2
+    first, second = (call[1]["input"] for call in session.calls)
+    np.testing.assert_array_equal(second, first[..., ::-1])
+    assert np.all(np.abs(alpha.astype(int) - 128) <= 1)
+
+
+def test_best_quality_segments_like_the_default(isnet: Segmenter) -> None:
+    best = create_segmenter(
+        model_for_quality("isnet-general", "best"), models_dir=Settings().models_dir
+    )
+    image, truth = sphere_scene((800, 500), (420, 260), 170, (230, 190, 40))
+    alpha = best.predict(image)
+    assert alpha.shape == (500, 800)
+    assert iou(alpha, truth) > 0.98
+    assert ((alpha >= 128) != (isnet.predict(image) >= 128)).mean() < 0.01
+
+
 def test_two_scale_model_segments_like_the_default(isnet: Segmenter) -> None:
-    # `--quality best`: the same weights at 1024² and 1152², averaged in one graph.
+    # The same weights at 1024² and 1152², averaged in one graph.
     best = create_segmenter("isnet-general-multiscale", models_dir=Settings().models_dir)
     image, truth = sphere_scene((800, 500), (420, 260), 170, (230, 190, 40))
     alpha = best.predict(image)

@@ -298,7 +298,8 @@ def remove(
     quality: Annotated[
         QualityChoice,
         typer.Option(
-            help="balanced (default); best: the model run at two scales, about twice the time; "
+            help="balanced (default); best: each photo and its mirror image, averaged, about "
+            "twice the time; "
             "fast: the int8 graph on any CPU (the default already runs it on CPUs without AMX)."
         ),
     ] = QualityChoice.balanced,

@@ -101,7 +101,7 @@ QUALITY_VARIANTS: dict[str, dict[str, str]] = {
     # quality -> {model id -> the derived model id that answers it}
     "fast": {"isnet-general": "isnet-general-int8"},
     "balanced": {},
-    "best": {"isnet-general": "isnet-general-multiscale"},
+    "best": {"isnet-general": "isnet-general-mirror"},
 }
 
 

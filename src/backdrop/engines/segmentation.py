@@ -83,6 +83,7 @@ class OnnxSegmenter:
         providers: Sequence[str] | None = None,
         session: InferenceSessionLike | None = None,
         refine: RefineSettings | None = None,
+        mirror: bool = False,
     ) -> None:
         if model_path is None and session is None:
             raise ValueError("give a model_path or a session")
@@ -93,6 +94,8 @@ class OnnxSegmenter:
         self._session: InferenceSessionLike | None = session
         # None: the plain recipe (bilinear resize of the prediction); else engines/refine.py.
         self.refine = refine
+        # Also run the mirror image and average the two predictions (twice the model time).
+        self.mirror = mirror
         # Set by the registry: which graph and precision this engine runs, and why.
         self.choice: RuntimeChoice | None = None
         self._lock = threading.Lock()
@@ -122,13 +125,21 @@ class OnnxSegmenter:
         session = self._ensure_session()
         rgb = flatten_to_rgb(image)  # once: the model input and the refinement's guide
         batch = self._preprocess(rgb)
-        outputs = session.run([self.output_name], {self.input_name: batch})
+        prediction = self._run(session, batch)
+        if self.mirror:
+            # The resize is symmetric, so the mirrored input is the input tensor mirrored.
+            mirrored = self._run(session, np.ascontiguousarray(batch[..., ::-1]))
+            prediction = (prediction + mirrored[..., ::-1]) / np.float32(2.0)
         if self.refine is None:
-            return self._postprocess(np.asarray(outputs[0]), image.size)
+            return self._postprocess(prediction, image.size)
         from backdrop.engines.refine import refine_alpha
 
         pixels = np.asarray(rgb, dtype=np.uint8)
-        return refine_alpha(self._probability(np.asarray(outputs[0])), pixels, self.refine)
+        return refine_alpha(self._probability(prediction), pixels, self.refine)
+
+    def _run(self, session: InferenceSessionLike, batch: FloatArray) -> FloatArray:
+        outputs = session.run([self.output_name], {self.input_name: batch})
+        return np.asarray(outputs[0], dtype=np.float32)
 
     # -- model-specific steps --------------------------------------------------------------
 
@@ -188,13 +199,19 @@ class TunedIsnetSegmenter(OnnxSegmenter):
 
 @dataclass(frozen=True)
 class RefinedEngine:
-    """A registry engine factory: the tuned ISNet engine with `refine` settings (refine.py)."""
+    """A registry engine factory: the tuned ISNet engine with `refine` settings (refine.py),
+    averaging each image's prediction with its mirror image's when `mirror` is set."""
 
     refine: RefineSettings | None
+    mirror: bool = False
 
     def __call__(
         self, model_path: Path, *, model_id: str, inference: InferenceSettings
     ) -> OnnxSegmenter:
         return TunedIsnetSegmenter(
-            model_path, model_id=model_id, inference=inference, refine=self.refine
+            model_path,
+            model_id=model_id,
+            inference=inference,
+            refine=self.refine,
+            mirror=self.mirror,
         )
