@@ -189,6 +189,13 @@ def add_scale_branch(model: Any, size: int, own_weight: float = 0.5) -> None:
 
 def _scale_resize_targets(nodes: Sequence[Any], size: int, base: int) -> None:
     """Scale the constant spatial sizes that `nodes`' Resize steps are given, by size/base."""
+    scale_resize_targets(nodes, size, size, base)
+
+
+def scale_resize_targets(nodes: Sequence[Any], height: int, width: int, base: int) -> None:
+    """Scale the constant heights and widths that `nodes`' Resize steps are given, by
+    height/base and width/base: the graph of a square `base`² input made for `height` x
+    `width` (benches run other input shapes with it)."""
     from onnx import numpy_helper
 
     producer = {name: node for node in nodes for name in node.output}
@@ -204,10 +211,11 @@ def _scale_resize_targets(nodes: Sequence[Any], size: int, base: int) -> None:
                 continue
             value = numpy_helper.to_array(constant.attribute[0].t)
             # The last two entries are height and width (a full [N, C, H, W] keeps N and C).
+            factors = np.array([height, width], dtype=value.dtype)
             scaled = value.copy()
-            scaled[-2:] = value[-2:] * size // base
-            if np.any(scaled[-2:] * base != value[-2:] * size):
-                raise ValueError(f"{size} does not keep the size {value.tolist()} whole")
+            scaled[-2:] = value[-2:] * factors // base
+            if np.any(scaled[-2:] * base != value[-2:] * factors):
+                raise ValueError(f"{height}x{width} does not keep the size {value.tolist()} whole")
             constant.attribute[0].t.CopyFrom(numpy_helper.from_array(scaled.astype(value.dtype)))
             done.add(name)
 
