@@ -213,10 +213,14 @@ _STRIP_PIXELS = 1 << 18
 
 
 def _blur_fusion(
-    small: FloatArray, small_a: FloatArray, core: FloatArray | None = None
+    small: FloatArray, small_a: FloatArray, core: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """The blurred foreground and background estimates F' and B' of the two passes; the
-    foreground's weights are `core` (alpha by default)."""
+    """The blurred foreground and background estimates F' and B' of the two passes.
+
+    F' weighs soft pixels by their alpha and opaque ones only where `core` is 1 (away from
+    the edge band); where no such pixel is near, the previous, wider estimate stands (for
+    the first pass: the pixel's own colour).
+    """
     import cv2
 
     def blur(x: FloatArray, size: int) -> FloatArray:
@@ -225,22 +229,17 @@ def _blur_fusion(
         )
         return blurred.reshape(x.shape)
 
-    # Soft pixels weigh as their alpha; opaque ones only in the core.
-    weight_f = small_a if core is None else np.where(small_a < 0.999, small_a, core)
+    weight_f = np.where(small_a < 0.999, small_a, core).astype(np.float32, copy=False)
     foreground, background = small, small
     blurred_f = blurred_b = small
     for radius in (90, 6):
         size = 2 * radius + 1
         blurred_a = blur(small_a, size)
+        blurred_w = blur(weight_f, size)
         weighted_f = (foreground * weight_f).astype(np.float32, copy=False)
         weighted_b = (background * (1 - small_a)).astype(np.float32, copy=False)
-        if core is None:
-            blurred_f = (blur(weighted_f, size) / (blurred_a + np.float32(1e-5))).astype(np.float32)
-        else:
-            # Where no weighted pixel is near, the previous (wider) estimate stands.
-            blurred_w = blur(weight_f, size)
-            blurred_f = blurred_f.copy()
-            np.divide(blur(weighted_f, size), blurred_w, out=blurred_f, where=blurred_w > 1e-3)
+        blurred_f = blurred_f.copy()
+        np.divide(blur(weighted_f, size), blurred_w, out=blurred_f, where=blurred_w > 1e-3)
         blurred_b = (blur(weighted_b, size) / (1.00001 - blurred_a)).astype(np.float32)
         foreground = _correct(small, small_a, blurred_f, blurred_b)
         background = blurred_b
