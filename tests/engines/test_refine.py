@@ -70,6 +70,24 @@ def test_remove_specks_drops_small_islands_and_their_fringe_only() -> None:
     np.testing.assert_array_equal(cleaned[:45, :45], alpha[:45, :45])
 
 
+def test_remove_specks_leaves_no_hole_in_a_half_transparent_smear() -> None:
+    """A sleeve against a bright sky: a smear at 0.45 down to the bottom edge, with a small
+    sure part in it. Cutting that part out left a hard rectangular notch in the smear; it is
+    lowered to the smear's level instead (below 0.5: background, as a speck would be)."""
+    alpha = np.zeros((200, 300), np.float32)
+    alpha[20:150, 80:220] = 1.0  # the body
+    alpha[150:200, 120:260] = 0.45  # the smear, joined to the body
+    alpha[185:200, 200:240] = 0.8  # the sure part, 600 px: under 5% of the body
+    cleaned = remove_specks(alpha, 0.05)
+    np.testing.assert_array_equal(cleaned[150:200, 120:260], np.float32(0.45))
+    np.testing.assert_array_equal(cleaned[:150], alpha[:150])
+    # The same part on its own, not joined to anything, is still a speck.
+    alpha[150:180, 120:260] = 0.0
+    alpha[180:200, 120:260] = 0.1  # a faint haze does not join
+    alpha[185:200, 200:240] = 0.8
+    assert remove_specks(alpha, 0.05)[185:200, 200:240].max() == 0.0
+
+
 def test_remove_specks_keeps_two_comparable_subjects() -> None:
     alpha = np.zeros((40, 80), np.float32)
     alpha[5:35, 5:35] = 1.0

@@ -10,8 +10,9 @@ because it paid; `refine_alpha` chains them as `RefineSettings` says:
 4. `contrast`: a linear ramp that sends near-0 haze to 0 and near-1 to 1 (the sure regions),
    keeping the soft band in between.
 5. `remove_specks` / `fill_holes`: connected components of the subject (alpha >= 0.5) far
-   smaller than the largest one are dropped; enclosed background holes smaller than a share
-   of the subject are filled.
+   smaller than the largest one are dropped (or, inside a half-transparent smear joined to
+   the subject, lowered to the smear's level); enclosed background holes smaller than a
+   share of the subject are filled.
 
 OpenCV (`cv2`) does the box filters, resizing and connected components; it is imported
 where used, so the settings can be imported (by the registry) without it.
@@ -20,6 +21,7 @@ where used, so the settings can be imported (by the registry) without it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -132,7 +134,13 @@ def contrast(alpha: FloatArray, low: float, high: float) -> FloatArray:
 
 
 def remove_specks(alpha: FloatArray, fraction: float) -> FloatArray:
-    """Zero the parts of `alpha` around subject components smaller than `fraction` x largest."""
+    """Zero the parts of `alpha` around subject components smaller than `fraction` x largest.
+
+    A small component joined to a kept one through half-transparent pixels (a sure bit of a
+    sleeve inside a smear against a bright sky) is not cut out: that left a hard-edged hole
+    in the smear. It is lowered to the smear's level instead, so it counts as background
+    (alpha < 0.5) exactly as a dropped speck does, and the smear stays whole.
+    """
     import cv2
 
     solid = (alpha >= 0.5).astype(np.uint8)
@@ -143,14 +151,47 @@ def remove_specks(alpha: FloatArray, fraction: float) -> FloatArray:
     small = np.flatnonzero(areas < fraction * areas.max()) + 1
     if small.size == 0:
         return alpha
+    _, joined = cv2.connectedComponents((alpha >= _JOINING).astype(np.uint8), connectivity=8)
+    # Every pixel of a solid component lies in one joined component: map one to the other.
+    group = np.zeros(count, np.int32)
+    group[labels.ravel()] = joined.ravel()
+    kept_groups = group[np.setdiff1d(np.arange(1, count), small)]
+    in_smear = np.isin(group[small], kept_groups)
+    cleaned = alpha.copy()
+    for label in small[in_smear]:
+        _lower_to_surroundings(cleaned, labels, label, stats[label], solid)
+    specks = small[~in_smear]
+    if specks.size == 0:
+        return cleaned
     # The soft fringe of a dropped speck goes with it: everything within a few pixels of it
     # that is not part of a kept component.
-    dropped = np.isin(labels, small).astype(np.uint8)
+    dropped = np.isin(labels, specks).astype(np.uint8)
     kept = (solid > 0) & (dropped == 0)
     fringe = cv2.dilate(dropped, np.ones((5, 5), np.uint8)).astype(bool) & ~kept
-    cleaned = alpha.copy()
     cleaned[fringe] = 0.0
     return cleaned
+
+
+# Pixels at least this opaque join a small solid part to the subject: a half-transparent
+# smear, not the faint haze that clutter sits in.
+_JOINING = 0.25
+
+
+def _lower_to_surroundings(
+    alpha: FloatArray, labels: npt.NDArray[Any], label: int, box: npt.NDArray[Any], solid: Mask
+) -> None:
+    """Lower component `label` (in place) to the median alpha of the soft pixels around it."""
+    import cv2
+
+    x, y, w, h = (int(v) for v in box[:4])
+    top, left = max(0, y - 2), max(0, x - 2)
+    bottom, right = min(alpha.shape[0], y + h + 2), min(alpha.shape[1], x + w + 2)
+    region = labels[top:bottom, left:right] == label
+    ring = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    ring &= solid[top:bottom, left:right] == 0
+    window = alpha[top:bottom, left:right]
+    level = float(np.median(window[ring])) if ring.any() else 0.0
+    window[region] = np.minimum(window[region], level)
 
 
 def fill_holes(alpha: FloatArray, fraction: float) -> FloatArray:
