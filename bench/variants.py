@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine
 
 from backdrop.engines import refine
+from backdrop.engines.segmentation import TunedIsnetSegmenter
 from backdrop.evaluation.metrics import score
 
 REPO = Path(__file__).resolve().parent.parent
@@ -87,10 +88,7 @@ def model_input(photo: Image.Image, geometry: str) -> tuple[np.ndarray, tuple[in
         padded = cv2.copyMakeBorder(np.asarray(photo), my, my, mx, mx, border)
         photo, margin = Image.fromarray(padded), (mx, my, mx, my)
     height, width = input_shape(geometry, photo.width, photo.height)
-    pixels = np.asarray(photo.resize((width, height), Image.Resampling.LANCZOS), np.float32)
-    pixels *= np.float32(255.0 / max(float(pixels.max()), 1.0))
-    batch = (pixels - np.float32(127.5)) / np.float32(255.0)
-    return np.ascontiguousarray(batch.transpose(2, 0, 1)[np.newaxis]), margin
+    return TunedIsnetSegmenter.input_batch(photo, (width, height)), margin
 
 
 def prediction_for_photo(

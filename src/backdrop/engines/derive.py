@@ -87,8 +87,8 @@ def derive_int8(fp32: Path, dest: Path) -> None:
     from backdrop.engines.segmentation import TunedIsnetSegmenter
 
     # The engine's own preprocessing, so calibration sees the inputs inference will see.
-    preprocess = TunedIsnetSegmenter(session=_NoSession())._preprocess
-    batches = [preprocess(photo) for photo in calibration_photos()]
+    engine = TunedIsnetSegmenter
+    batches = [engine.input_batch(photo, engine.input_size) for photo in calibration_photos()]
     quantize_int8(fp32, dest, batches, float_nodes=ISNET_FLOAT_NODES)
 
 
@@ -218,11 +218,6 @@ def scale_resize_targets(nodes: Sequence[Any], height: int, width: int, base: in
                 raise ValueError(f"{height}x{width} does not keep the size {value.tolist()} whole")
             constant.attribute[0].t.CopyFrom(numpy_helper.from_array(scaled.astype(value.dtype)))
             done.add(name)
-
-
-class _NoSession:
-    def run(self, output_names: list[str] | None, input_feed: dict[str, Any]) -> list[Any]:
-        raise AssertionError("only the preprocessing is used")
 
 
 def to_fp32_output_only(

@@ -151,12 +151,19 @@ class OnnxSegmenter:
         )
 
     def _preprocess(self, image: Image.Image) -> FloatArray:
-        """RGB, stretched to the input size (`resample`), NCHW float32 `(v - mean) / std`."""
-        rgb = flatten_to_rgb(image).resize(self.input_size, self.resample)
+        """The model's input for `image` at the model's input size (`input_batch`)."""
+        return self.input_batch(image, self.input_size)
+
+    @classmethod
+    def input_batch(cls, image: Image.Image, size: tuple[int, int]) -> FloatArray:
+        """RGB, stretched to `size` (width, height) with `resample`, NCHW float32
+        `(v - mean) / std`: this engine's preprocessing at any input size (calibration and
+        benches use it at other sizes than the model's)."""
+        rgb = flatten_to_rgb(image).resize(size, cls.resample)
         pixels = np.asarray(rgb, dtype=np.float32)
-        if self.scale_by_max:
+        if cls.scale_by_max:
             pixels *= np.float32(255.0 / max(float(pixels.max()), 1.0))
-        normalised = (pixels - np.float32(self.mean)) / np.float32(self.std)
+        normalised = (pixels - np.float32(cls.mean)) / np.float32(cls.std)
         return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis])
 
     def _probability(self, prediction: npt.NDArray[Any]) -> FloatArray:

@@ -112,7 +112,8 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
     returned as is.
     """
     _check_matte(image, alpha)
-    band = _decontamination_band(alpha)
+    band_width = _band_width(alpha)
+    band = _decontamination_band(alpha, band_width)
     if band is None:
         return image.convert("RGB")
 
@@ -125,7 +126,7 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
         small = _float_rows(image, 0, height) / np.float32(255.0)
         small_a = _unit_alpha(alpha, channels=1)
     # The subject's colour is learnt away from the band, whose pixels may hold the old one.
-    core = _erode_unit(small_a, max(1, round(_band_width(alpha) * shrink)))
+    core = _erode_unit(small_a, max(1, round(band_width * shrink)))
     blurred_f, blurred_b = _blur_fusion(small, small_a, core)
     large_f = _Enlarger(blurred_f, (width, height))
     large_b = _Enlarger(blurred_b, (width, height))
@@ -158,8 +159,8 @@ _MIN_SUBJECT_SHARE = 0.5
 _SURE_SHARE = 0.85
 
 
-def _decontamination_band(alpha: Alpha) -> npt.NDArray[np.bool_] | None:
-    """Opaque pixels within the band width of a non-opaque one; None if the matte has no
+def _decontamination_band(alpha: Alpha, width: int) -> npt.NDArray[np.bool_] | None:
+    """Opaque pixels within `width` pixels of a non-opaque one; None if the matte has no
     soft pixels and no edge (nothing to estimate)."""
     import cv2
 
@@ -167,7 +168,6 @@ def _decontamination_band(alpha: Alpha) -> npt.NDArray[np.bool_] | None:
     soft = np.any((alpha > 0) & (alpha < 255))
     if not soft and (not not_opaque.any() or not_opaque.all()):
         return None
-    width = _band_width(alpha)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
     band: npt.NDArray[np.bool_] = (cv2.dilate(not_opaque, kernel) > 0) & (not_opaque == 0)
     return band
