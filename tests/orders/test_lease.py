@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backdrop.db.locks import ClusterLock
-from backdrop.db.models import Order
+from backdrop.db.models import ApiKey, Order
 from backdrop.engines.registry import Segmenters
 from backdrop.engines.segmentation import Segmenter
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY
@@ -154,6 +154,26 @@ def test_an_expired_lease_is_taken_over_and_the_late_run_deletes_only_its_own_re
     # The slow run's results are gone; only the winner's two files remain.
     assert len(list((rt.settings.files_dir / "results").iterdir())) == 2
     assert rt.keys.get(key_id).credits == 4.5
+
+
+def test_credits_spent_before_the_order_finishes_fail_it_uncharged_and_leave_no_results(
+    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+) -> None:
+    key_id, order_id = _order(rt)
+    # Other orders of the key spent its balance after this one was accepted.
+    with rt.db.unit_of_work() as session:
+        session.execute(update(ApiKey).where(ApiKey.id == key_id).values(credit_cents=0))
+    _runner(rt, segmenter, "a", clock).run(order_id)
+    row = _row(rt, order_id)
+    assert (row.status, row.failure_reason, row.charged_cents) == (
+        "failed",
+        "API credits consumed",
+        0,
+    )
+    assert row.output_key is None and row.lease_owner is None
+    assert rt.keys.get(key_id).credits == 0
+    # The results written before the charge failed are deleted, not left for the sweeper.
+    assert list((rt.settings.files_dir / "results").iterdir()) == []
 
 
 def test_a_held_lease_is_renewed_while_the_order_runs(

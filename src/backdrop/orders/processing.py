@@ -254,6 +254,12 @@ class OrderRunner:
         ]
 
     def _complete(self, job: Job, results: list[_Result]) -> None:
+        if not self._commit(job, results):
+            # Deleted once the row is unlocked: no store round trips inside the transaction.
+            self._discard(results)
+
+    def _commit(self, job: Job, results: list[_Result]) -> bool:
+        """Make the order `active` and charge it; False (order `failed`) without credits."""
         now = self._clock()
         with self._db.unit_of_work() as session:
             # The order row is locked first: two runs finishing at once take turns here, and
@@ -282,8 +288,7 @@ class OrderRunner:
                 ORDERS.labels(job.operation, OrderStatus.FAILED.value).inc()
                 order.status = OrderStatus.FAILED.value
                 order.failure_reason = "API credits consumed"
-                self._discard(results)
-                return
+                return False
             order.status = OrderStatus.ACTIVE.value
             order.charged_cents = job.cost_cents
             CREDITS_CHARGED.inc(from_cents(job.cost_cents))
@@ -302,6 +307,7 @@ class OrderRunner:
                         expires_at=order.expires_at,
                     )
                 )
+            return True
 
     def _discard(self, results: list[_Result]) -> None:
         for result in results:
