@@ -12,10 +12,13 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from backdrop.engines.cpu import read_cpu
 from backdrop.engines.inference import (
+    COMPILED_CACHE,
     OpenVinoSession,
     choose_providers,
     choose_runtime,
+    compiled_cache_dir,
     describe,
     make_session_options,
     open_session,
@@ -158,7 +161,9 @@ def test_openvino_matches_onnxruntime(tmp_path: Path, precision: str, tolerance:
     )[0]
     inference = InferenceSettings(runtime="openvino", precision=precision)  # type: ignore[arg-type]
     session = open_session(model, inference)
-    assert isinstance(session, OpenVinoSession) and session.precision == precision
+    # A CPU without bf16 units (AVX2 only) computes a bf16 hint in f32.
+    computed = precision if precision != "bf16" or read_cpu().bf16 else "f32"
+    assert isinstance(session, OpenVinoSession) and session.precision == computed
     (output,) = session.run(["output"], {"input": x})
 
     assert output.shape == reference.shape == (1, 1, 32, 32)
@@ -214,3 +219,35 @@ def test_describe_names_the_runtime_and_precision(tmp_path: Path) -> None:
     assert describe(open_session(model, InferenceSettings(runtime="onnxruntime"))) == (
         "onnxruntime, CPU"
     )
+
+
+def test_openvino_keeps_compiled_models_and_never_serves_a_replaced_file_a_stale_one(
+    tmp_path: Path,
+) -> None:
+    model = write_conv_net(tmp_path / "net.onnx", seed=7)
+    x = batch()
+    first = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": x})[0]
+    blobs = set((tmp_path / COMPILED_CACHE).iterdir())
+    assert len(blobs) == 1  # compiled once and kept
+    again = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": x})[0]
+    np.testing.assert_array_equal(again, first)
+    assert set((tmp_path / COMPILED_CACHE).iterdir()) == blobs  # loaded, not compiled again
+
+    # Other weights at the same path (a model fetched again): its own blob, its own output.
+    write_conv_net(tmp_path / "other.onnx", seed=8).replace(model)
+    replaced = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": x})[0]
+    reference = open_session(model, InferenceSettings(runtime="onnxruntime")).run(
+        ["output"], {"input": x}
+    )[0]
+    np.testing.assert_allclose(replaced, reference, atol=1e-5)
+    assert float(np.abs(replaced - first).max()) > 0.05
+    assert len(set((tmp_path / COMPILED_CACHE).iterdir())) == 2
+
+
+def test_a_model_folder_without_room_for_a_cache_still_runs(tmp_path: Path) -> None:
+    model = write_conv_net(tmp_path / "net.onnx")
+    (tmp_path / COMPILED_CACHE).write_text("a file where the cache folder would go")
+    assert compiled_cache_dir(model) is None
+    (output,) = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": batch()})
+    assert output.shape == (1, 1, 32, 32)
+    assert (tmp_path / COMPILED_CACHE).is_file()

@@ -212,6 +212,10 @@ def test_estimate_foreground_keeps_the_colours_of_opaque_subject_pixels() -> Non
     estimated = np.asarray(estimate_foreground(image, alpha))
     opaque = alpha == 255
     np.testing.assert_array_equal(estimated[opaque], np.asarray(image)[opaque])
+    # Transparent pixels are not estimated either: no composite shows them.
+    transparent = alpha == 0
+    assert transparent.any()
+    np.testing.assert_array_equal(estimated[transparent], np.asarray(image)[transparent])
 
 
 def test_estimate_foreground_takes_the_old_background_out_of_a_hard_edge() -> None:

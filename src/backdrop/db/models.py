@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# The enums live apart so that code without a database (the CLI) need not import SQLAlchemy.
+from backdrop.orders.kinds import Operation, OrderStatus
+
+__all__ = ["ApiKey", "Base", "Operation", "Order", "OrderStatus", "StoredImage"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -32,20 +36,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
-
-
-class OrderStatus(enum.StrEnum):
-    """LightX's three states: init = processing, active = done, failed = error."""
-
-    INIT = "init"
-    ACTIVE = "active"
-    FAILED = "failed"
-
-
-class Operation(enum.StrEnum):
-    REMOVE_BACKGROUND = "remove-background"
-    GENERATE_BACKGROUND = "background-generator"
-    PRODUCT_PHOTOSHOOT = "product-photoshoot"
 
 
 class ApiKey(Base):

@@ -159,12 +159,18 @@ class OnnxSegmenter:
         """RGB, stretched to `size` (width, height) with `resample`, NCHW float32
         `(v - mean) / std`: this engine's preprocessing at any input size (calibration and
         benches use it at other sizes than the model's)."""
-        rgb = flatten_to_rgb(image).resize(size, cls.resample)
-        pixels = np.asarray(rgb, dtype=np.float32)
-        if cls.scale_by_max:
-            pixels *= np.float32(255.0 / max(float(pixels.max()), 1.0))
-        normalised = (pixels - np.float32(cls.mean)) / np.float32(cls.std)
-        return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis])
+        pixels = np.asarray(flatten_to_rgb(image).resize(size, cls.resample), dtype=np.uint8)
+        top = max(int(pixels.max()), 1) if cls.scale_by_max else 255
+        # (v * 255 / top - mean) / std as one multiply-subtract per plane, written straight
+        # into the NCHW batch: a third of the time of float copies and a transpose at 1024².
+        gain = np.float32(255.0 / (top * cls.std))
+        offset = np.float32(cls.mean / cls.std)
+        batch = np.empty((1, 3, size[1], size[0]), dtype=np.float32)
+        for channel in range(3):
+            plane = batch[0, channel]
+            np.multiply(pixels[..., channel], gain, out=plane, dtype=np.float32)
+            plane -= offset
+        return batch
 
     def _probability(self, prediction: npt.NDArray[Any]) -> FloatArray:
         """Model output -> (h, w) float32 0..1 map (ISNet's output is already a probability)."""

@@ -108,8 +108,8 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
     (`_decontamination_band`) get their share of the subject from their colour instead: the
     projection of `I - B'` on `F' - B'` where the two estimates differ enough to tell, and
     that share takes the place of alpha in the correction. The alpha itself is not changed.
-    Other opaque pixels keep their colour exactly; an image without soft or edge pixels is
-    returned as is.
+    Other opaque pixels keep their colour exactly, and so do transparent ones (no composite
+    shows them); an image without soft or edge pixels is returned as is.
     """
     _check_matte(image, alpha)
     band_width = _band_width(alpha)
@@ -132,17 +132,27 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
     large_b = _Enlarger(blurred_b, (width, height))
 
     def foreground_rows(top: int, bottom: int) -> UInt8Array:
-        pixels = _float_rows(image, top, bottom)
-        pixels /= np.float32(255.0)
-        a = _unit_alpha(alpha[top:bottom])
-        f, b = large_f.rows(top, bottom), large_b.rows(top, bottom)
+        rows = image.crop((0, top, width, bottom))
+        original = np.asarray(rows if rows.mode == "RGB" else rows.convert("RGB"))
+        rows_alpha = alpha[top:bottom]
+        # Only soft and edge-band pixels change (~1-5% of a photo): opaque ones keep their
+        # colour and transparent ones show through no composite, so they are not computed.
         edge = band[top:bottom]
-        if edge.any():
-            a[edge] = _colour_share(pixels[edge], f[edge], b[edge])  # a few % of the pixels
+        changed = edge | ((rows_alpha > 0) & (rows_alpha < 255))
+        if not changed.any():
+            return original
+        pixels = original[changed].astype(np.float32)
+        pixels /= np.float32(255.0)
+        a = (rows_alpha[changed].astype(np.float32) / np.float32(255.0))[:, np.newaxis]
+        f, b = large_f.rows(top, bottom)[changed], large_b.rows(top, bottom)[changed]
+        on_edge = edge[changed]
+        a[on_edge] = _colour_share(pixels[on_edge], f[on_edge], b[on_edge])
         foreground = _correct(pixels, a, f, b)
         np.copyto(foreground, pixels, where=a == 1.0)  # opaque pixels exactly as they were
         foreground *= np.float32(255.0)
-        return _to_uint8(foreground)
+        result = original.copy()
+        result[changed] = _to_uint8(foreground)
+        return result
 
     return _build_in_strips("RGB", image.size, foreground_rows)
 

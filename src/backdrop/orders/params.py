@@ -12,10 +12,10 @@ from typing import Any
 
 from PIL import Image
 
-from backdrop.db.models import Operation
 from backdrop.engines import pipeline
 from backdrop.imaging.colors import parse_color
 from backdrop.imaging.output import OutputOptions
+from backdrop.orders.kinds import Operation
 
 RGBA = tuple[int, int, int, int]
 
