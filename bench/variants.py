@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/variants.py --cache DIR        # ~25 min on 2 cores: the model runs
     .venv/bin/python bench/variants.py --cache DIR --score-only
+    .venv/bin/python bench/variants.py --cache DIR --geometries stretch1024,stretch896,stretch960 \
+        --results bench/variants_input_size.json       # ~35 min: smaller model inputs
 
 Step 1 runs a graph (default: the int8 graph the default runs on an AVX2 CPU) over every image
 of both dev sets once per input geometry and keeps its raw 0..1 predictions (float16, outside
@@ -13,7 +15,7 @@ of a GrabCut-style truth, which the held-back photos have and the dev sets do no
 Input geometries (ISNet's export has its upsampling sizes as constants; they are rescaled per
 input shape here, which needs sides that are multiples of 64):
 - `stretch1024`: the photo stretched to 1024² (what the default does);
-- `stretch768`, `stretch1152`: stretched to 768² / 1152²;
+- `stretch768`, `stretch896`, `stretch960`, `stretch1152`: stretched to that size, squared;
 - `aspect1024`, `aspect768`: the aspect ratio kept, long side 1024 / 768;
 - `reflect1024`, `replicate1024`: a margin of 1/16 of each side mirrored / replicated around the
   photo (for subjects cut by the border), then stretched to 1024²;
@@ -50,6 +52,8 @@ SETS = ("davis", "sod_bsds")
 GEOMETRIES = (
     "stretch1024",
     "stretch768",
+    "stretch896",
+    "stretch960",
     "stretch1152",
     "aspect1024",
     "aspect768",
@@ -315,18 +319,29 @@ def main() -> None:
         default=Path.home() / ".cache/backdrop/models/isnet-general-int8-nncf.onnx",
     )
     parser.add_argument("--score-only", action="store_true")
+    parser.add_argument(
+        "--geometries",
+        help="comma-separated: run and score only these, with the default refinement "
+        "(e.g. stretch1024,stretch896,stretch960)",
+    )
     parser.add_argument("--results", type=Path, default=REPO / "bench/variants.json")
     args = parser.parse_args()
-    seconds = {} if args.score_only else cache_predictions(args.graph, args.cache, list(GEOMETRIES))
-    means = score_all(args.cache, ROWS)
+    geometries = args.geometries.split(",") if args.geometries else list(GEOMETRIES)
+    unknown = set(geometries) - set(GEOMETRIES)
+    if unknown:
+        parser.error(f"unknown geometries: {', '.join(sorted(unknown))}")
+    seconds = {} if args.score_only else cache_predictions(args.graph, args.cache, geometries)
+    rows = [(g, "default") for g in geometries] if args.geometries else ROWS
+    means = score_all(args.cache, rows)
     record = {
         "graph": args.graph.name,
         "model_seconds_per_image": seconds,
         "columns": ["IoU", "MAE", "boundary F", "banded IoU", "banded MAE", "banded boundary F"],
         "means": means,
-        "subjects_cut_by_the_border": border_subsets(args.cache),
         "machine": machine(),
     }
+    if not args.geometries:
+        record["subjects_cut_by_the_border"] = border_subsets(args.cache)
     args.results.write_text(json.dumps(record, indent=1) + "\n")
     for dataset, table in means.items():
         print(f"\n{dataset}: IoU MAE bF | banded IoU MAE bF")

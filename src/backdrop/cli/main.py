@@ -303,7 +303,9 @@ def remove(
             "fast: the int8 graph on any CPU (the default already runs it on CPUs without AMX)."
         ),
     ] = QualityChoice.balanced,
-    jobs: JobsOption = 1,
+    # Two: one image is decoded, refined and encoded while the model runs on the next; on a
+    # 2-core AVX2 EPYC a folder takes ~4% less time than one at a time (bench/RESULTS.md).
+    jobs: JobsOption = 2,
     overwrite: OverwriteOption = False,
     server: ServerOption = None,
     api_key: ApiKeyOption = None,

