@@ -304,7 +304,7 @@ def remove(
         ),
     ] = QualityChoice.balanced,
     # Two: one image is decoded, refined and encoded while the model runs on the next; on a
-    # 2-core AVX2 EPYC a folder takes ~4% less time than one at a time (bench/RESULTS.md).
+    # 2-core AVX2 EPYC a folder takes 2-5% less time than one at a time (bench/RESULTS.md).
     jobs: JobsOption = 2,
     overwrite: OverwriteOption = False,
     server: ServerOption = None,

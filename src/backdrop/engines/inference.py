@@ -137,8 +137,9 @@ def openvino_config(inference: InferenceSettings) -> dict[str, Any]:
 
 
 # Beside the models: OpenVINO's compiled blobs (one per model, precision and CPU; the int8
-# ISNet's is 45 MB). Loading one takes ~0.3 s where compiling takes ~1.7 s on 2 AVX2 cores,
-# and every `backdrop remove` and worker start pays that.
+# ISNet's is 45 MB). With one, opening the model takes 0.75-0.9 s (reading the ONNX file
+# included) where compiling it took 1.7-2.3 s on 2 AVX2 cores, and every `backdrop remove`
+# and worker start pays that.
 COMPILED_CACHE = "openvino-cache"
 
 
