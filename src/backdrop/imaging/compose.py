@@ -132,8 +132,7 @@ def estimate_foreground(image: Image.Image, alpha: Alpha) -> Image.Image:
     large_b = _Enlarger(blurred_b, (width, height))
 
     def foreground_rows(top: int, bottom: int) -> UInt8Array:
-        rows = image.crop((0, top, width, bottom))
-        original = np.asarray(rows if rows.mode == "RGB" else rows.convert("RGB"))
+        original = _rgb_rows(image, top, bottom)
         rows_alpha = alpha[top:bottom]
         # Only soft and edge-band pixels change (~1-5% of a photo): opaque ones keep their
         # colour and transparent ones show through no composite, so they are not computed.
@@ -389,14 +388,20 @@ def _build_in_strips(
     return result
 
 
-def _float_rows(image: Image.Image, top: int, bottom: int) -> FloatArray:
-    """Rows `top:bottom` of the image in RGB as float32 (rows, width, 3), 0 to 255.
+def _rgb_rows(image: Image.Image, top: int, bottom: int) -> UInt8Array:
+    """Rows `top:bottom` of the image in RGB as uint8 (rows, width, 3).
 
     Only the strip is converted to RGB: converting the whole image first would copy it all
     (an "RGB" image's `convert("RGB")` copies too, ~100 MB for 24 MP).
     """
     rows = image.crop((0, top, image.width, bottom))
-    return np.asarray(rows if rows.mode == "RGB" else rows.convert("RGB"), dtype=np.float32)
+    pixels: UInt8Array = np.asarray(rows if rows.mode == "RGB" else rows.convert("RGB"))
+    return pixels
+
+
+def _float_rows(image: Image.Image, top: int, bottom: int) -> FloatArray:
+    """`_rgb_rows` as float32, 0 to 255."""
+    return _rgb_rows(image, top, bottom).astype(np.float32)
 
 
 def _unit_alpha(alpha: Alpha, channels: int = 3) -> FloatArray:
