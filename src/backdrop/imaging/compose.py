@@ -7,6 +7,7 @@ A matte of the wrong shape is a programming error and raises `ValueError`.
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -345,12 +346,20 @@ def mask_image(alpha: Alpha) -> Image.Image:
 # zlib level 2, not Pillow's 6: a 1 MP cutout encodes 3x faster for a file ~15% larger
 # (measured in bench/RESULTS.md); at 6 the encode alone took as long as the int8 model.
 PNG_COMPRESS_LEVEL = 2
+# zlib's run-length strategy, not its default string matching: after PNG's row filters a
+# cutout is mostly runs (transparent pixels, flat mask areas), and at level 2 the matcher
+# finds little else. Measured on a 1 MP cutout of a scikit-image sample photo (Zen 4):
+# 57 -> 48 ms and 962 -> 839 KB; its mask 17.5 -> 10.4 KB; the photo itself 1300 -> 1153 KB.
+PNG_COMPRESS_TYPE = zlib.Z_RLE
 
 
 def encode_png(image: Image.Image) -> bytes:
     """The image as PNG bytes (alpha kept)."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    # Pillow's `compress_type` is the zlib strategy.
+    image.save(
+        buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, compress_type=PNG_COMPRESS_TYPE
+    )
     return buffer.getvalue()
 
 
