@@ -226,28 +226,52 @@ def test_openvino_keeps_compiled_models_and_never_serves_a_replaced_file_a_stale
 ) -> None:
     model = write_conv_net(tmp_path / "net.onnx", seed=7)
     x = batch()
-    first = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": x})[0]
-    blobs = set((tmp_path / COMPILED_CACHE).iterdir())
+    # f32: compared with onnxruntime below, where a CPU with bf16 units would compute in bf16.
+    exact = InferenceSettings(precision="f32")
+    first = OpenVinoSession(model, exact).run(["output"], {"input": x})[0]
+    (folder,) = (tmp_path / COMPILED_CACHE).iterdir()  # one folder for the one model
+    blobs = set(folder.iterdir())
     assert len(blobs) == 1  # compiled once and kept
-    again = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": x})[0]
+    again = OpenVinoSession(model, exact).run(["output"], {"input": x})[0]
     np.testing.assert_array_equal(again, first)
-    assert set((tmp_path / COMPILED_CACHE).iterdir()) == blobs  # loaded, not compiled again
+    assert set(folder.iterdir()) == blobs  # loaded, not compiled again
 
-    # Other weights at the same path (a model fetched again): its own blob, its own output.
+    # Other weights at the same path (a model fetched again): its own blob, its own output,
+    # and the old blob, which nothing would read again, is gone.
     write_conv_net(tmp_path / "other.onnx", seed=8).replace(model)
-    replaced = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": x})[0]
+    replaced = OpenVinoSession(model, exact).run(["output"], {"input": x})[0]
     reference = open_session(model, InferenceSettings(runtime="onnxruntime")).run(
         ["output"], {"input": x}
     )[0]
     np.testing.assert_allclose(replaced, reference, atol=1e-5)
     assert float(np.abs(replaced - first).max()) > 0.05
-    assert len(set((tmp_path / COMPILED_CACHE).iterdir())) == 2
+    (new_folder,) = (tmp_path / COMPILED_CACHE).iterdir()
+    assert new_folder != folder
+    assert len(list(new_folder.iterdir())) == 1
+
+
+def test_a_new_openvino_or_model_file_deletes_only_that_models_old_blobs(tmp_path: Path) -> None:
+    model = write_conv_net(tmp_path / "net.onnx")
+    other = write_conv_net(tmp_path / "net.onnx-other.onnx")  # a name that starts alike
+    cache = tmp_path / COMPILED_CACHE
+    old = compiled_cache_dir(model, "2025.0")
+    others = compiled_cache_dir(other, "2025.0")
+    assert old is not None and others is not None
+    (old / "a.blob").write_bytes(b"old")
+    (others / "b.blob").write_bytes(b"kept")
+    (cache / "0123.blob").write_bytes(b"left loose by a version with one shared folder")
+
+    new = compiled_cache_dir(model, "2026.4")
+    assert new is not None and new != old
+    assert not old.exists() and not (cache / "0123.blob").exists()
+    assert (others / "b.blob").read_bytes() == b"kept"
+    assert compiled_cache_dir(model, "2026.4") == new  # same file, same version: same folder
 
 
 def test_a_model_folder_without_room_for_a_cache_still_runs(tmp_path: Path) -> None:
     model = write_conv_net(tmp_path / "net.onnx")
     (tmp_path / COMPILED_CACHE).write_text("a file where the cache folder would go")
-    assert compiled_cache_dir(model) is None
+    assert compiled_cache_dir(model, "2026.4") is None
     (output,) = OpenVinoSession(model, InferenceSettings()).run(["output"], {"input": batch()})
     assert output.shape == (1, 1, 32, 32)
     assert (tmp_path / COMPILED_CACHE).is_file()

@@ -15,8 +15,11 @@ Both runtimes are imported where a session is opened, so importing this module s
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
+import re
+import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,15 +146,53 @@ def openvino_config(inference: InferenceSettings) -> dict[str, Any]:
 COMPILED_CACHE = "openvino-cache"
 
 
-def compiled_cache_dir(model_path: Path) -> Path | None:
-    """Where OpenVINO keeps compiled models of `model_path`'s folder; None where that folder
-    is read-only (the model then compiles on every start, as without a cache)."""
-    folder = model_path.parent / COMPILED_CACHE
+def compiled_cache_dir(model_path: Path, openvino_version: str) -> Path | None:
+    """Where OpenVINO keeps compiled models of `model_path`; None where the models folder is
+    read-only (the model then compiles on every start, as without a cache).
+
+    One folder per model file, named after the file and a signature of its size, its time of
+    change and the OpenVINO version. A model fetched again or a new OpenVINO gets a new folder
+    and the model's older ones are deleted: their blobs would never be read again, and each
+    is tens of MB. (Which blob is read is OpenVINO's choice, keyed on the graph itself, so a
+    signature that missed a change would cost a compile, never a stale result.)
+    """
     try:
-        folder.mkdir(exist_ok=True)
+        stat = model_path.stat()
     except OSError:
         return None
-    return folder if os.access(folder, os.W_OK) else None
+    facts = f"{stat.st_size}:{stat.st_mtime_ns}:{openvino_version}"
+    signature = hashlib.sha256(facts.encode()).hexdigest()[:_SIGNATURE_LENGTH]
+    cache = model_path.parent / COMPILED_CACHE
+    folder = cache / f"{model_path.name}-{signature}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    _delete_other_caches(cache, model_path.name, keep=folder)
+    return folder
+
+
+_SIGNATURE_LENGTH = 12
+
+
+def _delete_other_caches(cache: Path, model_name: str, keep: Path) -> None:
+    """Delete `model_name`'s cache folders other than `keep`, and blobs left loose in `cache`
+    by versions that kept every model's blobs in one folder. Best effort: a blob in use by
+    another process stays readable to it once deleted (POSIX), and one that cannot be
+    deleted is left."""
+    own = re.compile(re.escape(model_name) + f"-[0-9a-f]{{{_SIGNATURE_LENGTH}}}")
+    try:
+        for entry in cache.iterdir():
+            if entry == keep:
+                continue
+            if entry.is_dir() and own.fullmatch(entry.name):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.is_file() and entry.suffix == ".blob":
+                entry.unlink(missing_ok=True)
+    except OSError:
+        return
 
 
 @dataclass(frozen=True)
@@ -173,7 +214,7 @@ class OpenVinoSession:
 
         core = ov.Core()
         config = openvino_config(inference)
-        cache = compiled_cache_dir(model_path)
+        cache = compiled_cache_dir(model_path, ov.__version__)
         if cache is not None:
             config["CACHE_DIR"] = str(cache)
         # Compiled from the read model, not the path: OpenVINO then keys its cache on the
