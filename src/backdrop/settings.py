@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backdrop.engines.cpu import usable_cores
+
 MAX_UPLOAD_BYTES = 5_242_880  # LightX's documented limit (5 MB).
 
 
@@ -97,7 +99,10 @@ class InferenceSettings(BaseModel):
     # else the model's int8 graph (AVX2), else f32; f32 / bf16: the fp32 graph computed so
     # (bf16: OpenVINO only); int8: the model's int8 graph where it has one.
     precision: Literal["auto", "f32", "bf16", "int8"] = "auto"
-    threads: int = Field(default=2, ge=1, le=256)
+    # Threads per model run; by default the physical cores this process may use (its CPU
+    # affinity, at most a container's CPU quota). On OpenVINO, runs of one model take turns,
+    # so a pool running several orders at once still makes one model call at a time.
+    threads: int = Field(default_factory=usable_cores, ge=1, le=256)
 
 
 class DiffusionSettings(BaseModel):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from backdrop.engines.cpu import parse_cpuinfo, read_cpu
+import pytest
+
+from backdrop.engines.cpu import parse_cpuinfo, read_cpu, usable_cores
+from backdrop.settings import InferenceSettings
 
 ZEN4 = """processor\t: 0
 model name\t: AMD EPYC 9R14
@@ -48,3 +52,48 @@ def test_reading_this_machine_honours_the_environment(tmp_path: Path, monkeypatc
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
     assert read_cpu(info).bf16
     assert read_cpu(tmp_path / "missing").flags == frozenset()
+
+
+def fake_sys(root: Path, siblings: dict[int, str], cpu_max: str | None = None) -> Path:
+    """A /sys with each CPU's hyperthread siblings and, if given, a cgroup v2 cpu.max."""
+    for cpu, listed in siblings.items():
+        topology = root / f"devices/system/cpu/cpu{cpu}/topology"
+        topology.mkdir(parents=True)
+        (topology / "thread_siblings_list").write_text(listed + "\n")
+    (root / "fs/cgroup").mkdir(parents=True)
+    if cpu_max is not None:
+        (root / "fs/cgroup/cpu.max").write_text(cpu_max + "\n")
+    return root
+
+
+def test_usable_cores_counts_each_core_once_and_only_those_allowed(tmp_path: Path) -> None:
+    # 8 CPUs: 4 cores with 2 hyperthreads each (cpu n and n + 4 share a core).
+    root = fake_sys(tmp_path, {n: f"{n % 4},{n % 4 + 4}" for n in range(8)}, "max 100000")
+    assert usable_cores(set(range(8)), root) == 4
+    assert usable_cores({0, 4}, root) == 1  # pinned to one core's two hyperthreads
+    assert usable_cores({0, 1, 5}, root) == 2
+
+
+@pytest.mark.parametrize(("cpu_max", "expected"), [("200000 100000", 2), ("150000 100000", 2)])
+def test_usable_cores_stays_within_a_containers_cpu_quota(
+    tmp_path: Path, cpu_max: str, expected: int
+) -> None:
+    root = fake_sys(tmp_path, {n: str(n) for n in range(16)}, cpu_max)
+    assert usable_cores(set(range(16)), root) == expected
+
+
+def test_usable_cores_reads_a_cgroup_v1_quota_and_survives_a_bare_sys(tmp_path: Path) -> None:
+    v1 = tmp_path / "v1"
+    (v1 / "fs/cgroup/cpu").mkdir(parents=True)
+    (v1 / "fs/cgroup/cpu/cpu.cfs_quota_us").write_text("300000\n")
+    (v1 / "fs/cgroup/cpu/cpu.cfs_period_us").write_text("100000\n")
+    assert usable_cores(set(range(8)), v1) == 3  # no topology: each CPU its own core
+    assert usable_cores(set(range(8)), tmp_path / "nothing") == 8
+
+
+def test_model_threads_default_to_this_machines_usable_cores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert InferenceSettings().threads == usable_cores() <= len(os.sched_getaffinity(0))
+    monkeypatch.setenv("BACKDROP_INFERENCE__THREADS", "1")
+    from backdrop.settings import Settings
+
+    assert Settings().inference.threads == 1

@@ -8,6 +8,7 @@ an AVX2-only CPU would get (how bench/ measures AVX2 figures on a newer CPU).
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 from dataclasses import dataclass
@@ -120,3 +121,50 @@ def read_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> CpuFeatures:
     except OSError:
         text = ""
     return parse_cpuinfo(text, os.environ.get("ONEDNN_MAX_CPU_ISA"))
+
+
+def usable_cores(cpus: set[int] | None = None, sys_root: Path = Path("/sys")) -> int:
+    """How many threads a model run should use: the physical cores among the CPUs this process
+    may run on (`cpus`, by default its affinity), at most a container's CPU quota (cgroup v2
+    or v1). Hyperthreads of one core share its vector units, so they are counted once.
+
+    Where nothing can be read (not Linux), `os.cpu_count()`.
+    """
+    if cpus is None:
+        try:
+            cpus = set(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            return max(1, os.cpu_count() or 1)
+    cores = _physical_cores(cpus, sys_root / "devices/system/cpu")
+    quota = _cpu_quota(sys_root / "fs/cgroup")
+    return max(1, min(cores, quota) if quota is not None else cores)
+
+
+def _physical_cores(cpus: set[int], cpu_dir: Path) -> int:
+    """Distinct cores among `cpus`: CPUs that list the same siblings are one core."""
+    cores = set()
+    for cpu in cpus:
+        try:
+            siblings = (cpu_dir / f"cpu{cpu}/topology/thread_siblings_list").read_text().strip()
+        except OSError:
+            siblings = str(cpu)  # topology unknown: each CPU its own core
+        cores.add(siblings)
+    return len(cores)
+
+
+def _cpu_quota(cgroup: Path) -> int | None:
+    """A cgroup's CPU limit in whole CPUs, rounded up; None when there is none."""
+    try:  # cgroup v2: "max 100000" or "<quota> <period>"
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:  # cgroup v1: -1 means no quota
+            quota = (cgroup / "cpu/cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu/cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (ValueError, ZeroDivisionError):
+        return None
