@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from backdrop.engines.cpu import usable_cores
 
 MAX_UPLOAD_BYTES = 5_242_880  # LightX's documented limit (5 MB).
+MAX_THREADS = 256  # per model run
 
 
 class LimitSettings(BaseModel):
@@ -102,7 +103,9 @@ class InferenceSettings(BaseModel):
     # Threads per model run; by default the physical cores this process may use (its CPU
     # affinity, at most a container's CPU quota). On OpenVINO, runs of one model take turns,
     # so a pool running several orders at once still makes one model call at a time.
-    threads: int = Field(default_factory=usable_cores, ge=1, le=256)
+    threads: int = Field(
+        default_factory=lambda: min(usable_cores(), MAX_THREADS), ge=1, le=MAX_THREADS
+    )
 
 
 class DiffusionSettings(BaseModel):
