@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from backdrop.client import Client
 from backdrop.engines import pipeline
 from backdrop.engines.generation import BackgroundGenerator
 from backdrop.engines.segmentation import Segmenter
@@ -17,6 +16,9 @@ from backdrop.imaging.compose import encode_jpeg, encode_png
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.formats import sniff_content_type
 from backdrop.imaging.output import CONTENT_TYPES, OutputFormat, OutputOptions, encode, render
+
+if TYPE_CHECKING:
+    from backdrop.client import Client
 
 REMOVE_SUFFIXES = (".png", ".mask.png")
 GENERATE_SUFFIXES = (".jpg",)

@@ -20,11 +20,11 @@ from backdrop.cli.operations import (
     RemoveWish,
     remove_suffixes,
 )
-from backdrop.client import Client
 from backdrop.client.images import is_image_background
 from backdrop.settings import Settings
 
 if TYPE_CHECKING:
+    from backdrop.client import Client
     from backdrop.engines.segmentation import Segmenter
 
 # The exit status of a run stopped by Ctrl-C, as shells report SIGINT.
@@ -135,6 +135,8 @@ def _client(options: BatchOptions) -> AbstractContextManager[Client]:
     if not options.api_key:
         raise ValueError("--server needs --api-key (or BACKDROP_API_KEY)")
     assert options.server is not None
+    from backdrop.client import Client
+
     return Client(options.server, api_key=options.api_key)
 
 

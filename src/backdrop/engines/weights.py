@@ -23,11 +23,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from backdrop.errors import WeightsUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ _CHUNK = 1 << 20
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _STDERR_TAIL = 2000
 _NPM_TIMEOUT_SECONDS = 900.0
-_HTTP_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+# Seconds: to connect, write and wait for the pool; to wait for each piece of a body.
+_HTTP_TIMEOUT, _HTTP_READ_TIMEOUT = 30.0, 120.0
 # A download of undeclared size stops here, so a wrong URL cannot fill the disk.
 MAX_UNDECLARED_BYTES = 4 << 30
 
@@ -305,6 +307,8 @@ def download_url(
     Stops early (ChecksumMismatch) once more than `max_bytes` arrive, so a wrong URL cannot
     fill the disk.
     """
+    import httpx  # here, not at the top: `backdrop remove` never downloads, and it is ~40 ms
+
     with _client(client) as http, dest.open("wb") as out:
         digest = hashlib.sha256()
         received = 0
@@ -328,5 +332,8 @@ def _client(client: httpx.Client | None) -> Iterator[httpx.Client]:
     if client is not None:
         yield client
         return
-    with httpx.Client(follow_redirects=True, timeout=_HTTP_TIMEOUT) as own:
+    import httpx
+
+    timeout = httpx.Timeout(_HTTP_TIMEOUT, read=_HTTP_READ_TIMEOUT)
+    with httpx.Client(follow_redirects=True, timeout=timeout) as own:
         yield own
