@@ -6,6 +6,7 @@ at import time.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -89,6 +90,13 @@ class LogSettings(BaseModel):
     format: Literal["text", "json"] = "text"
 
 
+@functools.cache
+def _default_threads() -> int:
+    """The usable cores, read from /sys once per process, not at every `InferenceSettings()`
+    (one file per CPU: hundreds of reads on a large machine)."""
+    return min(usable_cores(), MAX_THREADS)
+
+
 class InferenceSettings(BaseModel):
     """How segmentation models run (engines/inference.py)."""
 
@@ -103,9 +111,7 @@ class InferenceSettings(BaseModel):
     # Threads per model run; by default the physical cores this process may use (its CPU
     # affinity, at most a container's CPU quota). On OpenVINO, runs of one model take turns,
     # so a pool running several orders at once still makes one model call at a time.
-    threads: int = Field(
-        default_factory=lambda: min(usable_cores(), MAX_THREADS), ge=1, le=MAX_THREADS
-    )
+    threads: int = Field(default_factory=_default_threads, ge=1, le=MAX_THREADS)
 
 
 class DiffusionSettings(BaseModel):
