@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from backdrop.engines.registry import DEFAULT_SEGMENTATION_MODEL
 from backdrop.imaging.decode import load_image
+from backdrop.kinds import DEFAULT_MODEL
 from backdrop.settings import InferenceSettings, Settings
 
 Variant = Callable[[Image.Image], dict[str, tuple[np.ndarray, float]]]
@@ -136,9 +136,9 @@ def main() -> None:
     sys.stdout = sys.stderr
     contender: Variant
     if args.contender == "backdrop":
-        contender = backdrop_contender("backdrop", DEFAULT_SEGMENTATION_MODEL)
+        contender = backdrop_contender("backdrop", DEFAULT_MODEL)
     elif args.contender == "backdrop_ort":
-        contender = backdrop_contender("backdrop_ort", DEFAULT_SEGMENTATION_MODEL, "onnxruntime")
+        contender = backdrop_contender("backdrop_ort", DEFAULT_MODEL, "onnxruntime")
     elif args.contender == "int8":
         contender = backdrop_contender("backdrop_int8", "isnet-general-int8")
     elif args.contender == "best":

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from backdrop.db.locks import ClusterLock
 from backdrop.db.migrate import upgrade
 from backdrop.db.session import Database
-from backdrop.engines.generation import STUDIO, Generators
+from backdrop.engines.generation import Generators
 from backdrop.engines.registry import Segmenters, load_catalog
 from backdrop.engines.segmentation import Segmenter
+from backdrop.kinds import GenerationEngine
 from backdrop.orders.admission import Admission, RecentOrders
 from backdrop.orders.clock import Clock, utcnow
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY, Housekeeper
@@ -184,7 +185,7 @@ def _segmenters(settings: Settings, segmenter: Segmenter | None) -> Segmenters:
 
 def _generators(settings: Settings) -> Generators:
     generators = Generators(settings.generation)
-    if settings.generation.engine != STUDIO:
+    if settings.generation.engine != GenerationEngine.STUDIO:
         generators.check_default()
     return generators
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backdrop.engines.cpu import usable_cores
+from backdrop.kinds import DEFAULT_MODEL, GenerationEngine
 
 MAX_UPLOAD_BYTES = 5_242_880  # LightX's documented limit (5 MB).
 MAX_THREADS = 256  # per model run
@@ -152,7 +153,7 @@ class RemoveBgSettings(BaseModel):
 class GenerationSettings(BaseModel):
     """Which background generator runs when a request names none."""
 
-    engine: str = "studio"
+    engine: str = GenerationEngine.STUDIO
     diffusion: DiffusionSettings = DiffusionSettings()
 
 
@@ -200,7 +201,7 @@ class Settings(BaseSettings):
     # SQLAlchemy URL; default: SQLite in the data dir.
     database_url: str | None = None
     models_dir: Path = Path.home() / ".cache" / "backdrop" / "models"
-    segmentation_model: str = "isnet-general"
+    segmentation_model: str = DEFAULT_MODEL
     # Models the operator adds (BiRefNet, U²-Net, local ONNX files); default:
     # <models_dir>/models.json when it exists. See README "Models".
     models_config: Path | None = None

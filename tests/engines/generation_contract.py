@@ -14,7 +14,8 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from backdrop.engines.generation import GENERATION_ENGINES, BackgroundGenerator, GenerationRequest
+from backdrop.engines.generation import BackgroundGenerator, GenerationRequest
+from backdrop.kinds import GenerationEngine
 
 Size = tuple[int, int]
 
@@ -54,7 +55,7 @@ class GenerationContract:
         raise NotImplementedError("a contract test class supplies a `generator` fixture")
 
     def test_engine_id_is_registered(self, generator: BackgroundGenerator) -> None:
-        assert generator.engine_id in GENERATION_ENGINES
+        assert generator.engine_id in set(GenerationEngine)
 
     def test_output_is_rgb_at_the_input_size(self, generator: BackgroundGenerator) -> None:
         for size in self.sizes:

@@ -33,8 +33,9 @@ from backdrop.engines.diffusion import (
     inpaint_mask,
     working_size,
 )
-from backdrop.engines.generation import DIFFUSION, GenerationRequest, create_generator
+from backdrop.engines.generation import GenerationRequest, create_generator
 from backdrop.errors import WeightsUnavailable
+from backdrop.kinds import GenerationEngine
 from backdrop.settings import DiffusionSettings, GenerationSettings
 from tests.engines.generation_contract import GenerationContract, pixels, subject_request
 
@@ -151,8 +152,10 @@ class TestDiffusionContract(GenerationContract):
 
 
 def test_the_registry_builds_it_and_it_loads_the_saved_pipeline(tiny_model_dir: Path) -> None:
-    settings = GenerationSettings(engine=DIFFUSION, diffusion=tiny_settings(tiny_model_dir))
-    engine = create_generator(DIFFUSION, settings)
+    settings = GenerationSettings(
+        engine=GenerationEngine.DIFFUSION, diffusion=tiny_settings(tiny_model_dir)
+    )
+    engine = create_generator(GenerationEngine.DIFFUSION, settings)
     assert isinstance(engine, DiffusionGenerator)
     assert engine.engine_id == "diffusion"
     assert not engine.loaded

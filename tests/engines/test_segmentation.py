@@ -16,7 +16,7 @@ from PIL import Image
 from backdrop.engines.derive import model_for_quality
 from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession
 from backdrop.engines.refine import DEFAULT_REFINE
-from backdrop.engines.registry import DEFAULT_SEGMENTATION_MODEL, create_segmenter
+from backdrop.engines.registry import create_segmenter
 from backdrop.engines.segmentation import (
     OnnxSegmenter,
     RefinedEngine,
@@ -24,6 +24,7 @@ from backdrop.engines.segmentation import (
     TunedIsnetSegmenter,
 )
 from backdrop.errors import WeightsUnavailable
+from backdrop.kinds import DEFAULT_MODEL
 from backdrop.settings import InferenceSettings, Settings
 
 
@@ -156,7 +157,7 @@ def isnet() -> Iterator[Segmenter]:
     """The installed default model; missing weights are a failure, not a skip."""
     models_dir = Settings().models_dir
     try:
-        engine = create_segmenter(DEFAULT_SEGMENTATION_MODEL, models_dir=models_dir)
+        engine = create_segmenter(DEFAULT_MODEL, models_dir=models_dir)
     except WeightsUnavailable as exc:
         pytest.fail(
             f"the ISNet weights are not installed in {models_dir}: run `backdrop models fetch` "
@@ -248,7 +249,7 @@ def test_default_runtime_here_is_openvino_and_agrees_with_onnxruntime(isnet: Seg
     # those of onnxruntime's fp32 kernels on the same file, within rounding.
     assert isinstance(isnet, OnnxSegmenter) and isinstance(isnet.load(), OpenVinoSession)
     exact = create_segmenter(
-        DEFAULT_SEGMENTATION_MODEL,
+        DEFAULT_MODEL,
         models_dir=Settings().models_dir,
         inference=InferenceSettings(runtime="onnxruntime"),
     )

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from backdrop.kinds import DEFAULT_MODEL, Channels, OutputFormat
 from backdrop.settings import MAX_UPLOAD_BYTES
 
 
@@ -61,9 +62,9 @@ class RemoveBackgroundRequest(_Body):
         None,
         max_length=40,
         description="Segmentation model id (`backdrop models list`); default: the server's",
-        examples=["isnet-general"],
+        examples=[DEFAULT_MODEL],
     )
-    format: Literal["png", "webp", "jpg"] | None = Field(
+    format: OutputFormat | None = Field(
         None, description="Output format; jpg has no alpha and is flattened onto white"
     )
     crop: bool | None = Field(
@@ -78,7 +79,7 @@ class RemoveBackgroundRequest(_Body):
         "long side in pixels; never enlarges",
         examples=["preview", 1500],
     )
-    channels: Literal["rgba", "alpha"] | None = Field(
+    channels: Channels | None = Field(
         None, description="rgba (default) or alpha: the output is the matte only"
     )
 

@@ -15,6 +15,7 @@ from rich.console import Console
 import backdrop
 from backdrop.cli.keys import describe_storage, keys_app
 from backdrop.errors import BackdropError
+from backdrop.kinds import Channels, OutputFormat
 
 if TYPE_CHECKING:
     import backdrop.cli.runner
@@ -31,17 +32,6 @@ app.add_typer(models_app, name="models")
 
 # soft_wrap: error messages, paths and commands stay whole, to be read and copied.
 console = Console(stderr=True, soft_wrap=True)
-
-
-class OutputFormatChoice(enum.StrEnum):
-    png = "png"
-    webp = "webp"
-    jpg = "jpg"
-
-
-class ChannelsChoice(enum.StrEnum):
-    rgba = "rgba"
-    alpha = "alpha"
 
 
 class QualityChoice(enum.StrEnum):
@@ -281,9 +271,7 @@ def remove(
     model: Annotated[
         str | None, typer.Option(help="Segmentation model id (`backdrop models list`).")
     ] = None,
-    output_format: Annotated[
-        OutputFormatChoice, typer.Option("--format", help="Output format.")
-    ] = OutputFormatChoice.png,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = "png",
     crop: Annotated[bool, typer.Option(help="Crop output and mask to the subject.")] = False,
     crop_margin: Annotated[
         int, typer.Option(min=0, max=10_000, help="Pixels kept around the subject with --crop.")
@@ -292,9 +280,7 @@ def remove(
         str | None,
         typer.Option(help="preview (long side 625), full (default) or a maximum long side."),
     ] = None,
-    channels: Annotated[
-        ChannelsChoice, typer.Option(help="rgba, or alpha for the matte only.")
-    ] = ChannelsChoice.rgba,
+    channels: Annotated[Channels, typer.Option(help="rgba, or alpha for the matte only.")] = "rgba",
     quality: Annotated[
         QualityChoice,
         typer.Option(
@@ -336,11 +322,11 @@ def remove(
     wish = RemoveWish(
         model=model,
         output=OutputOptions(
-            format=output_format.value,
+            format=output_format,
             crop=crop,
             crop_margin=crop_margin,
             max_side=max_side,
-            channels=channels.value,
+            channels=channels,
         ),
         size=size_value,
     )

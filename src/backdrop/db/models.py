@@ -10,7 +10,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The enums live apart so that code without a database (the CLI) need not import SQLAlchemy.
-from backdrop.orders.kinds import Operation, OrderStatus
+from backdrop.kinds import Operation, OrderStatus
 
 __all__ = ["ApiKey", "Base", "Operation", "Order", "OrderStatus", "StoredImage"]
 

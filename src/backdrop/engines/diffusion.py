@@ -22,9 +22,10 @@ from typing import Any
 
 from PIL import Image, ImageFilter
 
-from backdrop.engines.generation import DIFFUSION, GenerationRequest
+from backdrop.engines.generation import GenerationRequest
 from backdrop.errors import WeightsUnavailable
 from backdrop.imaging.compose import Alpha, mask_image, on_image
+from backdrop.kinds import GenerationEngine
 from backdrop.settings import DiffusionSettings
 
 MISSING_EXTRA = "the diffusion engine needs `pip install backdrop[diffusion]`"
@@ -36,7 +37,7 @@ SUBJECT_THRESHOLD = 128
 class DiffusionGenerator:
     """Inpaints a new background around the subject with a diffusers pipeline."""
 
-    engine_id = DIFFUSION
+    engine_id = GenerationEngine.DIFFUSION
 
     def __init__(self, settings: DiffusionSettings, *, pipeline: Any | None = None) -> None:
         self.settings = settings

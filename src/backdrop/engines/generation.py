@@ -15,11 +15,8 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from backdrop.errors import UnknownModel
+from backdrop.kinds import GenerationEngine
 from backdrop.settings import GenerationSettings
-
-STUDIO = "studio"
-DIFFUSION = "diffusion"
-GENERATION_ENGINES: tuple[str, ...] = (STUDIO, DIFFUSION)
 
 
 @dataclass(frozen=True)
@@ -46,8 +43,8 @@ class BackgroundGenerator(Protocol):
 
 def check_engine(engine_id: str) -> str:
     """`engine_id` if it names a generation engine; otherwise a clear error listing them."""
-    if engine_id not in GENERATION_ENGINES:
-        known = ", ".join(GENERATION_ENGINES)
+    if engine_id not in set(GenerationEngine):
+        known = ", ".join(GenerationEngine)
         raise UnknownModel(f"unknown generation engine {engine_id!r}; known engines: {known}")
     return engine_id
 
@@ -55,7 +52,7 @@ def check_engine(engine_id: str) -> str:
 def create_generator(engine_id: str, settings: GenerationSettings) -> BackgroundGenerator:
     """A new engine; heavy libraries are imported only for the engine asked for."""
     check_engine(engine_id)
-    if engine_id == DIFFUSION:
+    if engine_id == GenerationEngine.DIFFUSION:
         from backdrop.engines.diffusion import DiffusionGenerator
 
         return DiffusionGenerator(settings.diffusion)

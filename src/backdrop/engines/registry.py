@@ -38,6 +38,7 @@ from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.segmentation import OnnxSegmenter, RefinedEngine, Segmenter
 from backdrop.engines.weights import NpmSource, UrlSource, WeightsSpec, fetch_weights
 from backdrop.errors import BackdropError, UnknownModel, WeightsUnavailable
+from backdrop.kinds import DEFAULT_MODEL
 from backdrop.settings import InferenceSettings
 
 CONFIG_FILENAME = "models.json"
@@ -181,7 +182,6 @@ _MODELS: dict[str, SegmentationModel] = {
 }
 
 KNOWN_SEGMENTATION_MODELS: tuple[str, ...] = tuple(_MODELS)
-DEFAULT_SEGMENTATION_MODEL = "isnet-general"
 
 
 # -- the catalog: built-ins plus the operator's file ---------------------------------------------
@@ -455,7 +455,7 @@ class Segmenters:
         catalog: Catalog,
         models_dir: Path,
         *,
-        default_model: str = DEFAULT_SEGMENTATION_MODEL,
+        default_model: str = DEFAULT_MODEL,
         inference: InferenceSettings | None = None,
         preloaded: Segmenter | None = None,
     ) -> None:

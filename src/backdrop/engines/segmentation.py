@@ -27,6 +27,7 @@ from backdrop.engines.inference import (
     open_session,
 )
 from backdrop.errors import WeightsUnavailable
+from backdrop.kinds import DEFAULT_MODEL
 from backdrop.settings import InferenceSettings
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class OnnxSegmenter:
         self,
         model_path: Path | None = None,
         *,
-        model_id: str = "isnet-general",
+        model_id: str = DEFAULT_MODEL,
         inference: InferenceSettings | None = None,
         providers: Sequence[str] | None = None,
         session: InferenceSessionLike | None = None,

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from backdrop.errors import UnableToProcess
 from backdrop.imaging.compose import encode_jpeg, encode_png
+from backdrop.kinds import Channels, OutputFormat
 
-OutputFormat = Literal["png", "webp", "jpg"]
-Channels = Literal["rgba", "alpha"]
-OUTPUT_FORMATS: tuple[OutputFormat, ...] = ("png", "webp", "jpg")
 CONTENT_TYPES: dict[OutputFormat, str] = {
     "png": "image/png",
     "webp": "image/webp",

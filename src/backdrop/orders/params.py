@@ -15,7 +15,7 @@ from PIL import Image
 from backdrop.engines import pipeline
 from backdrop.imaging.colors import parse_color
 from backdrop.imaging.output import OutputOptions
-from backdrop.orders.kinds import Operation
+from backdrop.kinds import Operation
 
 RGBA = tuple[int, int, int, int]
 

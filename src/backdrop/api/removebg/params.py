@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from starlette.datastructures import UploadFile
 
 from backdrop.errors import InvalidRequest
+from backdrop.kinds import Channels
 
 Size = Literal["auto", "preview", "small", "regular", "medium", "hd", "full", "4k", "50MP"]
 ForegroundType = Literal[
@@ -44,7 +45,7 @@ class RemoveBgFields(BaseModel):
     crop_margin: str = "0"
     scale: str = "original"
     position: str = "original"
-    channels: Literal["rgba", "alpha"] = "rgba"
+    channels: Channels = "rgba"
     bg_color: str | None = None
     bg_image_url: str | None = None
     add_shadow: bool = False
