@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/api_latency.py --repeat 7        # idle server, one order at a time
 
-The real app in this process (`build_runtime` + `create_app`, its worker pool, SQLite in a
+The real app in this process (`build_node` + `create_app`, its worker pool, SQLite in a
 scratch folder, the configured default model) behind an in-process HTTP client. For each
 order: upload a 1 MP JPEG (a sample photo that scikit-image ships, enlarged: no evaluation
 image), create the order, then poll its status every 250 ms until it is `active`. The figure
@@ -37,7 +37,7 @@ from machine import machine
 
 from backdrop.api.app import create_app
 from backdrop.engines.quantize import calibration_photos
-from backdrop.runtime import build_runtime
+from backdrop.serving.node import build_node
 from backdrop.settings import RateLimitSettings, Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,10 +126,10 @@ def main() -> None:
         settings = Settings(
             data_dir=Path(scratch), public_url=None, database_url=None, rate_limits=limits
         )
-        runtime = build_runtime(settings)
+        runtime = build_node(settings)
         runtime.start()
         try:
-            with TestClient(create_app(runtime, manage_runtime=False)) as client:
+            with TestClient(create_app(runtime.api)) as client:
                 key = runtime.keys.create("bench", 1000).secret
                 database = Path(scratch) / "backdrop.db"
                 one_order(client, key, photo, database)  # warm-up: model compile, allocations

@@ -17,7 +17,10 @@ from sqlalchemy import create_engine, text
 
 from backdrop.api.app import create_app
 from backdrop.engines.segmentation import Segmenter
-from backdrop.runtime import Runtime, build_runtime
+from backdrop.kinds import Operation
+from backdrop.orders.lifecycle import OrderView
+from backdrop.orders.params import RemovalParams, background_from_text
+from backdrop.serving.node import EmbeddedNode, build_node
 from backdrop.settings import Settings
 
 # Scale-out infrastructure: moto's S3 server, broker URLs (tests/infra.py).
@@ -70,22 +73,41 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def embedded(settings: Settings, segmenter: Segmenter, clock: FakeClock) -> EmbeddedNode:
+    """The embedded node `backdrop serve` builds by default (not started)."""
+    node = build_node(settings, segmenter=segmenter, clock=clock)
+    assert isinstance(node, EmbeddedNode)
+    return node
+
+
+def place_removal(
+    node: EmbeddedNode, key_id: str, image_key: str, background: str | None = None
+) -> OrderView:
+    """A remove-background order of `key_id` created and queued as the desk does, without
+    the desk's admission limits (tests that count orders or credits place them directly)."""
+    node.uploads.owned_image(key_id, image_key)
+    params = RemovalParams(background=background_from_text(background))
+    order = node.lifecycle.create(key_id, Operation.REMOVE_BACKGROUND, image_key, params)
+    node.pool.submit(order.id, owner=key_id, kind=order.operation)
+    return order
+
+
 @pytest.fixture
-def runtime(settings: Settings, segmenter: Segmenter, clock: FakeClock) -> Iterator[Runtime]:
-    rt = build_runtime(settings, segmenter=segmenter, clock=clock)
+def runtime(settings: Settings, segmenter: Segmenter, clock: FakeClock) -> Iterator[EmbeddedNode]:
+    rt = embedded(settings, segmenter, clock)
     rt.start()
     yield rt
     rt.stop()
 
 
 @pytest.fixture
-def client(runtime: Runtime) -> Iterator[TestClient]:
-    with TestClient(create_app(runtime, manage_runtime=False)) as test_client:
+def client(runtime: EmbeddedNode) -> Iterator[TestClient]:
+    with TestClient(create_app(runtime.api)) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def base_url(runtime: Runtime) -> Iterator[str]:
+def base_url(runtime: EmbeddedNode) -> Iterator[str]:
     """`runtime` served over real HTTP on a free port of 127.0.0.1."""
     from tests.client.live import live_server
 
@@ -94,7 +116,7 @@ def base_url(runtime: Runtime) -> Iterator[str]:
 
 
 @pytest.fixture
-def api_key(runtime: Runtime) -> str:
+def api_key(runtime: EmbeddedNode) -> str:
     return runtime.keys.create("test", 10).secret
 
 

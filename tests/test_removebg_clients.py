@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import Settings
 from tests.conftest import jpeg_bytes, subject_photo
 
@@ -63,7 +63,7 @@ def _cutout(data: bytes) -> np.ndarray:
 def test_pypi_removebg_client(
     base_url: str,
     image_host: str,
-    runtime: Runtime,
+    runtime: EmbeddedNode,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -85,7 +85,7 @@ def test_pypi_removebg_client(
 
 
 def test_curl_multipart_as_remove_bg_documents_it(
-    base_url: str, runtime: Runtime, tmp_path: Path
+    base_url: str, runtime: EmbeddedNode, tmp_path: Path
 ) -> None:
     curl = shutil.which("curl")
     assert curl, "curl is needed"
@@ -116,7 +116,7 @@ def _node_client(module: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_npm_remove_bg_client(
-    base_url: str, image_host: str, runtime: Runtime, tmp_path: Path
+    base_url: str, image_host: str, runtime: EmbeddedNode, tmp_path: Path
 ) -> None:
     package = NODE_MODULES / "remove.bg"
     # The registry's 1.3.0 tarball has been seen with its build at the root and under dist/.

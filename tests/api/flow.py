@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 
 
 def upload(client: TestClient, key: str, data: bytes, content_type: str = "image/jpeg") -> str:
@@ -31,7 +31,7 @@ def order(client: TestClient, key: str, path: str, payload: dict[str, Any]) -> d
     return body
 
 
-def finished(client: TestClient, runtime: Runtime, key: str, order_id: str) -> dict[str, Any]:
+def finished(client: TestClient, runtime: EmbeddedNode, key: str, order_id: str) -> dict[str, Any]:
     """Wait for the worker pool to drain, then read the order's status."""
     runtime.pool.join()
     response = client.post(

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from backdrop.api.app import create_app
 from backdrop.engines.segmentation import Segmenter
-from backdrop.runtime import build_runtime
+from backdrop.serving.node import build_node
 from backdrop.settings import Settings
 from tests.api.flow import upload
 from tests.conftest import FakeClock, jpeg_bytes, subject_photo
@@ -19,8 +19,8 @@ def test_waiting_orders_per_key_and_the_time_bound(
 ) -> None:
     settings.rate_limits.waiting_orders = 2
     settings.worker.max_wait_seconds = 12  # 5 s per order until one is measured
-    stalled = build_runtime(settings, segmenter=segmenter, clock=clock)  # workers never run
-    with TestClient(create_app(stalled, manage_runtime=False)) as client:
+    stalled = build_node(settings, segmenter=segmenter, clock=clock)  # workers never run
+    with TestClient(create_app(stalled.api)) as client:
         first, second = (stalled.keys.create(name, 5).secret for name in ("first", "second"))
         image = upload(client, first, jpeg_bytes(subject_photo(64, 48)[0]))
         other = upload(client, second, jpeg_bytes(subject_photo(64, 48)[0]))

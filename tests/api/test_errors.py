@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.api.flow import upload
 from tests.conftest import jpeg_bytes, subject_photo
 
@@ -99,7 +99,7 @@ def test_foreign_or_unknown_image_urls(client: TestClient, api_key: str, url: st
 
 
 def test_foreign_background_url_and_unknown_colour(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     status, body = _post(
@@ -117,7 +117,9 @@ def test_foreign_background_url_and_unknown_colour(
     assert runtime.keys.authenticate(api_key).credits == 10
 
 
-def test_other_keys_images_are_refused(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_other_keys_images_are_refused(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     other = runtime.keys.create("other", 5).secret
     status, body = _post(client, REMOVE, other, json={"imageUrl": image_url})
@@ -142,7 +144,7 @@ def test_unuploaded_image_url(client: TestClient, api_key: str) -> None:
     "prompt", [None, "", "   ", "x" * 1001, "sunset\x00over hills", "beach\x1b[31m", "a\u202eb"]
 )
 def test_refused_prompts_answer_5041_and_charge_nothing(
-    client: TestClient, runtime: Runtime, api_key: str, prompt: str | None
+    client: TestClient, runtime: EmbeddedNode, api_key: str, prompt: str | None
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     payload = (

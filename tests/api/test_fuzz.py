@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from backdrop.serving.node import EmbeddedNode
+
 ENDPOINTS = [
     "/external/api/v2/uploadImageUrl",
     "/external/api/v1/remove-background",
@@ -36,7 +38,9 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
     return rng.choice(choices)
 
 
-def test_random_bodies_never_cause_a_server_error(client: TestClient, api_key: str) -> None:
+def test_random_bodies_never_cause_a_server_error(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
     rng = random.Random(1234)
     for _ in range(300):
         path = rng.choice(ENDPOINTS)
@@ -51,7 +55,7 @@ def test_random_bodies_never_cause_a_server_error(client: TestClient, api_key: s
         envelope = response.json()
         assert set(envelope) == {"statusCode", "message", "body"}
         if response.status_code == 200:
-            client.app.state.runtime.pool.join()
+            runtime.pool.join()
 
 
 def test_random_upload_urls_never_cause_a_server_error(client: TestClient) -> None:

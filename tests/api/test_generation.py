@@ -8,7 +8,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.api.flow import finished, order, upload
 from tests.conftest import jpeg_bytes, png_bytes, subject_photo
 
@@ -20,7 +20,7 @@ def _output(client: TestClient, status: dict) -> np.ndarray:
 
 
 def test_same_seed_same_image_other_seed_other_grain(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     outputs = []
@@ -36,7 +36,9 @@ def test_same_seed_same_image_other_seed_other_grain(
     assert not np.array_equal(outputs[0], outputs[2])
 
 
-def test_style_image_sets_the_palette(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_style_image_sets_the_palette(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     corners = {}
     for name, colour in (("red", (200, 30, 30)), ("blue", (30, 40, 200))):
@@ -56,7 +58,7 @@ def test_style_image_sets_the_palette(client: TestClient, runtime: Runtime, api_
 
 
 def test_product_photoshoot_with_a_prompt_costs_one_credit(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     created = order(
@@ -77,7 +79,9 @@ def test_product_photoshoot_needs_a_prompt_or_a_style(client: TestClient, api_ke
     assert "styleImageUrl" in response.json()["body"]["detail"]
 
 
-def test_unknown_engine_and_bad_options(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_unknown_engine_and_bad_options(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     headers = {"x-api-key": api_key}
     path = "/external/api/v1/background-generator"
@@ -106,7 +110,7 @@ def test_unknown_engine_and_bad_options(client: TestClient, runtime: Runtime, ap
 
 
 def test_diffusion_without_weights_fails_the_order_and_charges_nothing(
-    client: TestClient, runtime: Runtime, api_key: str, tmp_path
+    client: TestClient, runtime: EmbeddedNode, api_key: str, tmp_path
 ) -> None:
     runtime.settings.generation.diffusion.model = str(tmp_path / "no-such-model")
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))

@@ -11,7 +11,7 @@ from PIL import Image
 
 from backdrop.api.app import create_app
 from backdrop.engines.segmentation import Segmenter
-from backdrop.runtime import Runtime, build_runtime
+from backdrop.serving.node import EmbeddedNode, build_node
 from backdrop.settings import Settings
 from tests.api.flow import finished, order, upload
 from tests.conftest import FakeClock, jpeg_bytes, subject_photo
@@ -27,7 +27,7 @@ def _balance(client: TestClient, key: str) -> float:
 
 
 def test_removal_charges_half_a_credit_and_generation_one(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     assert _balance(client, api_key) == 10
@@ -49,7 +49,7 @@ def test_removal_charges_half_a_credit_and_generation_one(
     assert image.format == "JPEG" and image.size == (640, 480)
 
 
-def test_out_of_credits_is_402_at_creation(client: TestClient, runtime: Runtime) -> None:
+def test_out_of_credits_is_402_at_creation(client: TestClient, runtime: EmbeddedNode) -> None:
     key = runtime.keys.create("poor", 0.5).secret
     image_url = upload(client, key, jpeg_bytes(subject_photo()[0]))
     generation = client.post(
@@ -73,7 +73,7 @@ def test_out_of_credits_is_402_at_creation(client: TestClient, runtime: Runtime)
 
 
 def test_failed_order_charges_nothing_and_says_why(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     runtime.settings.limits.max_pixels = 1000  # the stored image is now too large to process
@@ -86,7 +86,7 @@ def test_failed_order_charges_nothing_and_says_why(
 
 
 def test_orders_are_private_to_their_key(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     created = order(client, api_key, "remove-background", {"imageUrl": image_url})
@@ -111,7 +111,7 @@ def test_order_status_validation(client: TestClient, api_key: str) -> None:
 
 
 def test_avg_response_time_is_the_measured_run_time_when_nothing_waits(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
     first = order(client, api_key, "remove-background", {"imageUrl": image_url})
@@ -127,8 +127,8 @@ def test_avg_response_time_is_the_measured_run_time_when_nothing_waits(
 def test_orders_left_init_are_resumed_after_a_restart(
     settings: Settings, segmenter: Segmenter, clock: FakeClock
 ) -> None:
-    crashed = build_runtime(settings, segmenter=segmenter, clock=clock)  # workers never started
-    with TestClient(create_app(crashed, manage_runtime=False)) as client:
+    crashed = build_node(settings, segmenter=segmenter, clock=clock)  # workers never started
+    with TestClient(create_app(crashed.api)) as client:
         key = crashed.keys.create("k", 3).secret
         image_url = upload(client, key, jpeg_bytes(subject_photo()[0]))
         ids = [
@@ -144,8 +144,8 @@ def test_orders_left_init_are_resumed_after_a_restart(
     assert statuses == ["init", "init"]
     crashed.db.dispose()
 
-    restarted = build_runtime(settings, segmenter=segmenter, clock=clock)
-    with TestClient(create_app(restarted)) as client:  # the app starts the runtime
+    restarted = build_node(settings, segmenter=segmenter, clock=clock)
+    with TestClient(create_app(restarted.api, restarted)) as client:  # the app starts the runtime
         deadline = __import__("time").monotonic() + 60
         done: list[str] = []
         while __import__("time").monotonic() < deadline:
@@ -168,7 +168,7 @@ def test_health(client: TestClient) -> None:
     assert response.json()["body"]["status"] == "ok"
 
 
-def test_generated_subject_is_kept(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_generated_subject_is_kept(client: TestClient, runtime: EmbeddedNode, api_key: str) -> None:
     photo, truth = subject_photo()
     image_url = upload(client, api_key, jpeg_bytes(photo, quality=95))
     created = order(

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.api.flow import finished, order, upload
 from tests.conftest import jpeg_bytes, png_bytes, subject_photo
 
@@ -25,7 +25,9 @@ def _iou(alpha: np.ndarray, truth: np.ndarray) -> float:
     return float((predicted & actual).sum() / (predicted | actual).sum())
 
 
-def test_transparent_cutout_and_mask(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_transparent_cutout_and_mask(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
     photo, truth = subject_photo()
     image_url = upload(client, api_key, jpeg_bytes(photo))
     created = order(client, api_key, "remove-background", {"imageUrl": image_url, "background": ""})
@@ -51,7 +53,7 @@ def test_transparent_cutout_and_mask(client: TestClient, runtime: Runtime, api_k
 )
 def test_colour_background(
     client: TestClient,
-    runtime: Runtime,
+    runtime: EmbeddedNode,
     api_key: str,
     background: str,
     expected: tuple[int, int, int],
@@ -70,7 +72,9 @@ def test_colour_background(
     assert np.abs(centre - expected).max() > 60  # the subject is still there
 
 
-def test_image_background_from_same_key(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_image_background_from_same_key(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
     photo, _truth = subject_photo()
     image_url = upload(client, api_key, jpeg_bytes(photo))
     backdrop_image = Image.new("RGB", (300, 900), (10, 200, 30))
@@ -86,7 +90,7 @@ def test_image_background_from_same_key(client: TestClient, runtime: Runtime, ap
 
 
 def test_result_urls_can_be_used_as_background(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     photo, _ = subject_photo()
     image_url = upload(client, api_key, jpeg_bytes(photo))
@@ -101,7 +105,7 @@ def test_result_urls_can_be_used_as_background(
 
 
 def test_rgba_png_input_keeps_its_transparency(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     photo, _ = subject_photo()
     rgba = photo.convert("RGBA")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from backdrop.engines.registry import KNOWN_SEGMENTATION_MODELS
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import Settings
 from tests.api.flow import finished, order, upload
 from tests.conftest import jpeg_bytes, subject_photo
@@ -54,7 +54,7 @@ def _error(client: TestClient, key: str, payload: dict[str, Any]) -> tuple[int, 
     return response.status_code, body
 
 
-def test_output_options(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_output_options(client: TestClient, runtime: EmbeddedNode, api_key: str) -> None:
     photo, truth = subject_photo(800, 600)
     image_url = upload(client, api_key, jpeg_bytes(photo))
     wishes: dict[str, dict[str, Any]] = {
@@ -109,7 +109,7 @@ def test_output_options(client: TestClient, runtime: Runtime, api_key: str) -> N
     assert np.array_equal(np.asarray(matte), np.asarray(full_mask))
 
 
-def test_model_field(client: TestClient, runtime: Runtime, api_key: str) -> None:
+def test_model_field(client: TestClient, runtime: EmbeddedNode, api_key: str) -> None:
     photo, truth = subject_photo(320, 240)
     image_url = upload(client, api_key, jpeg_bytes(photo))
 

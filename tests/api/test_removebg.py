@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.api.flow import upload
 from tests.conftest import jpeg_bytes, png_bytes, subject_photo
 
@@ -37,7 +37,7 @@ def _error(response: Any, status: int, code: str) -> str:
 
 
 def test_multipart_file_answers_the_cutout_with_remove_bg_headers(
-    client: TestClient, runtime: Runtime, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     response = _post(client, api_key, files={"image_file": ("ball.jpg", _photo(), "image/jpeg")})
     assert response.status_code == 200, response.text
@@ -137,7 +137,7 @@ def test_zip_crop_margin_alpha_channel_and_background_file(
     assert corner[1] > 180 and corner[0] < 30  # type: ignore[index]
 
 
-def test_errors_in_remove_bg_shape(client: TestClient, runtime: Runtime) -> None:
+def test_errors_in_remove_bg_shape(client: TestClient, runtime: EmbeddedNode) -> None:
     photo = {"image_file": ("a.jpg", _photo(), "image/jpeg")}
     _error(client.post(REMOVEBG, files=photo), 403, "auth_failed")
     _error(_post(client, "bd_wrong", files=photo), 403, "auth_failed")

@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi.testclient import TestClient
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.api.flow import upload
 from tests.conftest import FakeClock, jpeg_bytes, png_bytes, subject_photo
 from tests.pngs import png_by_hand
@@ -32,7 +32,7 @@ def test_upload_url_shape_and_roundtrip(client: TestClient, api_key: str) -> Non
     assert body["uploadImage"].startswith(body["imageUrl"] + "?")
     query = parse_qs(urlsplit(body["uploadImage"]).query)
     assert (
-        int(query["expires"][0]) - int(client.app.state.runtime.uploads._clock().timestamp())
+        int(query["expires"][0]) - int(client.app.state.services.uploads._clock().timestamp())
         == 3599
     )
 
@@ -46,11 +46,11 @@ def test_upload_url_shape_and_roundtrip(client: TestClient, api_key: str) -> Non
     assert got.headers["content-type"] == "image/jpeg"
 
 
-def test_public_url_is_used_when_set(runtime: Runtime, api_key: str) -> None:
+def test_public_url_is_used_when_set(runtime: EmbeddedNode, api_key: str) -> None:
     from backdrop.api.app import create_app
 
     runtime.settings.public_url = "https://img.example.org/backdrop/"
-    with TestClient(create_app(runtime, manage_runtime=False)) as client:
+    with TestClient(create_app(runtime.api)) as client:
         body = _ask(client, api_key, 100)["body"]
     assert body["imageUrl"].startswith("https://img.example.org/backdrop/images/uploads/")
     assert body["uploadImage"].startswith("https://img.example.org/backdrop/images/uploads/")
@@ -91,7 +91,7 @@ def test_put_rejects_wrong_size(client: TestClient, api_key: str) -> None:
 
 
 def test_put_streamed_body_larger_than_declared_is_cut_off(
-    client: TestClient, api_key: str
+    client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
     data = jpeg_bytes(subject_photo()[0])
     body = _ask(client, api_key, len(data))["body"]
@@ -104,7 +104,6 @@ def test_put_streamed_body_larger_than_declared_is_cut_off(
         body["uploadImage"], content=chunks(), headers={"Content-Type": "image/jpeg"}
     )
     assert response.status_code == 413
-    runtime: Runtime = client.app.state.runtime
     leftovers = [p for p in runtime.store.root.rglob("*") if p.is_file()]
     assert leftovers == []
 
@@ -180,7 +179,7 @@ def test_expired_upload_url(client: TestClient, api_key: str, clock: FakeClock) 
 
 
 def test_images_expire_after_24_hours_and_sweep_deletes_them(
-    client: TestClient, runtime: Runtime, api_key: str, clock: FakeClock
+    client: TestClient, runtime: EmbeddedNode, api_key: str, clock: FakeClock
 ) -> None:
     data = jpeg_bytes(subject_photo()[0])
     image_url = upload(client, api_key, data)

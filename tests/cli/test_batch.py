@@ -19,7 +19,7 @@ from backdrop.cli import runner
 from backdrop.engines import pipeline
 from backdrop.engines.segmentation import Segmenter
 from backdrop.engines.studio import StudioGenerator
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import Settings
 from tests.cli.process import run_backdrop as _backdrop
 from tests.client.live import live_server
@@ -34,7 +34,7 @@ def _photos(folder: Path, names: list[str], size: tuple[int, int] = (320, 240)) 
 
 
 @pytest.fixture
-def base_url(runtime: Runtime) -> Iterator[str]:
+def base_url(runtime: EmbeddedNode) -> Iterator[str]:
     with live_server(runtime) as url:
         yield url
 

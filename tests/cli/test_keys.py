@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from backdrop.api.app import create_app
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.cli.process import run_backdrop as _backdrop
 
 
@@ -28,7 +28,7 @@ def test_list_revoke_and_add_credits_refuse_a_missing_data_dir(tmp_path: Path) -
     assert not missing.exists()  # nothing was created on the way
 
 
-def test_add_credits_and_revoke(tmp_path: Path, runtime: Runtime) -> None:
+def test_add_credits_and_revoke(tmp_path: Path, runtime: EmbeddedNode) -> None:
     data_dir = runtime.settings.data_dir
     secret = _create(data_dir, "shop")
     topped = _backdrop("keys", "add-credits", "shop", "--credits", "7.5", data_dir=data_dir)
@@ -37,7 +37,7 @@ def test_add_credits_and_revoke(tmp_path: Path, runtime: Runtime) -> None:
     listed = _backdrop("keys", "list", data_dir=data_dir)
     assert "shop" in listed.stdout and "9.5" in listed.stdout
 
-    with TestClient(create_app(runtime, manage_runtime=False)) as client:
+    with TestClient(create_app(runtime.api)) as client:
         account = client.get("/external/api/v1/account", headers={"x-api-key": secret})
         assert account.json()["body"]["credits"] == 9.5
         revoked = _backdrop("keys", "revoke", "shop", data_dir=data_dir)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.cli.process import run_backdrop as _backdrop
 from tests.client.live import live_server
 from tests.conftest import jpeg_bytes, subject_photo
@@ -89,7 +89,7 @@ def test_models_list_and_fetch_errors(tmp_path: Path, models_config: Path) -> No
 
 
 @pytest.fixture
-def base_url(runtime: Runtime) -> Iterator[str]:
+def base_url(runtime: EmbeddedNode) -> Iterator[str]:
     with live_server(runtime) as url:
         yield url
 

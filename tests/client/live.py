@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from backdrop.api.app import create_app
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 
 
 def free_port() -> int:
@@ -22,11 +22,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(runtime: Runtime) -> Iterator[str]:
+def live_server(runtime: EmbeddedNode) -> Iterator[str]:
     """Serve `runtime` over HTTP until the block ends; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(runtime, manage_runtime=False), host="127.0.0.1", port=port, log_level="warning"
+        create_app(runtime.api), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

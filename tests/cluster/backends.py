@@ -17,9 +17,9 @@ import httpx
 from fastapi.testclient import TestClient
 
 from backdrop.api.app import create_app
+from backdrop.common.clock import Clock
 from backdrop.engines.segmentation import Segmenter
-from backdrop.orders.clock import Clock
-from backdrop.runtime import Runtime, build_runtime, build_worker
+from backdrop.serving.node import EmbeddedNode, build_node, build_worker
 from backdrop.settings import QueueSettings, Settings, StorageSettings
 from tests.infra import BROKERS, unique
 
@@ -37,7 +37,7 @@ SECRET = "test-cluster-secret-0123456789abcdef"
 @dataclass
 class Node:
     client: TestClient
-    runtime: Runtime
+    runtime: EmbeddedNode
     settings: Settings
 
     def ticket(self, key: str, size: int, content_type: str = "image/jpeg") -> dict[str, Any]:
@@ -133,12 +133,12 @@ def node_settings(
 def running_node(settings: Settings, segmenter: Segmenter, clock: Clock) -> Iterator[Node]:
     """An API node started, with a Celery worker beside it when the queue is celery."""
     with ExitStack() as stack:
-        runtime = build_runtime(settings, segmenter=segmenter, clock=clock)
+        runtime = build_node(settings, segmenter=segmenter, clock=clock)
         runtime.start()
         stack.callback(runtime.stop)
         if settings.queue.backend == "celery":
             stack.enter_context(_celery_worker(settings, segmenter, clock))
-        client = stack.enter_context(TestClient(create_app(runtime, manage_runtime=False)))
+        client = stack.enter_context(TestClient(create_app(runtime.api)))
         yield Node(client, runtime, settings)
 
 

@@ -4,6 +4,7 @@ Redis) and every store backend (local files, S3 through moto), on PostgreSQL."""
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -12,11 +13,12 @@ import pytest
 from PIL import Image
 
 from backdrop.engines.segmentation import Segmenter
-from backdrop.runtime import build_runtime
+from backdrop.serving.node import ApiNode, build_node
 from backdrop.settings import QueueSettings, Settings, StorageSettings
-from backdrop.storage.signing import MissingSigningSecret
+from backdrop.uploads.signing import MissingSigningSecret
 from tests.cluster.backends import COMBINATIONS, Node, node_settings, running_node
 from tests.conftest import FakeClock, jpeg_bytes, png_bytes, subject_photo
+from tests.engines.tiny_onnx import write_tiny_model
 
 
 @pytest.fixture(params=COMBINATIONS, ids=["-".join(filter(None, c)) for c in COMBINATIONS])
@@ -157,11 +159,38 @@ def test_image_urls_work_for_24_hours_and_not_after(node: Node, clock: FakeClock
 
 def test_an_api_node_of_a_cluster_loads_no_model(tmp_path: Path, postgres_url: str) -> None:
     settings = node_settings(tmp_path / "data", postgres_url, "celery", "rabbitmq", "local", None)
-    runtime = build_runtime(settings)
+    runtime = build_node(settings)
     try:
-        assert runtime.segmenters is None and runtime.runner is None
+        assert isinstance(runtime, ApiNode)
+        assert not hasattr(runtime, "segmenters") and not hasattr(runtime, "runner")
     finally:
         runtime.db.dispose()
+
+
+def test_a_model_declared_in_models_json_is_taken_by_an_api_node(
+    tmp_path: Path, postgres_url: str, segmenter: Segmenter, clock: FakeClock
+) -> None:
+    """The API node loads no model, yet knows the operator's models.json as its workers do:
+    an order naming such a model runs on a worker; an undeclared id is still refused."""
+    config = tmp_path / "models.json"
+    tiny = write_tiny_model(tmp_path / "tiny-u2net.onnx", 320)
+    config.write_text(json.dumps({"tiny-local": {"preset": "u2net", "path": str(tiny)}}))
+    settings = node_settings(tmp_path / "data", postgres_url, "celery", "rabbitmq", "local", None)
+    settings.models_config = config
+    with running_node(settings, segmenter, clock) as node:
+        key = node.runtime.keys.create("shop", 2).secret
+        image_url = node.upload(key, jpeg_bytes(subject_photo()[0]))
+        created = node.order(
+            key, "remove-background", {"imageUrl": image_url, "model": "tiny-local"}
+        )
+        assert node.finished(key, created["orderId"])["status"] == "active"
+        refused = node.client.post(
+            "/external/api/v1/remove-background",
+            json={"imageUrl": image_url, "model": "not-declared"},
+            headers={"x-api-key": key},
+        )
+        assert refused.json()["message"] == "UNKNOWN_MODEL"
+        assert "tiny-local" in refused.json()["body"]["detail"]
 
 
 @pytest.mark.parametrize(
@@ -175,10 +204,10 @@ def test_a_scale_out_node_without_the_signing_secret_refuses_to_start(
     field = "queue" if isinstance(scale_out, QueueSettings) else "storage"
     settings = Settings(data_dir=tmp_path / "data", **{field: scale_out})  # type: ignore[arg-type]
     with pytest.raises(MissingSigningSecret, match="BACKDROP_SIGNING_SECRET"):
-        build_runtime(settings)
+        build_node(settings)
     short = Settings(data_dir=tmp_path / "data", signing_secret="short", **{field: scale_out})  # type: ignore[arg-type]
     with pytest.raises(MissingSigningSecret, match="at least 32"):
-        build_runtime(short)
+        build_node(short)
 
 
 def test_serve_without_the_signing_secret_exits_saying_why(tmp_path: Path) -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from backdrop.accounts.admission import Admission
 from backdrop.db.models import Operation
 from backdrop.engines.segmentation import Segmenter
 from backdrop.errors import RateLimited
-from backdrop.orders.admission import Admission, RecentOrders
-from backdrop.runtime import build_runtime
+from backdrop.orders.lookup import RecentOrders
 from backdrop.settings import Settings
-from tests.conftest import FakeClock, jpeg_bytes, subject_photo
+from tests.conftest import FakeClock, embedded, jpeg_bytes, place_removal, subject_photo
 from tests.orders.test_storage_layer import _chunks
 
 
@@ -27,7 +27,7 @@ def test_recent_times_become_the_estimate_and_never_lock_the_cluster_out(
     settings = Settings(data_dir=tmp_path / "data")
     settings.worker.max_wait_seconds = 15
     settings.rate_limits.waiting_orders = 1
-    rt = build_runtime(settings, segmenter=segmenter, clock=clock)  # the pool never starts
+    rt = embedded(settings, segmenter, clock)  # the pool never starts
     try:
         assert rt.runner is not None
         key = rt.keys.create("k", 5).info
@@ -38,7 +38,7 @@ def test_recent_times_become_the_estimate_and_never_lock_the_cluster_out(
                 ticket.grant, ticket.signature, "image/jpeg", len(data), _chunks(data)
             )
         )
-        order = rt.orders.create_removal(key.id, ticket.grant.object_key, None, None)
+        order = place_removal(rt, key.id, ticket.grant.object_key)
         clock.advance(60)  # a busy spell: the order waited a minute before it ran
         rt.runner.run(order.id)
         assert rt.orders.status(key.id, order.id).status == "active"
@@ -49,7 +49,7 @@ def test_recent_times_become_the_estimate_and_never_lock_the_cluster_out(
         # Over the 15 s bound, yet admitted, with the honest estimate.
         assert admission.admit_order(key.id, Operation.REMOVE_BACKGROUND) == 60
 
-        rt.orders.create_removal(key.id, ticket.grant.object_key, None, None)
+        place_removal(rt, key.id, ticket.grant.object_key)
         with pytest.raises(RateLimited):  # one order of this key is waiting already
             admission.admit_order(key.id, Operation.REMOVE_BACKGROUND)
     finally:

@@ -22,11 +22,10 @@ from backdrop.db.models import ApiKey, Order
 from backdrop.engines.registry import Segmenters
 from backdrop.engines.segmentation import Segmenter
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY
-from backdrop.orders.processing import OrderRunner
-from backdrop.orders.recovery import requeue_stalled
-from backdrop.runtime import Runtime, build_runtime
+from backdrop.orders.runner import OrderRunner
+from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import QueueSettings, Settings
-from tests.conftest import FakeClock, jpeg_bytes, png_bytes, subject_photo
+from tests.conftest import FakeClock, embedded, jpeg_bytes, place_removal, png_bytes, subject_photo
 from tests.orders.test_storage_layer import _chunks
 
 LEASE = 30.0
@@ -53,18 +52,18 @@ class GatedSegmenter:
 @pytest.fixture
 def rt(
     tmp_path: Path, database_url: str, segmenter: Segmenter, clock: FakeClock
-) -> Iterator[Runtime]:
+) -> Iterator[EmbeddedNode]:
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         queue=QueueSettings(lease_seconds=LEASE),
     )
-    runtime = build_runtime(settings, segmenter=segmenter, clock=clock)
+    runtime = embedded(settings, segmenter, clock)
     yield runtime
     runtime.db.dispose()
 
 
-def _runner(rt: Runtime, segmenter: Segmenter, name: str, clock: FakeClock) -> OrderRunner:
+def _runner(rt: EmbeddedNode, segmenter: Segmenter, name: str, clock: FakeClock) -> OrderRunner:
     """A second worker on the same database and store, with its own identity."""
     assert rt.segmenters is not None
     settings = rt.settings
@@ -78,7 +77,7 @@ def _runner(rt: Runtime, segmenter: Segmenter, name: str, clock: FakeClock) -> O
 
 
 def _order(
-    rt: Runtime, data: bytes | None = None, content_type: str = "image/jpeg"
+    rt: EmbeddedNode, data: bytes | None = None, content_type: str = "image/jpeg"
 ) -> tuple[str, str]:
     key = rt.keys.create("k", 5).info
     data = data or jpeg_bytes(subject_photo(320, 240)[0])
@@ -86,10 +85,10 @@ def _order(
     asyncio.run(
         rt.uploads.receive(ticket.grant, ticket.signature, content_type, len(data), _chunks(data))
     )
-    return key.id, rt.orders.create_removal(key.id, ticket.grant.object_key, None, None).id
+    return key.id, place_removal(rt, key.id, ticket.grant.object_key).id
 
 
-def _row(rt: Runtime, order_id: str) -> Order:
+def _row(rt: EmbeddedNode, order_id: str) -> Order:
     with rt.db.unit_of_work() as session:
         order = session.scalar(select(Order).where(Order.id == order_id))
         assert order is not None
@@ -97,7 +96,7 @@ def _row(rt: Runtime, order_id: str) -> Order:
 
 
 def test_of_two_claims_exactly_one_wins(
-    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
 ) -> None:
     _, order_id = _order(rt)
     first = _runner(rt, segmenter, "node-a", clock).claim(order_id)
@@ -109,7 +108,7 @@ def test_of_two_claims_exactly_one_wins(
 
 
 def test_a_duplicate_delivery_runs_once_and_charges_once(
-    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
 ) -> None:
     key_id, order_id = _order(rt)
     a, b = _runner(rt, segmenter, "a", clock), _runner(rt, segmenter, "b", clock)
@@ -128,7 +127,7 @@ def test_a_duplicate_delivery_runs_once_and_charges_once(
 
 
 def test_an_expired_lease_is_taken_over_and_the_late_run_deletes_only_its_own_results(
-    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
 ) -> None:
     key_id, order_id = _order(rt)
     gated = GatedSegmenter(segmenter)
@@ -157,7 +156,7 @@ def test_an_expired_lease_is_taken_over_and_the_late_run_deletes_only_its_own_re
 
 
 def test_credits_spent_before_the_order_finishes_fail_it_uncharged_and_leave_no_results(
-    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
 ) -> None:
     key_id, order_id = _order(rt)
     # Other orders of the key spent its balance after this one was accepted.
@@ -177,7 +176,7 @@ def test_credits_spent_before_the_order_finishes_fail_it_uncharged_and_leave_no_
 
 
 def test_a_held_lease_is_renewed_while_the_order_runs(
-    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
 ) -> None:
     _, order_id = _order(rt)
     runner = _runner(rt, segmenter, "a", clock)
@@ -190,14 +189,14 @@ def test_a_held_lease_is_renewed_while_the_order_runs(
 
 
 def test_stalled_orders_are_queued_again_once_per_deadline(
-    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
 ) -> None:
     _, order_id = _order(rt)
     assert _runner(rt, segmenter, "dead", clock).claim(order_id) is not None
-    assert requeue_stalled(rt.db, rt.settings, clock) == []
+    assert rt.lifecycle.requeue_stalled() == []
     clock.advance(LEASE + 1)
-    assert requeue_stalled(rt.db, rt.settings, clock) == [order_id]
-    assert requeue_stalled(rt.db, rt.settings, clock) == []  # not again at the next pass
+    assert rt.lifecycle.requeue_stalled() == [order_id]
+    assert rt.lifecycle.requeue_stalled() == []  # not again at the next pass
     row = _row(rt, order_id)
     assert row.lease_owner is None
     # Freed: the next worker that gets the message claims it at once.
@@ -206,16 +205,16 @@ def test_stalled_orders_are_queued_again_once_per_deadline(
 
 
 def test_an_unclaimed_order_whose_message_was_lost_is_queued_again(
-    rt: Runtime, clock: FakeClock
+    rt: EmbeddedNode, clock: FakeClock
 ) -> None:
     _, order_id = _order(rt)
-    assert requeue_stalled(rt.db, rt.settings, clock) == []
+    assert rt.lifecycle.requeue_stalled() == []
     clock.advance(rt.settings.queue.requeue_seconds + 1)
-    assert requeue_stalled(rt.db, rt.settings, clock) == [order_id]
+    assert rt.lifecycle.requeue_stalled() == [order_id]
 
 
 def test_bytes_of_another_type_than_signed_fail_the_order_uncharged(
-    rt: Runtime, segmenter: Segmenter, clock: FakeClock
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
 ) -> None:
     """What a worker checks for direct-to-bucket uploads, which no API node has seen."""
     key_id, order_id = _order(rt)

@@ -10,22 +10,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
+from backdrop.accounts.api_keys import ApiKeys
 from backdrop.db.models import OrderStatus
 from backdrop.db.session import Database
 from backdrop.engines.segmentation import Segmenter
 from backdrop.errors import CreditsConsumed, InvalidApiKey, InvalidImageUrl, OrderNotFound
-from backdrop.orders.keys import ApiKeys
-from backdrop.runtime import Runtime, build_runtime
+from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import Settings
-from tests.conftest import FakeClock, jpeg_bytes, subject_photo
+from tests.conftest import FakeClock, embedded, jpeg_bytes, place_removal, subject_photo
 
 
 @pytest.fixture
 def rt(
     tmp_path: Path, database_url: str, segmenter: Segmenter, clock: FakeClock
-) -> Iterator[Runtime]:
+) -> Iterator[EmbeddedNode]:
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url)
-    runtime = build_runtime(settings, segmenter=segmenter, clock=clock)
+    runtime = embedded(settings, segmenter, clock)
     yield runtime
     runtime.db.dispose()
 
@@ -35,7 +35,7 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
         yield data[start : start + 4096]
 
 
-def _upload(rt: Runtime, key_id: str, data: bytes) -> str:
+def _upload(rt: EmbeddedNode, key_id: str, data: bytes) -> str:
     ticket = rt.uploads.request_upload(key_id, len(data), "image/jpeg")
     asyncio.run(
         rt.uploads.receive(ticket.grant, ticket.signature, "image/jpeg", len(data), _chunks(data))
@@ -43,7 +43,7 @@ def _upload(rt: Runtime, key_id: str, data: bytes) -> str:
     return ticket.grant.object_key
 
 
-def test_migrations_create_the_schema(rt: Runtime) -> None:
+def test_migrations_create_the_schema(rt: EmbeddedNode) -> None:
     tables = set(inspect(rt.db.engine).get_table_names())
     assert {"api_keys", "images", "orders", "alembic_version"} <= tables
     # Running the migrations again is a no-op.
@@ -52,7 +52,7 @@ def test_migrations_create_the_schema(rt: Runtime) -> None:
     upgrade(rt.db.engine)
 
 
-def test_keys_are_hashed_and_listed_without_secrets(rt: Runtime) -> None:
+def test_keys_are_hashed_and_listed_without_secrets(rt: EmbeddedNode) -> None:
     new = rt.keys.create("alice", 2.5)
     assert rt.keys.authenticate(new.secret).credits == 2.5
     with pytest.raises(InvalidApiKey):
@@ -63,10 +63,10 @@ def test_keys_are_hashed_and_listed_without_secrets(rt: Runtime) -> None:
     assert [k.name for k in rt.keys.list()] == ["alice"]
 
 
-def test_order_lifecycle_and_charging(rt: Runtime) -> None:
+def test_order_lifecycle_and_charging(rt: EmbeddedNode) -> None:
     key = rt.keys.create("k", 1).info
     image_key = _upload(rt, key.id, jpeg_bytes(subject_photo()[0]))
-    order = rt.orders.create_removal(key.id, image_key, "#123456", None)
+    order = place_removal(rt, key.id, image_key, "#123456")
     assert order.status == OrderStatus.INIT.value
     rt.runner.run(order.id)
     done = rt.orders.status(key.id, order.id)
@@ -78,16 +78,16 @@ def test_order_lifecycle_and_charging(rt: Runtime) -> None:
     assert rt.keys.get(key.id).credits == 0.5
 
 
-def test_credit_check_reserves_pending_orders(rt: Runtime) -> None:
+def test_credit_check_reserves_pending_orders(rt: EmbeddedNode) -> None:
     key = rt.keys.create("k", 1).info
     image_key = _upload(rt, key.id, jpeg_bytes(subject_photo()[0]))
-    rt.orders.create_removal(key.id, image_key, None, None)
-    rt.orders.create_removal(key.id, image_key, None, None)
+    place_removal(rt, key.id, image_key)
+    place_removal(rt, key.id, image_key)
     with pytest.raises(CreditsConsumed):
-        rt.orders.create_removal(key.id, image_key, None, None)
+        place_removal(rt, key.id, image_key)
 
 
-def test_concurrent_orders_cannot_overspend(rt: Runtime) -> None:
+def test_concurrent_orders_cannot_overspend(rt: EmbeddedNode) -> None:
     key = rt.keys.create("k", 2).info
     image_key = _upload(rt, key.id, jpeg_bytes(subject_photo()[0]))
     accepted: list[str] = []
@@ -96,7 +96,7 @@ def test_concurrent_orders_cannot_overspend(rt: Runtime) -> None:
 
     def place() -> None:
         try:
-            view = rt.orders.create_removal(key.id, image_key, None, None)
+            view = place_removal(rt, key.id, image_key)
             with lock:
                 accepted.append(view.id)
         except CreditsConsumed as error:
@@ -111,21 +111,21 @@ def test_concurrent_orders_cannot_overspend(rt: Runtime) -> None:
     assert len(accepted) == 4 and len(refused) == 4
 
 
-def test_isolation_between_keys(rt: Runtime) -> None:
+def test_isolation_between_keys(rt: EmbeddedNode) -> None:
     alice = rt.keys.create("alice", 5).info
     bob = rt.keys.create("bob", 5).info
     image_key = _upload(rt, alice.id, jpeg_bytes(subject_photo()[0]))
     with pytest.raises(InvalidImageUrl):
-        rt.orders.create_removal(bob.id, image_key, None, None)
-    order = rt.orders.create_removal(alice.id, image_key, None, None)
+        place_removal(rt, bob.id, image_key)
+    order = place_removal(rt, alice.id, image_key)
     with pytest.raises(OrderNotFound):
         rt.orders.status(bob.id, order.id)
 
 
-def test_sweeper_deletes_expired_images_and_orders(rt: Runtime, clock: FakeClock) -> None:
+def test_sweeper_deletes_expired_images_and_orders(rt: EmbeddedNode, clock: FakeClock) -> None:
     key = rt.keys.create("k", 5).info
     image_key = _upload(rt, key.id, jpeg_bytes(subject_photo()[0]))
-    order = rt.orders.create_removal(key.id, image_key, None, None)
+    order = place_removal(rt, key.id, image_key)
     rt.runner.run(order.id)
     assert rt.sweeper.sweep().images == 0
     clock.advance(24 * 3600 + 1)

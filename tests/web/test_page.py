@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from backdrop.runtime import Runtime
+from backdrop.serving.node import EmbeddedNode
 from tests.conftest import jpeg_bytes, png_bytes, subject_photo
 from tests.web.browser import (
     DESKTOP,
@@ -217,7 +217,7 @@ def test_several_images_transparent_with_options_zip_and_touch_up(
 
 
 def test_colour_image_and_prompt_modes_on_a_phone(
-    base_url: str, runtime: Runtime, tmp_path: Path
+    base_url: str, runtime: EmbeddedNode, tmp_path: Path
 ) -> None:
     ball, _ = _photos(tmp_path)
     backdrop = tmp_path / "black.png"

@@ -4,40 +4,47 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
 
 import backdrop
 from backdrop.api import examples
-from backdrop.api.deps import RuntimeDep
+from backdrop.api.deps import ReadinessDep
 from backdrop.api.envelope import error_response, install_error_handlers, success
 from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
 from backdrop.api.removebg import routes as removebg
 from backdrop.api.responses import Envelope, HealthBody, LiveBody
 from backdrop.api.routes import docs, orders, uploads, web
+from backdrop.api.services import ApiServices, Readiness
 from backdrop.observability.metrics import render as render_metrics
-from backdrop.runtime import Runtime
 
 # JSON bodies are tiny; anything larger is refused before it is read (uploads are PUTs).
 MAX_JSON_BYTES = 64 * 1024
 
 
-def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
-    """An app serving `runtime`; with `manage_runtime` the app starts and stops it."""
+class Process(Protocol):
+    """What runs beside the API in the same process (workers, housekeeping)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_app(services: ApiServices, process: Process | None = None) -> FastAPI:
+    """An app serving `services`; it starts `process` with itself and stops it after."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if manage_runtime:
-            runtime.start()
+        if process is not None:
+            process.start()
         try:
             yield
         finally:
-            if manage_runtime:
-                runtime.stop()
+            if process is not None:
+                process.stop()
 
     app = FastAPI(
         title="backdrop",
@@ -48,9 +55,9 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.runtime = runtime
+    app.state.services = services
     install_error_handlers(app)
-    removebg_bytes = runtime.settings.limits.max_upload_bytes * removebg.BODY_FACTOR
+    removebg_bytes = services.settings.limits.max_upload_bytes * removebg.BODY_FACTOR
     app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger={removebg.PATH: removebg_bytes})
     # Added last, so it is outermost: it sees every answer, errors included.
     app.add_middleware(RequestLog)
@@ -66,14 +73,14 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         summary="200 when the server can take orders",
         responses=examples.HEALTH,
     )
-    def health(runtime: RuntimeDep) -> Any:
-        return _readiness(runtime)
+    def health(readiness: ReadinessDep) -> Any:
+        return _readiness(readiness)
 
     @app.get(
         "/readyz", summary="Readiness: 200 when the server takes orders", responses=examples.HEALTH
     )
-    def readyz(runtime: RuntimeDep) -> Any:
-        return _readiness(runtime)
+    def readyz(readiness: ReadinessDep) -> Any:
+        return _readiness(readiness)
 
     @app.get(
         "/livez",
@@ -93,14 +100,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     return app
 
 
-def _readiness(runtime: Runtime) -> JSONResponse:
-    try:
-        with runtime.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return error_response(503, 5031, "SERVICE_UNAVAILABLE", "the database is unreachable")
-    if runtime.draining.is_set():
-        return error_response(503, 5031, "SERVICE_UNAVAILABLE", "the server is shutting down")
-    if not runtime.queue.alive:
-        return error_response(503, 5031, "SERVICE_UNAVAILABLE", "the workers are not running")
+def _readiness(readiness: Readiness) -> JSONResponse:
+    problem = readiness.not_ready()
+    if problem is not None:
+        return error_response(503, 5031, "SERVICE_UNAVAILABLE", problem)
     return JSONResponse(success({"status": "ok", "version": backdrop.__version__}))

@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: the runtime, the calling key, the URL bases."""
+"""Request-scoped dependencies: each route asks for the few services it uses."""
 
 from __future__ import annotations
 
@@ -6,24 +6,61 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response
 
+from backdrop.accounts.admission import Admission
+from backdrop.accounts.api_keys import KeyInfo
+from backdrop.api.services import ApiServices, Readiness
 from backdrop.api.urls import base_urls
 from backdrop.errors import InvalidApiKey
-from backdrop.orders.keys import KeyInfo
-from backdrop.runtime import Runtime
+from backdrop.orders.desk import OrderDesk
+from backdrop.orders.lookup import Orders
+from backdrop.settings import Settings
+from backdrop.uploads.service import Uploads
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+def _services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+ServicesDep = Annotated[ApiServices, Depends(_services)]
+
+
+def _settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def _desk(services: ServicesDep) -> OrderDesk:
+    return services.desk
+
+
+def _orders(services: ServicesDep) -> Orders:
+    return services.orders
+
+
+def _uploads(services: ServicesDep) -> Uploads:
+    return services.uploads
+
+
+def _admission(services: ServicesDep) -> Admission:
+    return services.admission
+
+
+def _readiness(services: ServicesDep) -> Readiness:
+    return services.readiness
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DeskDep = Annotated[OrderDesk, Depends(_desk)]
+OrdersDep = Annotated[Orders, Depends(_orders)]
+UploadsDep = Annotated[Uploads, Depends(_uploads)]
+AdmissionDep = Annotated[Admission, Depends(_admission)]
+ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 
 
 def current_key(
     request: Request,
     response: Response,
-    runtime: RuntimeDep,
+    services: ServicesDep,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> KeyInfo:
     """The calling key, its request counted; answers carry its X-RateLimit-* headers.
@@ -31,21 +68,21 @@ def current_key(
     An address that keeps sending wrong keys is refused before its keys are even looked up.
     """
     address = request.client.host if request.client else ""
-    runtime.quotas.check_address(address)
+    services.quotas.check_address(address)
     try:
-        key = runtime.keys.authenticate(x_api_key)
+        key = services.keys.authenticate(x_api_key)
     except InvalidApiKey:
-        runtime.quotas.failed_auth(address)
+        services.quotas.failed_auth(address)
         raise
-    response.headers.update(runtime.quotas.request(key.id).headers())
+    response.headers.update(services.quotas.request(key.id).headers())
     return key
 
 
 KeyDep = Annotated[KeyInfo, Depends(current_key)]
 
 
-def get_bases(request: Request, runtime: RuntimeDep) -> list[str]:
-    return base_urls(request, runtime.settings)
+def get_bases(request: Request, settings: SettingsDep) -> list[str]:
+    return base_urls(request, settings)
 
 
 BasesDep = Annotated[list[str], Depends(get_bases)]

@@ -10,7 +10,7 @@ from rich.console import Console
 from backdrop.errors import BackdropError
 
 if TYPE_CHECKING:
-    from backdrop.orders.keys import ApiKeys
+    from backdrop.accounts.api_keys import ApiKeys
     from backdrop.settings import Settings
 
 keys_app = typer.Typer(help="Manage API keys (in the database of BACKDROP_DATA_DIR).")
@@ -27,9 +27,9 @@ def describe_storage(settings: Settings) -> str:
 
 
 def _keys(settings: Settings, *, must_exist: bool) -> ApiKeys:
+    from backdrop.accounts.api_keys import ApiKeys
     from backdrop.db.migrate import upgrade
     from backdrop.db.session import Database
-    from backdrop.orders.keys import ApiKeys
 
     if must_exist and settings.database_url is None and not settings.data_dir.is_dir():
         console.print(

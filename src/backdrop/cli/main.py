@@ -75,7 +75,7 @@ def serve(
     an API node of a cluster with BACKDROP_QUEUE__BACKEND=celery (it loads no model)."""
     from backdrop.api.app import create_app
     from backdrop.observability.logs import configure_logging
-    from backdrop.runtime import build_runtime
+    from backdrop.serving.node import EmbeddedNode, build_node
     from backdrop.serving.server import serve as run_server
 
     settings = _settings()
@@ -85,11 +85,11 @@ def serve(
     if port is not None:
         settings.port = port
     try:
-        runtime = build_runtime(settings)
+        node = build_node(settings)
     except BackdropError as error:
         raise _fail(error) from None
-    if runtime.keys.count() == 0:
-        new = runtime.keys.create("default", settings.initial_key_credits)
+    if node.keys.count() == 0:
+        new = node.keys.create("default", settings.initial_key_credits)
         console.print(
             f"[bold]Created an API key[/bold] '{new.info.name}' with {new.info.credits:g} credits "
             "(shown once; keep it):"
@@ -97,13 +97,13 @@ def serve(
         print(new.secret, flush=True)
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
     console.print(describe_storage(settings))
-    if runtime.segmenters is not None:
+    if isinstance(node, EmbeddedNode):
         from backdrop.cli.runner import print_segmentation_runtime
 
-        print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
+        print_segmentation_runtime(node.segmenters.get(), settings.inference.threads, console)
     else:
         console.print(f"API node: orders go to Celery queue {settings.queue.name!r}")
-    run_server(create_app(runtime), runtime, settings)
+    run_server(create_app(node.api, node), node, settings)
 
 
 @app.command()
@@ -119,21 +119,21 @@ def worker(
     the API nodes (BACKDROP_QUEUE__BROKER_URL, BACKDROP_DATABASE_URL, BACKDROP_STORAGE__*)."""
     from backdrop.cli.runner import print_segmentation_runtime
     from backdrop.queue.celery_queue import celery_app, register_task, run_worker
-    from backdrop.runtime import build_worker
+    from backdrop.serving.node import build_worker
 
     settings = _settings()
     try:
-        runtime = build_worker(settings)
-        runtime.start()
+        node = build_worker(settings)
+        node.start()
     except BackdropError as error:
         raise _fail(error) from None
-    print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
+    print_segmentation_runtime(node.segmenters.get(), settings.inference.threads, console)
     app = celery_app(settings.queue)
-    register_task(app, runtime.runner.run)
+    register_task(app, node.runner.run)
     try:
         run_worker(app, settings.queue.name, concurrency, hostname)
     finally:
-        runtime.stop()
+        node.stop()
 
 
 @models_app.command("fetch")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from backdrop.db.models import Order, OrderStatus, StoredImage
+from backdrop.common.clock import Clock, utcnow
+from backdrop.db.models import StoredImage
 from backdrop.db.session import Database
-from backdrop.orders.clock import Clock, utcnow
+from backdrop.orders.lifecycle import Lifecycle
 from backdrop.storage.base import ImageStore
 
 # Temporary upload files older than this are leftovers of a crash.
@@ -24,9 +25,12 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, db: Database, store: ImageStore, clock: Clock = utcnow) -> None:
+    def __init__(
+        self, db: Database, store: ImageStore, lifecycle: Lifecycle, clock: Clock = utcnow
+    ) -> None:
         self._db = db
         self._store = store
+        self._lifecycle = lifecycle
         self._clock = clock
 
     def sweep(self) -> SweepReport:
@@ -44,9 +48,6 @@ class Sweeper:
             for start in range(0, len(keys), _BATCH):
                 batch = keys[start : start + _BATCH]
                 session.execute(delete(StoredImage).where(StoredImage.key.in_(batch)))
-            orders = session.execute(
-                delete(Order).where(Order.expires_at <= now, Order.status != OrderStatus.INIT.value)
-            )
-            removed_orders = orders.rowcount  # type: ignore[attr-defined]
+        removed_orders = self._lifecycle.expire()
         orphans = self._store.sweep_orphans(_ORPHAN_SECONDS, now.timestamp())
-        return SweepReport(len(keys), int(removed_orders or 0), orphans)
+        return SweepReport(len(keys), removed_orders, orphans)

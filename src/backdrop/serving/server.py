@@ -13,11 +13,11 @@ import resource
 import signal
 import threading
 from types import FrameType
+from typing import Protocol
 
 import uvicorn
 from fastapi import FastAPI
 
-from backdrop.runtime import Runtime
 from backdrop.serving.connections import ConnectionGuard, guarded_protocol
 from backdrop.settings import Settings
 
@@ -37,12 +37,18 @@ def raise_open_files(wanted: int) -> int:
     return soft
 
 
-class DrainingServer(uvicorn.Server):
-    """uvicorn.Server whose first SIGTERM/SIGINT drains the runtime before stopping."""
+class Drainable(Protocol):
+    def drain(self) -> None:
+        """Take no new work and let the running work finish (bounded)."""
+        ...
 
-    def __init__(self, config: uvicorn.Config, runtime: Runtime) -> None:
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server whose first SIGTERM/SIGINT drains the node before stopping."""
+
+    def __init__(self, config: uvicorn.Config, node: Drainable) -> None:
         super().__init__(config)
-        self._runtime = runtime
+        self._node = node
         self._drain_started = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -58,12 +64,12 @@ class DrainingServer(uvicorn.Server):
 
     def _drain_then_exit(self) -> None:
         try:
-            self._runtime.drain()
+            self._node.drain()
         finally:
             self.should_exit = True
 
 
-def serve(app: FastAPI, runtime: Runtime, settings: Settings) -> None:
+def serve(app: FastAPI, node: Drainable, settings: Settings) -> None:
     """Run `app` until a signal has drained it."""
     server_settings = settings.connections
     open_files = raise_open_files(server_settings.open_files)
@@ -91,4 +97,4 @@ def serve(app: FastAPI, runtime: Runtime, settings: Settings) -> None:
         # Requests still open after the drain get this long before they are cancelled.
         timeout_graceful_shutdown=10,
     )
-    DrainingServer(config, runtime).run()
+    DrainingServer(config, node).run()

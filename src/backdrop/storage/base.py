@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
 
 class ImageStore(Protocol):
     """Objects addressed by validated keys (storage/keys.py), on disk or in a bucket."""
+
+    # True when clients upload straight into the store (upload_url gives them a URL), so an
+    # upload is first seen by a node when an order names it.
+    direct_uploads: bool
 
     def exists(self, key: str) -> bool: ...
 
@@ -21,6 +26,19 @@ class ImageStore(Protocol):
 
     def write(self, key: str, data: bytes, content_type: str) -> None:
         """Store `data` so that readers see either nothing or the whole object."""
+        ...
+
+    async def receive(self, chunks: AsyncIterator[bytes], size: int) -> Path:
+        """Stage exactly `size` bytes in a temporary file, to be checked, then committed or
+        discarded; PayloadTooLarge or UploadSizeMismatch when the body differs."""
+        ...
+
+    def commit(self, staged: Path, key: str, content_type: str = "") -> None:
+        """Keep a checked staged file as the object `key`."""
+        ...
+
+    def discard(self, staged: Path) -> None:
+        """Delete a staged file (a missing one is not an error)."""
         ...
 
     def delete(self, key: str) -> None:

@@ -34,10 +34,6 @@ class FetchPolicy:
     timeout_seconds: float = 10.0
     max_redirects: int = 3
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.allowed_hosts)
-
     def names(self, host: str) -> bool:
         """Whether `host` is on the list by name (which also allows its private addresses)."""
         return host.lower().rstrip(".") in {h.lower().rstrip(".") for h in self.allowed_hosts}

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from backdrop.common.files import new_file_mode, write_atomically
-from backdrop.errors import ImageNotFound, PayloadTooLarge, UploadSizeMismatch
+from backdrop.common.files import write_atomically
+from backdrop.errors import ImageNotFound
+from backdrop.storage import staging
 from backdrop.storage.keys import validate_key
 
 
 class LocalImageStore:
     """Files under one root folder, addressed by validated object keys."""
+
+    # Clients PUT their uploads to the API node, which stages and checks them here.
+    direct_uploads = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -54,43 +57,17 @@ class LocalImageStore:
         write_atomically(self.path(key), data)
 
     async def receive(self, chunks: AsyncIterator[bytes], size: int) -> Path:
-        """Stream an upload of exactly `size` bytes into a temporary file and return its path.
+        """Stage an upload of exactly `size` bytes beside the files it will join."""
+        return await staging.stage(chunks, size, self.root)
 
-        Reading stops one byte past `size`, so a client cannot make us buffer more than it
-        declared. The caller verifies the file and then `commit`s or `discard`s it.
-        """
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
-        os.fchmod(fd, new_file_mode())  # like every other stored file, not mkstemp's 0600
-        received = 0
-        try:
-            with os.fdopen(fd, "wb") as f:
-                async for chunk in chunks:
-                    received += len(chunk)
-                    if received > size:
-                        raise PayloadTooLarge(
-                            f"the body is larger than the declared size of {size} bytes"
-                        )
-                    f.write(chunk)
-            if received != size:
-                raise UploadSizeMismatch(
-                    f"the body has {received} bytes; the upload URL was signed for {size}"
-                )
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        return Path(tmp)
-
-    def commit(self, staged: Path, key: str) -> None:
+    def commit(self, staged: Path, key: str, content_type: str = "") -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged, target)
 
     @staticmethod
     def discard(staged: Path) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            staged.unlink()
+        staging.discard(staged)
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -7,12 +7,15 @@ so image bytes never pass through an API node.
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from backdrop.errors import ImageNotFound, ServiceUnavailable
 from backdrop.settings import StorageSettings
+from backdrop.storage import staging
 from backdrop.storage.keys import validate_key
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,10 @@ def _code(error: Exception) -> str:
 
 class S3ImageStore:
     """Objects in one bucket, addressed by the same validated keys as the local store."""
+
+    # Clients PUT straight into the bucket; bytes a node receives itself (remove.bg's one-call
+    # API) are staged in a local temporary folder, then sent in one PUT.
+    direct_uploads = True
 
     def __init__(self, settings: StorageSettings, *, max_age_seconds: float) -> None:
         import boto3
@@ -106,6 +113,18 @@ class S3ImageStore:
         if content_type:
             params["ContentType"] = content_type
         self._client.put_object(**params)
+
+    async def receive(self, chunks: AsyncIterator[bytes], size: int) -> Path:
+        return await staging.stage(chunks, size, Path(tempfile.gettempdir()) / "backdrop")
+
+    def commit(self, staged: Path, key: str, content_type: str = "") -> None:
+        extra = {"ContentType": content_type} if content_type else {}
+        self._client.upload_file(str(staged), self.bucket, validate_key(key), ExtraArgs=extra)
+        staging.discard(staged)
+
+    @staticmethod
+    def discard(staged: Path) -> None:
+        staging.discard(staged)
 
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=validate_key(key))

@@ -7,20 +7,14 @@ ordinary remove-background order.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterator
 
 from backdrop.api.urls import key_from_image_url
 from backdrop.errors import BackdropError, InvalidRequest, UnsupportedMediaType
 from backdrop.imaging.formats import SNIFF_LENGTH, describe_bytes, sniff_content_type
-from backdrop.orders.uploads import Uploads
 from backdrop.storage.fetch import FetchPolicy, fetch_image
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+from backdrop.uploads.service import Uploads
 
 
 async def store_bytes(uploads: Uploads, key_id: str, data: bytes) -> str:
@@ -30,9 +24,7 @@ async def store_bytes(uploads: Uploads, key_id: str, data: bytes) -> str:
         raise UnsupportedMediaType(
             f"the image is {describe_bytes(data[:SNIFF_LENGTH])}; send a JPEG, PNG or WebP"
         )
-    ticket = await asyncio.to_thread(uploads.request_upload, key_id, len(data), content_type)
-    await uploads.receive(ticket.grant, ticket.signature, content_type, len(data), _once(data))
-    return ticket.grant.object_key
+    return await uploads.keep(key_id, data, content_type)
 
 
 def decode_b64(text: str) -> bytes:

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from backdrop.accounts.api_keys import KeyInfo
 from backdrop.api import examples
-from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
+from backdrop.api.deps import BasesDep, DeskDep, KeyDep, OrdersDep, SettingsDep
 from backdrop.api.envelope import success
 from backdrop.api.responses import AccountBody, Envelope, OrderCreatedBody, OrderStatusBody
 from backdrop.api.schemas import (
@@ -17,22 +18,21 @@ from backdrop.api.schemas import (
     RemoveBackgroundRequest,
 )
 from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
-from backdrop.db.models import Operation
 from backdrop.imaging.output import OutputOptions, max_side_for
-from backdrop.orders.keys import KeyInfo
-from backdrop.orders.service import GenerationWish, OrderView
-from backdrop.runtime import Runtime
+from backdrop.kinds import Operation
+from backdrop.orders.desk import Accepted, GenerationWish, OrderDesk, RemovalWish
+from backdrop.settings import Settings
 
 router = APIRouter(prefix="/external/api/v1")
 
 
-def _accepted(runtime: Runtime, order: OrderView, expected: int) -> dict[str, Any]:
+def _accepted(settings: Settings, accepted: Accepted) -> dict[str, Any]:
     return success(
         {
-            "orderId": order.id,
-            "maxRetriesAllowed": runtime.settings.worker.max_retries_allowed,
-            "avgResponseTimeInSec": expected,
-            "status": order.status,
+            "orderId": accepted.order.id,
+            "maxRetriesAllowed": settings.worker.max_retries_allowed,
+            "avgResponseTimeInSec": accepted.expected_seconds,
+            "status": accepted.order.status,
         }
     )
 
@@ -44,18 +44,24 @@ def _accepted(runtime: Runtime, order: OrderView, expected: int) -> dict[str, An
     responses=examples.REMOVE_BACKGROUND,
 )
 def remove_background(
-    body: RemoveBackgroundRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+    body: RemoveBackgroundRequest,
+    key: KeyDep,
+    desk: DeskDep,
+    settings: SettingsDep,
+    bases: BasesDep,
 ) -> dict[str, Any]:
     image_key = key_from_image_url(body.imageUrl, bases)
     background_key = None
     if body.background and looks_like_url(body.background):
         background_key = key_from_image_url(body.background, bases)
-    operation = Operation.REMOVE_BACKGROUND
-    expected = runtime.admission.admit_order(key.id, operation)
-    order = runtime.orders.create_removal(
-        key.id, image_key, body.background, background_key, model=body.model, output=_output(body)
+    wish = RemovalWish(
+        image_key=image_key,
+        background=body.background,
+        background_image_key=background_key,
+        model=body.model,
+        output=_output(body),
     )
-    return _accepted(runtime, order, expected)
+    return _accepted(settings, desk.remove_background(key.id, wish))
 
 
 def _output(body: RemoveBackgroundRequest) -> OutputOptions:
@@ -76,9 +82,14 @@ def _output(body: RemoveBackgroundRequest) -> OutputOptions:
     responses=examples.BACKGROUND_GENERATOR,
 )
 def background_generator(
-    body: BackgroundGeneratorRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+    body: BackgroundGeneratorRequest,
+    key: KeyDep,
+    desk: DeskDep,
+    settings: SettingsDep,
+    bases: BasesDep,
 ) -> dict[str, Any]:
-    return _generate(body, Operation.GENERATE_BACKGROUND, key, runtime, bases)
+    accepted = _generate(body, Operation.GENERATE_BACKGROUND, key, desk, bases)
+    return _accepted(settings, accepted)
 
 
 @router.post(
@@ -88,18 +99,23 @@ def background_generator(
     responses=examples.BACKGROUND_GENERATOR,
 )
 def product_photoshoot(
-    body: ProductPhotoshootRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+    body: ProductPhotoshootRequest,
+    key: KeyDep,
+    desk: DeskDep,
+    settings: SettingsDep,
+    bases: BasesDep,
 ) -> dict[str, Any]:
-    return _generate(body, Operation.PRODUCT_PHOTOSHOOT, key, runtime, bases)
+    accepted = _generate(body, Operation.PRODUCT_PHOTOSHOOT, key, desk, bases)
+    return _accepted(settings, accepted)
 
 
 def _generate(
     body: BackgroundGeneratorRequest | ProductPhotoshootRequest,
     operation: Operation,
     key: KeyInfo,
-    runtime: Runtime,
+    desk: OrderDesk,
     bases: list[str],
-) -> dict[str, Any]:
+) -> Accepted:
     image_key = key_from_image_url(body.imageUrl, bases)
     style_key = key_from_image_url(body.styleImageUrl, bases) if body.styleImageUrl else None
     wish = GenerationWish(
@@ -109,9 +125,7 @@ def _generate(
         engine=body.engine,
         style_image_key=style_key,
     )
-    expected = runtime.admission.admit_order(key.id, operation)
-    order = runtime.orders.create_generation(key.id, image_key, wish, operation)
-    return _accepted(runtime, order, expected)
+    return desk.generate_background(key.id, image_key, wish, operation)
 
 
 @router.post(
@@ -123,9 +137,9 @@ def _generate(
     responses=examples.ORDER_STATUS,
 )
 def order_status(
-    body: OrderStatusRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+    body: OrderStatusRequest, key: KeyDep, orders: OrdersDep, bases: BasesDep
 ) -> dict[str, Any]:
-    order = runtime.orders.status(key.id, body.orderId)
+    order = orders.status(key.id, body.orderId)
     result: dict[str, Any] = {
         "orderId": order.id,
         "status": order.status,

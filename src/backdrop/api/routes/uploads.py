@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from backdrop.api import examples
-from backdrop.api.deps import BasesDep, KeyDep, RuntimeDep
+from backdrop.api.deps import AdmissionDep, BasesDep, KeyDep, UploadsDep
 from backdrop.api.envelope import success
 from backdrop.api.responses import Envelope, UploadImageUrlBody
 from backdrop.api.schemas import UploadImageUrlRequest
 from backdrop.api.urls import image_url, upload_url
 from backdrop.errors import InvalidRequest
 from backdrop.storage.keys import validate_key
-from backdrop.storage.signing import UploadGrant
+from backdrop.uploads.signing import UploadGrant
 
 router = APIRouter()
 
@@ -27,10 +27,14 @@ router = APIRouter()
     responses=examples.UPLOAD_IMAGE_URL,
 )
 def upload_image_url(
-    body: UploadImageUrlRequest, key: KeyDep, runtime: RuntimeDep, bases: BasesDep
+    body: UploadImageUrlRequest,
+    key: KeyDep,
+    admission: AdmissionDep,
+    uploads: UploadsDep,
+    bases: BasesDep,
 ) -> dict[str, Any]:
-    runtime.admission.admit_upload(key.id, body.size)
-    ticket = runtime.uploads.request_upload(key.id, body.size, body.contentType)
+    admission.admit_upload(key.id, body.size)
+    ticket = uploads.request_upload(key.id, body.size, body.contentType)
     return success(
         {
             "uploadImage": ticket.direct_url
@@ -50,7 +54,7 @@ async def put_image(
     prefix: str,
     name: str,
     request: Request,
-    runtime: RuntimeDep,
+    uploads: UploadsDep,
     keyId: Annotated[str, Query(max_length=64)] = "",
     size: Annotated[int, Query()] = 0,
     contentType: Annotated[str, Query(max_length=100)] = "",
@@ -62,7 +66,7 @@ async def put_image(
     length = request.headers.get("content-length")
     if length is not None and not length.isdigit():
         raise InvalidRequest("Content-Length must be a number")
-    await runtime.uploads.receive(
+    await uploads.receive(
         grant,
         signature,
         request.headers.get("content-type"),
@@ -77,8 +81,8 @@ async def put_image(
     summary="Download an image (valid 24 hours)",
     responses=examples.GET_IMAGE,
 )
-def get_image(prefix: str, name: str, runtime: RuntimeDep) -> Response:
-    served = runtime.uploads.public_image(validate_key(f"{prefix}/{name}"))
+def get_image(prefix: str, name: str, uploads: UploadsDep) -> Response:
+    served = uploads.public_image(validate_key(f"{prefix}/{name}"))
     if served.redirect is not None:
         # A presigned GET of the bucket that ends when the image does: the bytes never
         # pass through this node.

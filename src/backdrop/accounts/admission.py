@@ -12,13 +12,13 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 
-from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
+from backdrop.accounts.credits import CHEAPEST_CENTS, available_cents, from_cents
+from backdrop.accounts.quotas import Quotas
+from backdrop.db.models import ApiKey, Order
 from backdrop.db.session import Database
 from backdrop.errors import CreditsConsumed, InvalidApiKey, RateLimited, ServiceUnavailable
+from backdrop.kinds import Operation, OrderStatus
 from backdrop.observability.metrics import LIMIT_REFUSALS
-from backdrop.orders.credits import CHEAPEST_CENTS, available_cents, from_cents
-from backdrop.orders.quotas import Quotas
-from backdrop.orders.service import Orders
 from backdrop.settings import Settings
 
 
@@ -31,25 +31,6 @@ class QueueView(Protocol):
     def expected_wait(self, owner: str) -> float: ...
 
     def run_seconds(self, kind: str) -> float: ...
-
-
-class RecentOrders:
-    """A cluster's view for admission: the broker's backlog is not visible from an API node,
-    so an order is expected to take as long as the latest ones of its kind took from creation
-    to done (their wait included), read from the order rows every node shares."""
-
-    # A bound on these times would lock a cluster out for good after one busy spell: no new
-    # order would finish to bring the mean down. The per-key limits still apply.
-    knows_backlog = False
-
-    def __init__(self, orders: Orders) -> None:
-        self._orders = orders
-
-    def expected_wait(self, owner: str) -> float:
-        return 0.0  # already inside run_seconds: those times include the queue wait
-
-    def run_seconds(self, kind: str) -> float:
-        return float(self._orders.avg_response_seconds(Operation(kind)))
 
 
 class Admission:
@@ -80,10 +61,10 @@ class Admission:
             LIMIT_REFUSALS.labels("waiting_orders").inc()
             raise RateLimited(
                 f"this key already has {limit} orders waiting; poll them first",
-                {"Retry-After": str(math.ceil(self._queue.run_seconds(operation.value)))},
+                {"Retry-After": str(math.ceil(self._queue.run_seconds(operation)))},
             )
         # The client polls for a bounded time: what counts is when the order will be done.
-        expected = self._queue.expected_wait(key_id) + self._queue.run_seconds(operation.value)
+        expected = self._queue.expected_wait(key_id) + self._queue.run_seconds(operation)
         bound = self._settings.worker.max_wait_seconds
         if self._queue.knows_backlog and expected > bound:
             LIMIT_REFUSALS.labels("queue_wait").inc()
@@ -114,6 +95,6 @@ class Admission:
             count = session.scalar(
                 select(func.count())
                 .select_from(Order)
-                .where(Order.api_key_id == key_id, Order.status == OrderStatus.INIT.value)
+                .where(Order.api_key_id == key_id, Order.status == OrderStatus.INIT)
             )
         return int(count or 0)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from PIL import Image
+
+from backdrop.common.clock import Clock, utcnow
 from backdrop.db.models import StoredImage
 from backdrop.db.session import Database
 from backdrop.errors import (
@@ -22,11 +26,9 @@ from backdrop.errors import (
 )
 from backdrop.imaging.decode import verify_image
 from backdrop.imaging.formats import EXTENSION_BY_TYPE
-from backdrop.orders.clock import Clock, utcnow
 from backdrop.settings import Settings
 from backdrop.storage.base import ImageStore
-from backdrop.storage.local import LocalImageStore
-from backdrop.storage.signing import UploadGrant, UploadSigner
+from backdrop.uploads.signing import UploadGrant, UploadSigner
 
 UPLOAD_PREFIX = "uploads"
 # image/jpg is not a registered type but clients send it; it means JPEG.
@@ -41,6 +43,10 @@ class UploadTicket:
     signature: str
     # A URL straight into the bucket (S3 mode); None: the client PUTs to the API node.
     direct_url: str | None = None
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def normalise_content_type(content_type: str) -> str:
@@ -118,10 +124,11 @@ class Uploads:
         content_length: int | None,
         body: AsyncIterator[bytes],
     ) -> None:
-        """Check the signature, headers and that the URL is unused, then stream the body,
-        verify the image and store it. Nothing of the body is read before those checks."""
+        """A client's PUT to a signed upload URL: check the signature, the headers and that
+        the URL is unused, then stream, verify and keep the image. Nothing of the body is
+        read before those checks."""
         self._signer.verify(grant, signature, self._clock().timestamp())
-        if not isinstance(self._store, LocalImageStore):
+        if self._store.direct_uploads:
             raise InvalidRequest("uploads go straight to the bucket: PUT to the uploadImage URL")
         if content_type is not None and normalise_content_type(content_type) != grant.content_type:
             raise UnsupportedMediaType(
@@ -135,6 +142,16 @@ class Uploads:
             raise UploadSizeMismatch(
                 f"Content-Length {content_length} differs from the signed size {grant.size}"
             )
+        await self._take(grant, body)
+
+    async def keep(self, key_id: str, data: bytes, content_type: str) -> str:
+        """Keep bytes a one-call route was sent as an upload of `key_id`; its object key."""
+        ticket = await asyncio.to_thread(self.request_upload, key_id, len(data), content_type)
+        await self._take(ticket.grant, _once(data))
+        return ticket.grant.object_key
+
+    async def _take(self, grant: UploadGrant, body: AsyncIterator[bytes]) -> None:
+        """Stage the body, verify the image and keep it, once per upload URL."""
         # Database work runs off the event loop: SQLite may wait on a lock.
         await asyncio.to_thread(self._check_unused, grant.object_key)
         # An upload URL works once: a second PUT while the first streams is refused too.
@@ -148,7 +165,9 @@ class Uploads:
                 await asyncio.to_thread(
                     verify_image, staged, grant.content_type, max_pixels=max_pixels
                 )
-                self._store.commit(staged, grant.object_key)
+                await asyncio.to_thread(
+                    self._store.commit, staged, grant.object_key, grant.content_type
+                )
             finally:
                 self._store.discard(staged)
             await asyncio.to_thread(self._mark_uploaded, grant.object_key)
@@ -187,14 +206,22 @@ class Uploads:
     def _check_direct_upload(self, image: StoredImage) -> None:
         """An upload that went straight to the bucket is seen here for the first time: it
         must be there, of the signed size. Its bytes are checked by the worker."""
-        # The local store only has files its own PUT verified (and then marked uploaded).
-        size = None if isinstance(self._store, LocalImageStore) else self._store.size(image.key)
+        # A store without direct uploads only has files its own PUT verified (and marked).
+        size = self._store.size(image.key) if self._store.direct_uploads else None
         if size is None:
             raise InvalidImageUrl("nothing has been uploaded to this imageUrl yet")
         if size != image.size:
             raise UploadSizeMismatch(
                 f"the upload has {size} bytes; the upload URL was signed for {image.size}"
             )
+
+    def image_size(self, key_id: str, object_key: str) -> tuple[int, int]:
+        """Width and height of an uploaded image of `key_id`, from its header only."""
+        # Another key's image URL is refused before anything of it is read.
+        self.owned_image(key_id, object_key)
+        # The upload was fully verified when it was stored.
+        with Image.open(io.BytesIO(self._store.read(object_key))) as image:
+            return image.size
 
     def public_image(self, object_key: str) -> ServedImage:
         """An image as served by GET: any holder of the URL may read it until it expires.

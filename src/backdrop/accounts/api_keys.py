@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backdrop.accounts.credits import from_cents, to_cents
+from backdrop.common.clock import Clock, utcnow
 from backdrop.db.models import ApiKey
 from backdrop.db.session import Database
 from backdrop.errors import InvalidApiKey, InvalidRequest
-from backdrop.orders.clock import Clock, utcnow
-from backdrop.orders.credits import from_cents, to_cents
 
 SECRET_PREFIX = "bd_"
 

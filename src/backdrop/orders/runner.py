@@ -1,0 +1,223 @@
+"""Running one order: claim it, load its images, run the engine, store results, finish it.
+
+Every run writes its results under its own keys, so a run that lost its lease (another worker
+took the order over) deletes only what it wrote itself. The row changes are lifecycle.py's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from PIL import Image
+
+from backdrop.common.clock import Clock, utcnow
+from backdrop.db.session import Database
+from backdrop.engines import pipeline
+from backdrop.engines.generation import Generators
+from backdrop.engines.registry import Segmenters
+from backdrop.errors import (
+    BackdropError,
+    CorruptImage,
+    ImageNotFound,
+    ImageTooLarge,
+    UnknownModel,
+    UnsupportedMediaType,
+    WeightsUnavailable,
+)
+from backdrop.imaging.compose import encode_jpeg
+from backdrop.imaging.decode import load_image
+from backdrop.imaging.formats import sniff_content_type
+from backdrop.imaging.output import render
+from backdrop.kinds import FailureCode
+from backdrop.orders.lifecycle import Job, LeaseLost, Lifecycle, Results, StoredResult
+from backdrop.orders.params import GenerationParams, to_pipeline
+from backdrop.settings import Settings
+from backdrop.storage.base import ImageStore
+
+log = logging.getLogger(__name__)
+
+RESULTS_PREFIX = "results"
+# An order whose processing crashed its worker this many times is given up on.
+MAX_ATTEMPTS = 3
+
+
+def worker_identity() -> str:
+    """host:pid, so a lease says which process holds it."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def failure_code(error: BackdropError) -> FailureCode:
+    """Why an order failed, from the domain error that failed it."""
+    if isinstance(error, ImageNotFound):
+        return FailureCode.IMAGE_GONE
+    if isinstance(error, CorruptImage | ImageTooLarge | UnsupportedMediaType):
+        return FailureCode.INVALID_IMAGE
+    if isinstance(error, UnknownModel | WeightsUnavailable):
+        return FailureCode.ENGINE_UNAVAILABLE
+    return FailureCode.PROCESSING_FAILED
+
+
+@dataclass(frozen=True)
+class _Output:
+    """A file a run made, before it is stored."""
+
+    key: str
+    content_type: str
+    data: bytes
+
+    def stored(self) -> StoredResult:
+        return StoredResult(self.key, self.content_type, len(self.data))
+
+
+class OrderRunner:
+    """Executes orders by id; owns the engines (loaded once, on first use)."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: ImageStore,
+        settings: Settings,
+        segmenters: Segmenters,
+        generators: Generators | None = None,
+        clock: Clock = utcnow,
+        *,
+        worker_id: str | None = None,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._segmenters = segmenters
+        self.generators = generators or Generators(settings.generation)
+        self._lifecycle = Lifecycle(db, settings, clock)
+        self._worker_id = worker_id or worker_identity()
+        self._lease_seconds = settings.queue.lease_seconds
+
+    def run(self, order_id: str) -> None:
+        """Take the order from `init` to `active` or `failed`. Never raises."""
+        job = self.claim(order_id)
+        if job is None:
+            return
+        if job.attempts > MAX_ATTEMPTS:
+            self._lifecycle.fail(
+                job, FailureCode.INTERRUPTED, f"gave up after {MAX_ATTEMPTS} interrupted attempts"
+            )
+            return
+        with self._renewing(job):
+            try:
+                outputs = self._execute(job)
+            except BackdropError as error:
+                self._lifecycle.fail(job, failure_code(error), error.detail)
+                return
+            except Exception:
+                log.exception("order %s failed unexpectedly", job.id)
+                self._lifecycle.fail(
+                    job, FailureCode.PROCESSING_FAILED, "unable to process this image"
+                )
+                return
+            files = [output for output in (outputs.output, outputs.mask) if output is not None]
+            try:
+                for output in files:
+                    self._store.write(output.key, output.data, output.content_type)
+                results = Results(
+                    outputs.output.stored(), outputs.mask.stored() if outputs.mask else None
+                )
+                if not self._lifecycle.complete(job, results):
+                    # The key could not pay: deleted once the row is unlocked, not inside it.
+                    self._discard(files)
+            except LeaseLost:
+                log.warning("order %s was taken over by another run; its results stand", job.id)
+                self._discard(files)
+            except Exception:
+                log.exception("order %s could not be stored", job.id)
+                self._discard(files)
+                self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, "unable to store the result")
+
+    def claim(self, order_id: str) -> Job | None:
+        """Lease the order to a new run of this worker, or None when it is not free."""
+        return self._lifecycle.claim(order_id, f"{self._worker_id}:{secrets.token_hex(6)}")
+
+    def renew(self, job: Job) -> bool:
+        """Extend the lease; False when it is no longer this run's."""
+        return self._lifecycle.renew(job)
+
+    @contextmanager
+    def _renewing(self, job: Job) -> Iterator[None]:
+        """Renew the lease every third of its length while the block runs."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self._lease_seconds / 3):
+                try:
+                    if not self.renew(job):
+                        return
+                except Exception:  # a missed beat is retried; the lease still has 2/3 left
+                    log.exception("could not renew the lease of order %s", job.id)
+
+        thread = threading.Thread(target=beat, name=f"lease-{job.id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _load(self, job: Job, key: str) -> Image.Image:
+        try:
+            data = self._store.read(key)
+        except ImageNotFound:
+            raise ImageNotFound("the image has expired or was deleted") from None
+        # Uploads straight to a bucket are not seen by an API node: their type is checked here.
+        declared = job.declared_types.get(key)
+        actual = sniff_content_type(data[:32])
+        if declared is not None and actual is not None and actual != declared:
+            raise UnsupportedMediaType(
+                f"the uploaded bytes are {actual}, but the upload URL was for {declared}"
+            )
+        return load_image(data, max_pixels=self._settings.limits.max_pixels)
+
+    def _execute(self, job: Job) -> _Outputs:
+        image = self._load(job, job.input_key)
+        params = job.params
+        stem = f"{RESULTS_PREFIX}/{job.id}.{job.run}"
+        if isinstance(params, GenerationParams):
+            style_key = params.style_key
+            generated = pipeline.generate_background(
+                image,
+                self._segmenters.get(),
+                self.generators.get(params.engine),
+                params.prompt,
+                seed=params.seed,
+                negative_prompt=params.negative_prompt,
+                style_image=self._load(job, style_key) if style_key else None,
+            )
+            return _Outputs(_Output(f"{stem}.jpg", "image/jpeg", encode_jpeg(generated)))
+        cutout = pipeline.remove_background(
+            image,
+            self._segmenters.get(params.model),
+            to_pipeline(params.background, lambda key: self._load(job, key)),
+        )
+        rendered = render(cutout.output, cutout.mask, params.output)
+        options = rendered.options
+        return _Outputs(
+            _Output(f"{stem}.{options.format}", options.content_type, rendered.output),
+            _Output(f"{stem}.mask.png", "image/png", rendered.mask),
+        )
+
+    def _discard(self, outputs: list[_Output]) -> None:
+        for output in outputs:
+            try:
+                self._store.delete(output.key)
+            except Exception:  # the sweeper removes what is left once it has expired
+                log.exception("could not delete %s", output.key)
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    output: _Output
+    mask: _Output | None = None
