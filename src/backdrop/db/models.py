@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # The enums live apart so that code without a database (the CLI) need not import SQLAlchemy.
-from backdrop.kinds import Operation, OrderStatus
+from backdrop.kinds import FailureCode, Operation, OrderStatus
 
-__all__ = ["ApiKey", "Base", "Operation", "Order", "OrderStatus", "StoredImage"]
+__all__ = ["ApiKey", "Base", "FailureCode", "Operation", "Order", "OrderStatus", "StoredImage"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -32,6 +43,35 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _values(kind: type[enum.StrEnum]) -> list[str]:
+    return [member.value for member in kind]
+
+
+def stored_enum(kind: type[enum.StrEnum], *, name: str, length: int) -> Enum:
+    """A column of `kind` stored as its values ("remove-background"), not its member names.
+
+    VARCHAR plus a named CHECK constraint on every backend rather than PostgreSQL's native
+    ENUM: a new member (failure codes will grow) is then a constraint dropped and re-added in
+    the migration's transaction, whereas a value from `ALTER TYPE ... ADD VALUE` cannot be
+    used in the transaction that adds it and a native type's values can never be removed;
+    SQLite and PostgreSQL also keep one schema and one migration path (0004). `length` stays
+    wider than today's longest value so that a longer new value needs no column rewrite.
+
+    Writes take members or their plain string values (code still writes
+    `OrderStatus.INIT.value`); an unknown string fails in Python (validate_strings) before the
+    database's CHECK would refuse it. Reads return the members.
+    """
+    return Enum(
+        kind,
+        name=name,
+        values_callable=_values,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=length,
+    )
 
 
 class Base(DeclarativeBase):
@@ -75,8 +115,13 @@ class Order(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     api_key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
-    operation: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    # Widths as the String columns had before 0004, which made them enums.
+    operation: Mapped[Operation] = mapped_column(
+        stored_enum(Operation, name="ck_orders_operation", length=40)
+    )
+    status: Mapped[OrderStatus] = mapped_column(
+        stored_enum(OrderStatus, name="ck_orders_status", length=10), index=True
+    )
     input_key: Mapped[str] = mapped_column(String(200))
     # Operation parameters as the client sent them, validated (background, prompt, ...).
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -85,6 +130,10 @@ class Order(Base):
     output_key: Mapped[str | None] = mapped_column(String(200))
     mask_key: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # Why it failed, for code to act on (failure_reason says it to people); None unless failed.
+    failure_code: Mapped[FailureCode | None] = mapped_column(
+        stored_enum(FailureCode, name="ck_orders_failure_code", length=40)
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     # The run holding the order (worker and run token) and until when; another run may take
     # it over only once the lease has expired (orders/processing.py).
