@@ -45,7 +45,7 @@ def test_recent_times_become_the_estimate_and_never_lock_the_cluster_out(
 
         view = RecentOrders(rt.orders)
         assert view.run_seconds(Operation.REMOVE_BACKGROUND.value) == 60
-        admission = Admission(rt.db, rt.quotas, view, settings, lambda: False)
+        admission = Admission(rt.db, rt.api.quotas, view, settings, lambda: False)
         # Over the 15 s bound, yet admitted, with the honest estimate.
         assert admission.admit_order(key.id, Operation.REMOVE_BACKGROUND) == 60
 
