@@ -1,31 +1,26 @@
-"""The synchronous SDK client."""
+"""The synchronous SDK client: the core's flows, driven by blocking I/O."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from PIL import Image
 
-from backdrop.client import protocol
-from backdrop.client.errors import OrderFailed, OrderTimeout, TransportError
-from backdrop.client.images import ImageInput, as_upload, is_image_background, is_url
-from backdrop.client.polling import (
-    RETRYABLE_STATUSES,
-    PollSchedule,
-    RetryPolicy,
-    is_retryable_transport_error,
-    retry_after_seconds,
-)
+from backdrop.client.core import DEFAULT_WAIT_SECONDS, ClientCore
+from backdrop.client.drivers import run_blocking
+from backdrop.client.images import ImageInput
+from backdrop.client.polling import PollSchedule, RetryPolicy
 from backdrop.client.results import Order, Result
+from backdrop.client.steps import Flow
 
-DEFAULT_WAIT_SECONDS = 300.0
+T = TypeVar("T")
 
 
-class Client:
+class Client(ClientCore[Result]):
     """A backdrop (or LightX) API client.
 
     >>> client = Client("http://127.0.0.1:8000", api_key="bd_...")
@@ -44,13 +39,9 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self.poll = poll or PollSchedule()
-        self._api_key = api_key
-        # Injectable so tests can run timeouts and backoff without real waiting.
+        super().__init__(base_url, api_key, retry=retry, poll=poll, clock=clock)
+        # Injectable so tests can run backoff and polling without real waiting.
         self._sleep = sleep
-        self._clock = clock
         self._http = httpx.Client(timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -66,23 +57,7 @@ class Client:
 
     def upload(self, image: str | Path | bytes | Image.Image) -> str:
         """Upload an image (path, bytes or PIL image); returns its imageUrl."""
-        upload = as_upload(image)
-        body = self._api(
-            "POST",
-            protocol.UPLOAD_PATH,
-            protocol.upload_request(len(upload.data), upload.content_type),
-        )
-        # The signed URL may be another host (LightX: S3): it gets no API key.
-        response = self._send(
-            "PUT",
-            body["uploadImage"],
-            idempotent=True,
-            content=upload.data,
-            headers={"Content-Type": upload.content_type},
-        )
-        protocol.raise_for_plain(response, "upload")
-        image_url: str = body["imageUrl"]
-        return image_url
+        return self._run(self._upload_flow(image))
 
     def remove_background(
         self,
@@ -97,11 +72,7 @@ class Client:
 
         Waits for the result unless `wait=False`; extra `options` are sent as body fields.
         """
-        image_url = self._image_url(image)
-        if is_image_background(background):
-            background = self.upload(background)
-        payload = protocol.removal_request(image_url, str(background), options)
-        return self._order(protocol.REMOVE_PATH, payload, wait=wait, timeout=timeout)
+        return self._run(self._removal_flow(image, background, wait, timeout, options))
 
     def generate_background(
         self,
@@ -113,82 +84,28 @@ class Client:
         **options: Any,
     ) -> Result:
         """Put the subject on a background described by `prompt`."""
-        payload = protocol.generation_request(self._image_url(image), prompt, options)
-        return self._order(protocol.GENERATE_PATH, payload, wait=wait, timeout=timeout)
+        return self._run(self._generation_flow(image, prompt, wait, timeout, options))
 
     def order_status(self, order: str | Order) -> Result:
         """The order's current state (one request, no waiting)."""
-        known = order if isinstance(order, Order) else Order(order_id=order, status="init")
-        body = self._api("POST", protocol.STATUS_PATH, {"orderId": known.order_id}, idempotent=True)
-        return self._bind(known.updated(body))
+        return self._run(self._status_flow(order))
 
     def wait(self, order: str | Order, *, timeout: float = DEFAULT_WAIT_SECONDS) -> Result:
         """Poll until the order is active; raises OrderFailed or OrderTimeout otherwise."""
-        current = order if isinstance(order, Order) else Order(order_id=order, status="init")
-        started = self._clock()
-        for delay in self.poll.delays(current.avg_response_seconds):
-            waited = self._clock() - started
-            if waited >= timeout:
-                raise OrderTimeout(current, waited)
-            self._sleep(min(delay, timeout - waited))
-            current = self.order_status(current)
-            if current.status == "failed":
-                raise OrderFailed(current)
-            if current.status == "active":
-                return self._bind(current)
-        raise AssertionError("the poll schedule is endless")  # pragma: no cover
+        return self._run(self._wait_flow(order, timeout))
 
     def credits(self) -> float:
         """The key's credit balance."""
-        body = self._api("GET", protocol.ACCOUNT_PATH, None, idempotent=True)
-        return float(body["credits"])
+        return self._run(self._credits_flow())
 
     def download(self, url: str) -> bytes:
         """The bytes behind an output or mask URL."""
-        response = self._send("GET", url, idempotent=True)
-        protocol.raise_for_plain(response, "download")
-        return response.content
+        return self._run(self._download_flow(url))
 
-    # -- internals -----------------------------------------------------------------------
+    # -- driving the core ----------------------------------------------------------------
 
-    def _image_url(self, image: ImageInput) -> str:
-        if isinstance(image, str) and is_url(image):
-            return image
-        return self.upload(image)
-
-    def _order(self, path: str, payload: dict[str, Any], *, wait: bool, timeout: float) -> Result:
-        created = Order.from_created(self._api("POST", path, payload))
-        if not wait:
-            return self._bind(created)
-        return self.wait(created, timeout=timeout)
+    def _run(self, flow: Flow[T]) -> T:
+        return run_blocking(flow, self._http, self._sleep)
 
     def _bind(self, order: Order) -> Result:
         return Result(**{**vars(order), "_download": self.download})
-
-    def _api(
-        self, method: str, path: str, payload: dict[str, Any] | None, *, idempotent: bool = False
-    ) -> dict[str, Any]:
-        response = self._send(
-            method,
-            self.base_url + path,
-            idempotent=idempotent,
-            json=payload,
-            headers={"x-api-key": self._api_key},
-        )
-        return protocol.parse_envelope(response)
-
-    def _send(self, method: str, url: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
-        """One request, retried with jittered backoff on 429, 5xx and connection errors."""
-        for attempt in range(1, self.retry.attempts + 1):
-            last = attempt == self.retry.attempts
-            try:
-                response = self._http.request(method, url, **kwargs)
-            except httpx.TransportError as error:
-                if last or not is_retryable_transport_error(error, idempotent=idempotent):
-                    raise TransportError(f"{method} {url}: {error!r}") from error
-                self._sleep(self.retry.delay(attempt))
-                continue
-            if response.status_code not in RETRYABLE_STATUSES or last:
-                return response
-            self._sleep(self.retry.delay(attempt, retry_after_seconds(response)))
-        raise AssertionError("unreachable")  # pragma: no cover
