@@ -136,7 +136,7 @@ class Order(Base):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     # The run holding the order (worker and run token) and until when; another run may take
-    # it over only once the lease has expired (orders/processing.py).
+    # it over only once the lease has expired (orders/lifecycle.py).
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()

@@ -2,7 +2,7 @@
 
 API nodes only publish (`CeleryQueue`); `backdrop worker` consumes with `run_worker`. The
 task is acknowledged late and rejected when its worker dies, so a broker that notices a lost
-worker delivers the id again; the order's lease (orders/processing.py) makes a second
+worker delivers the id again; the order's lease (orders/lifecycle.py) makes a second
 delivery harmless, and the sweeper's recovery re-queues orders whose lease has run out,
 whatever the broker does.
 """

@@ -1,7 +1,7 @@
 """The embedded queue: a pool of worker threads fed order ids in memory, fairly.
 
 Order rows are the source of truth: the queue holds only ids, so anything lost with the
-process (a crash, a restart) is found again by `Orders.pending()` at the next start.
+process (a crash, a restart) is found again by `orders.lookup.Orders.pending()` at the next start.
 
 Waiting orders are kept per owner (API key) and taken round-robin, one per owner in turn, so
 one key with a thousand orders delays another key's order by at most one order per worker.

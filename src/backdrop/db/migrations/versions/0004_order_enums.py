@@ -39,7 +39,7 @@ FAILURE_CODES = (
     "storage-failed",
     "processing-failed",
 )
-# The one reason that names its cause exactly (orders/processing.py, when the balance could
+# The one reason that names its cause exactly (orders/lifecycle.py, when the balance could
 # not pay); every other failure before this revision was the engine's, or unknown.
 CREDITS_REASON = "API credits consumed"
 
