@@ -26,15 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from PIL import Image
 
 from backdrop.engines.weights import WeightsSource, WeightsSpec, fetch_weights
 
 FLOAT = 1  # onnx.TensorProto.FLOAT
 FLOAT16 = 10  # onnx.TensorProto.FLOAT16
 
-Preprocess = Callable[[Image.Image], npt.NDArray[np.float32]]
 Derivation = Callable[[Path, Path], None]
 
 
