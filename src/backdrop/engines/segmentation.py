@@ -27,6 +27,7 @@ from backdrop.engines.inference import (
     open_session,
 )
 from backdrop.errors import WeightsUnavailable
+from backdrop.imaging.decode import flatten_alpha
 from backdrop.kinds import DEFAULT_MODEL
 from backdrop.settings import InferenceSettings
 
@@ -47,20 +48,6 @@ class Segmenter(Protocol):
     def predict(self, image: Image.Image) -> Mask:
         """uint8 (H, W) alpha at the image's size; 255 = subject."""
         ...
-
-
-def flatten_to_rgb(
-    image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)
-) -> Image.Image:
-    """`image` in RGB (itself when it already is), transparency composited over `background`."""
-    if image.mode == "RGB" and not image.has_transparency_data:
-        return image  # callers only read it: no copy of a large photo per step
-    if image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        canvas = Image.new("RGBA", rgba.size, (*background, 255))
-        canvas.alpha_composite(rgba)
-        return canvas.convert("RGB")
-    return image.convert("RGB")
 
 
 class OnnxSegmenter:
@@ -124,7 +111,7 @@ class OnnxSegmenter:
     def predict(self, image: Image.Image) -> Mask:
         """uint8 (H, W) alpha at the image's size; 255 = subject."""
         session = self._ensure_session()
-        rgb = flatten_to_rgb(image)  # once: the model input and the refinement's guide
+        rgb = flatten_alpha(image)  # once: the model input and the refinement's guide
         batch = self._preprocess(rgb)
         prediction = self._run(session, batch)
         if self.mirror:
@@ -160,7 +147,7 @@ class OnnxSegmenter:
         """RGB, stretched to `size` (width, height) with `resample`, NCHW float32
         `(v - mean) / std`: this engine's preprocessing at any input size (calibration and
         benches use it at other sizes than the model's)."""
-        pixels = np.asarray(flatten_to_rgb(image).resize(size, cls.resample), dtype=np.uint8)
+        pixels = np.asarray(flatten_alpha(image).resize(size, cls.resample), dtype=np.uint8)
         top = max(int(pixels.max()), 1) if cls.scale_by_max else 255
         # (v * 255 / top - mean) / std as one multiply-subtract per plane, written straight
         # into the NCHW batch: a third of the time of float copies and a transpose at 1024².
