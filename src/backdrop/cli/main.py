@@ -99,8 +99,11 @@ def serve(
     console.print(describe_storage(settings))
     if runtime.segmenters is not None:
         from backdrop.cli.runner import print_segmentation_runtime
+        from backdrop.engines.inference import model_threads
 
-        print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
+        print_segmentation_runtime(
+            runtime.segmenters.get(), model_threads(settings.inference), console
+        )
     else:
         console.print(f"API node: orders go to Celery queue {settings.queue.name!r}")
     run_server(create_app(runtime), runtime, settings)
@@ -118,6 +121,7 @@ def worker(
     """Run a Celery worker of a cluster: it loads the models once and runs orders queued by
     the API nodes (BACKDROP_QUEUE__BROKER_URL, BACKDROP_DATABASE_URL, BACKDROP_STORAGE__*)."""
     from backdrop.cli.runner import print_segmentation_runtime
+    from backdrop.engines.inference import model_threads
     from backdrop.queue.celery_queue import celery_app, register_task, run_worker
     from backdrop.runtime import build_worker
 
@@ -127,7 +131,7 @@ def worker(
         runtime.start()
     except BackdropError as error:
         raise _fail(error) from None
-    print_segmentation_runtime(runtime.segmenters.get(), settings.inference.threads, console)
+    print_segmentation_runtime(runtime.segmenters.get(), model_threads(settings.inference), console)
     app = celery_app(settings.queue)
     register_task(app, runtime.runner.run)
     try:

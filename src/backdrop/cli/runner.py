@@ -81,6 +81,7 @@ def remove(
             return _run_remote(client, remote, jobs, summary, options, console)
     from backdrop.cli.local import parse_background
     from backdrop.engines import registry
+    from backdrop.engines.inference import model_threads
 
     segmenter = registry.create_segmenter(
         model or settings.segmentation_model,
@@ -89,7 +90,7 @@ def remove(
         catalog=registry.load_catalog(settings.models_dir, settings.models_config),
     )
     if jobs:
-        print_segmentation_runtime(segmenter, settings.inference.threads, console)
+        print_segmentation_runtime(segmenter, model_threads(settings.inference), console)
     local = LocalRemove(
         segmenter,
         parse_background(background, settings.limits.max_pixels),
