@@ -15,7 +15,8 @@ from backdrop.engines.segmentation import Segmenter
 from backdrop.imaging.compose import encode_jpeg, encode_png
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.formats import sniff_content_type
-from backdrop.imaging.output import CONTENT_TYPES, OutputFormat, OutputOptions, encode, render
+from backdrop.imaging.output import CONTENT_TYPES, OutputOptions, encode, render
+from backdrop.kinds import OutputFormat
 
 if TYPE_CHECKING:
     from backdrop.client import Client

@@ -14,7 +14,8 @@ from PIL import Image
 
 from backdrop.api.removebg.params import RemoveBgFields
 from backdrop.imaging.colors import parse_color
-from backdrop.imaging.output import OutputFormat, OutputOptions, subject_box
+from backdrop.imaging.output import OutputOptions, subject_box
+from backdrop.kinds import OutputFormat
 
 # remove.bg's sizes, in megapixels of the result; the others give the input's resolution.
 _MEGAPIXELS = {"preview": 0.25, "small": 0.25, "regular": 0.25, "medium": 1.5, "hd": 4.0}
