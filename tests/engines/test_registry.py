@@ -11,7 +11,7 @@ import pytest
 
 from backdrop.engines import registry
 from backdrop.engines.cpu import CpuFeatures
-from backdrop.engines.presets import PRESETS, PresetEngine
+from backdrop.engines.model_presets import PRESETS, PresetEngine
 from backdrop.engines.registry import (
     CONFIG_FILENAME,
     KNOWN_SEGMENTATION_MODELS,

@@ -33,7 +33,7 @@ from backdrop.engines.derive import (
     derive_multiscale,
     fetch_derived,
 )
-from backdrop.engines.presets import ACTIVATIONS, PRESETS, ModelFormat, PresetEngine
+from backdrop.engines.model_presets import ACTIVATIONS, PRESETS, ModelFormat, PresetEngine
 from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.segmentation import OnnxSegmenter, RefinedEngine, Segmenter
 from backdrop.engines.weights import NpmSource, UrlSource, WeightsSpec, fetch_weights
