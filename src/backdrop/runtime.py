@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from backdrop.db.locks import ClusterLock
 from backdrop.db.migrate import upgrade
 from backdrop.db.session import Database
-from backdrop.engines.generation import Generators
+from backdrop.engines.generators import Generators
 from backdrop.engines.registry import Segmenters, load_catalog
 from backdrop.engines.segmentation import Segmenter
 from backdrop.kinds import GenerationEngine

@@ -116,7 +116,7 @@ def generate(
                 client, RemoteGenerate(client, wish), jobs, summary, options, console
             )
     from backdrop.engines import registry
-    from backdrop.engines.generation import Generators
+    from backdrop.engines.generators import Generators
 
     local = LocalGenerate(
         registry.create_segmenter(

@@ -27,7 +27,7 @@ from sqlalchemy import Update, or_, select, update
 from backdrop.db.models import ApiKey, Order, OrderStatus, StoredImage
 from backdrop.db.session import Database
 from backdrop.engines import pipeline
-from backdrop.engines.generation import Generators
+from backdrop.engines.generators import Generators
 from backdrop.engines.registry import Segmenters
 from backdrop.errors import BackdropError, ImageNotFound, UnsupportedMediaType
 from backdrop.imaging.compose import encode_jpeg

@@ -10,12 +10,12 @@ photographic composite.
 
 from __future__ import annotations
 
-import threading
 import zlib
 
 import numpy as np
 from PIL import Image
 
+from backdrop.engines.engine import Lazy
 from backdrop.engines.generation import GenerationRequest
 from backdrop.engines.studio.composite import (
     decontaminate,
@@ -38,17 +38,12 @@ GRAIN = 1.6 / 255.0
 
 __all__ = ["Light", "Palette", "Recipe", "StudioGenerator", "explain", "shared_understanding"]
 
-_shared_understanding: PromptUnderstanding | None = None
-_shared_lock = threading.Lock()
+_shared_understanding = Lazy(PromptUnderstanding)
 
 
 def shared_understanding() -> PromptUnderstanding:
     """One prompt understanding per process: its embedding model is loaded once."""
-    global _shared_understanding
-    with _shared_lock:
-        if _shared_understanding is None:
-            _shared_understanding = PromptUnderstanding()
-        return _shared_understanding
+    return _shared_understanding.get()
 
 
 def explain(
@@ -66,9 +61,18 @@ class StudioGenerator:
     def __init__(self, understanding: PromptUnderstanding | None = None) -> None:
         self._understanding = understanding
 
-    def warm_up(self) -> None:
+    def check(self) -> None:
+        """Nothing to check: without its embedding model the studio reads prompts by keywords."""
+
+    def load(self) -> None:
         """Load the embedding model and embed the presets now, not during the first order."""
         self.explain("plain studio backdrop")
+
+    def unload(self) -> None:
+        """Nothing to free: the prompt understanding is the process's, shared by every studio."""
+
+    def describe(self) -> str:
+        return "studio: procedural scenes on the CPU"
 
     def explain(
         self,
