@@ -20,7 +20,7 @@ from typing import Any
 
 from backdrop.engines import pipeline
 from backdrop.engines.inference import model_threads
-from backdrop.engines.registry import create_segmenter
+from backdrop.engines.placement import create_segmenter
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.output import OutputOptions, render
 from backdrop.settings import Settings

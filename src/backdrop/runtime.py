@@ -17,8 +17,9 @@ from backdrop.db.locks import ClusterLock
 from backdrop.db.migrate import upgrade
 from backdrop.db.session import Database
 from backdrop.engines.generators import Generators
-from backdrop.engines.registry import Segmenters, load_catalog
+from backdrop.engines.models_file import load_catalog
 from backdrop.engines.segmentation import Segmenter
+from backdrop.engines.segmenters import Segmenters
 from backdrop.kinds import GenerationEngine
 from backdrop.orders.admission import Admission, RecentOrders
 from backdrop.orders.clock import Clock, utcnow

@@ -15,8 +15,8 @@ from PIL import Image
 
 from backdrop.engines.derive import model_for_quality
 from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession
+from backdrop.engines.placement import create_segmenter
 from backdrop.engines.refine import DEFAULT_REFINE
-from backdrop.engines.registry import create_segmenter
 from backdrop.engines.segmentation import (
     OnnxSegmenter,
     RefinedEngine,

@@ -147,7 +147,8 @@ def models_fetch(
     ] = None,
 ) -> None:
     """Download and verify model weights into the model cache (BACKDROP_MODELS_DIR)."""
-    from backdrop.engines.registry import fetch_model, load_catalog
+    from backdrop.engines.model_install import fetch_model
+    from backdrop.engines.models_file import load_catalog
 
     settings = _settings()
     model_id = model or settings.segmentation_model
@@ -180,7 +181,8 @@ def models_list() -> None:
     """List segmentation models: id, whether installed, licence and source."""
     from rich.table import Table
 
-    from backdrop.engines.registry import is_installed, load_catalog
+    from backdrop.engines.model_install import is_installed
+    from backdrop.engines.models_file import load_catalog
 
     settings = _settings()
     try:
@@ -407,7 +409,8 @@ def eval_command(
     """
     import json
 
-    from backdrop.engines.registry import create_segmenter, load_catalog
+    from backdrop.engines.models_file import load_catalog
+    from backdrop.engines.placement import create_segmenter
     from backdrop.evaluation.render import report_table
     from backdrop.evaluation.runner import evaluate, pair_files, pipeline_alpha
 

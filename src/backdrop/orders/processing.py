@@ -28,7 +28,7 @@ from backdrop.db.models import ApiKey, Order, OrderStatus, StoredImage
 from backdrop.db.session import Database
 from backdrop.engines import pipeline
 from backdrop.engines.generators import Generators
-from backdrop.engines.registry import Segmenters
+from backdrop.engines.segmenters import Segmenters
 from backdrop.errors import BackdropError, ImageNotFound, UnsupportedMediaType
 from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image

@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 
 from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
 from backdrop.db.session import Database
+from backdrop.engines.builtin_models import resolve_model
 from backdrop.engines.generation import check_engine
-from backdrop.engines.registry import Segmenters, resolve_model
+from backdrop.engines.segmenters import Segmenters
 from backdrop.errors import (
     BackdropError,
     CreditsConsumed,
