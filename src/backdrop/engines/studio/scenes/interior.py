@@ -19,7 +19,8 @@ from backdrop.engines.studio.layers import (
 from backdrop.engines.studio.materials import Textures, texture
 from backdrop.engines.studio.palette import mix
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, material_color, surface
+from backdrop.engines.studio.scenes.parts import floor_depth, material_color, surface
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
