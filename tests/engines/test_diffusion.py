@@ -152,7 +152,7 @@ class TestDiffusionContract(GenerationContract):
 # -- loading -------------------------------------------------------------------------------
 
 
-def test_the_registry_builds_it_and_it_loads_the_saved_pipeline(tiny_model_dir: Path) -> None:
+def test_the_factory_builds_it_and_it_loads_the_saved_pipeline(tiny_model_dir: Path) -> None:
     settings = GenerationSettings(
         engine=GenerationEngine.DIFFUSION, diffusion=tiny_settings(tiny_model_dir)
     )

@@ -317,7 +317,7 @@ def test_refined_engine_returns_the_refined_alpha() -> None:
     assert refined[240:, 240:].max() == 0
 
 
-def test_registry_engine_for_isnet_is_tuned_and_refined(tmp_path: Path) -> None:
+def test_the_built_in_engine_for_isnet_is_tuned_and_refined(tmp_path: Path) -> None:
     engine = RefinedEngine(DEFAULT_REFINE)(
         tmp_path / "m.onnx", model_id="isnet-general", inference=InferenceSettings(threads=1)
     )
