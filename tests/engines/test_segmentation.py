@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from backdrop.engines.derive import model_for_quality
-from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession
+from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession, model_threads
 from backdrop.engines.placement import create_segmenter
 from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.segmentation import (
@@ -136,6 +136,18 @@ def test_loading_is_lazy_and_happens_once_across_threads() -> None:
     assert engine.loads == 2
     engine.load()  # already loaded: a no-op
     assert engine.loads == 2
+
+
+def test_check_and_describe_load_nothing(tmp_path: Path) -> None:
+    engine = OnnxSegmenter(
+        tmp_path / "gone.onnx", model_id="m", inference=InferenceSettings(threads=2)
+    )
+    with pytest.raises(WeightsUnavailable, match=r"gone\.onnx for m is missing"):
+        engine.check()
+    assert engine.describe() == "m, not loaded"
+    fake = OnnxSegmenter(session=FakeSession(left_half_map()), model_id="m")
+    fake.check()  # loaded: nothing to look for
+    assert fake.describe() == f"m on FakeSession, {model_threads(fake.inference)} threads"
 
 
 def test_needs_a_path_or_a_session() -> None:
