@@ -27,8 +27,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine
 
+from backdrop.engines.placement import create_segmenter
 from backdrop.engines.quantize import calibration_photos
-from backdrop.engines.registry import create_segmenter
 from backdrop.imaging import compose
 from backdrop.settings import Settings
 

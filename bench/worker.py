@@ -41,7 +41,7 @@ Variant = Callable[[Image.Image], dict[str, tuple[np.ndarray, float]]]
 
 def backdrop_contender(name: str, model_id: str, runtime: str = "auto") -> Variant:
     from backdrop.engines import pipeline
-    from backdrop.engines.registry import create_segmenter
+    from backdrop.engines.placement import create_segmenter
     from backdrop.engines.segmentation import OnnxSegmenter
 
     inference = InferenceSettings(runtime=runtime, threads=2)  # type: ignore[arg-type]

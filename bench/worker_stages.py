@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from backdrop.engines import pipeline
-from backdrop.engines.registry import create_segmenter
+from backdrop.engines.inference import model_threads
+from backdrop.engines.placement import create_segmenter
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.output import OutputOptions, render
 from backdrop.settings import Settings
@@ -66,7 +67,7 @@ def main() -> None:
         json.dumps(
             {
                 "cpu": cpu(),
-                "threads": settings.inference.threads,
+                "threads": model_threads(settings.inference),
                 "decode_ms": round(decode_ms, 1),
                 "model_predict_ms": round(model_ms, 1),
                 "compose_encode_ms": round(rest_ms, 1),

@@ -47,7 +47,7 @@ class FakeClock:
 @pytest.fixture(scope="session")
 def segmenter() -> Segmenter:
     """The real default model, loaded once for the whole run (`make test` fetches it)."""
-    from backdrop.engines.registry import create_segmenter
+    from backdrop.engines.placement import create_segmenter
 
     settings = Settings()
     return create_segmenter(

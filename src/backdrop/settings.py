@@ -6,14 +6,12 @@ at import time.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from backdrop.engines.cpu import usable_cores
 from backdrop.kinds import DEFAULT_MODEL, GenerationEngine
 
 MAX_UPLOAD_BYTES = 5_242_880  # LightX's documented limit (5 MB).
@@ -91,13 +89,6 @@ class LogSettings(BaseModel):
     format: Literal["text", "json"] = "text"
 
 
-@functools.cache
-def _default_threads() -> int:
-    """The usable cores, read from /sys once per process, not at every `InferenceSettings()`
-    (one file per CPU: hundreds of reads on a large machine)."""
-    return min(usable_cores(), MAX_THREADS)
-
-
 class InferenceSettings(BaseModel):
     """How segmentation models run (engines/inference.py)."""
 
@@ -109,10 +100,11 @@ class InferenceSettings(BaseModel):
     # else the model's int8 graph (AVX2), else f32; f32 / bf16: the fp32 graph computed so
     # (bf16: OpenVINO only); int8: the model's int8 graph where it has one.
     precision: Literal["auto", "f32", "bf16", "int8"] = "auto"
-    # Threads per model run; by default the physical cores this process may use (its CPU
-    # affinity, at most a container's CPU quota). On OpenVINO, runs of one model take turns,
-    # so a pool running several orders at once still makes one model call at a time.
-    threads: int = Field(default_factory=_default_threads, ge=1, le=MAX_THREADS)
+    # Threads per model run; None: the physical cores this process may use (its CPU affinity,
+    # at most a container's CPU quota, at most MAX_THREADS), counted where a session is opened
+    # (engines/inference.py `model_threads`). On OpenVINO, runs of one model take turns, so a
+    # pool running several orders at once still makes one model call at a time.
+    threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
 
 
 class DiffusionSettings(BaseModel):

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from backdrop.engines.registry import KNOWN_SEGMENTATION_MODELS
+from backdrop.engines.builtin_models import KNOWN_SEGMENTATION_MODELS
 from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import Settings
 from tests.api.flow import finished, order, upload

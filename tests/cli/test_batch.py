@@ -147,7 +147,7 @@ def test_local_generate_matches_the_pipeline_and_failures_exit_non_zero(
 def test_local_jobs_share_one_segmenter(
     segmenter: Segmenter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import backdrop.engines.registry as registry
+    import backdrop.engines.placement as placement
 
     created: list[str] = []
 
@@ -155,7 +155,7 @@ def test_local_jobs_share_one_segmenter(
         created.append(model_id)
         return segmenter
 
-    monkeypatch.setattr(registry, "create_segmenter", counting)
+    monkeypatch.setattr(placement, "create_segmenter", counting)
     _photos(tmp_path / "in", ["1.jpg", "2.jpg", "3.jpg"], size=(160, 120))
     options = runner.BatchOptions([tmp_path / "in"], tmp_path / "out", 3, False, None, None)
     console = Console(file=open(os.devnull, "w"))  # noqa: SIM115

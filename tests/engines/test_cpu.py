@@ -6,9 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from backdrop.engines import inference
 from backdrop.engines.cpu import parse_cpuinfo, read_cpu, usable_cores
-from backdrop.settings import InferenceSettings
+from backdrop.engines.inference import make_session_options, model_threads, openvino_config
+from backdrop.settings import MAX_THREADS, InferenceSettings, Settings
 
 ZEN4 = """processor\t: 0
 model name\t: AMD EPYC 9R14
@@ -92,8 +95,22 @@ def test_usable_cores_reads_a_cgroup_v1_quota_and_survives_a_bare_sys(tmp_path: 
 
 
 def test_model_threads_default_to_this_machines_usable_cores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert InferenceSettings().threads == usable_cores() <= len(os.sched_getaffinity(0))
+    unset = InferenceSettings()
+    assert unset.threads is None  # counted where a session is opened, not in the settings
+    assert model_threads(unset) == usable_cores() <= len(os.sched_getaffinity(0))
+    assert openvino_config(unset)["INFERENCE_NUM_THREADS"] == usable_cores()
+    assert make_session_options(model_threads(unset)).intra_op_num_threads == usable_cores()
     monkeypatch.setenv("BACKDROP_INFERENCE__THREADS", "1")
-    from backdrop.settings import Settings
+    assert model_threads(Settings().inference) == 1
+    assert openvino_config(Settings().inference)["INFERENCE_NUM_THREADS"] == 1
 
-    assert Settings().inference.threads == 1
+
+def test_model_threads_stay_within_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inference, "usable_cores", lambda: MAX_THREADS + 100)
+    inference.machine_threads.cache_clear()
+    try:
+        assert model_threads(InferenceSettings()) == MAX_THREADS
+    finally:
+        inference.machine_threads.cache_clear()
+    with pytest.raises(ValidationError):
+        InferenceSettings(threads=MAX_THREADS + 1)

@@ -33,7 +33,8 @@ from backdrop.engines.diffusion import (
     inpaint_mask,
     working_size,
 )
-from backdrop.engines.generation import GenerationRequest, create_generator
+from backdrop.engines.generation import GenerationRequest
+from backdrop.engines.generators import create_generator
 from backdrop.errors import WeightsUnavailable
 from backdrop.kinds import GenerationEngine
 from backdrop.settings import DiffusionSettings, GenerationSettings
@@ -151,7 +152,7 @@ class TestDiffusionContract(GenerationContract):
 # -- loading -------------------------------------------------------------------------------
 
 
-def test_the_registry_builds_it_and_it_loads_the_saved_pipeline(tiny_model_dir: Path) -> None:
+def test_the_factory_builds_it_and_it_loads_the_saved_pipeline(tiny_model_dir: Path) -> None:
     settings = GenerationSettings(
         engine=GenerationEngine.DIFFUSION, diffusion=tiny_settings(tiny_model_dir)
     )
@@ -161,8 +162,7 @@ def test_the_registry_builds_it_and_it_loads_the_saved_pipeline(tiny_model_dir: 
     assert not engine.loaded
     engine.check()  # cheap: nothing is loaded yet
     assert not engine.loaded
-    engine.load()
-    pipeline: Any = engine._pipeline
+    pipeline: Any = engine.load()
     # The class named in model_index.json, on the configured device, in fp32 off CUDA.
     assert type(pipeline).__name__ == "StableDiffusionInpaintPipeline"
     assert pipeline.device.type == "cpu"

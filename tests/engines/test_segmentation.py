@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from backdrop.engines.derive import model_for_quality
-from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession
+from backdrop.engines.inference import InferenceSessionLike, OpenVinoSession, model_threads
+from backdrop.engines.placement import create_segmenter
 from backdrop.engines.refine import DEFAULT_REFINE
-from backdrop.engines.registry import create_segmenter
 from backdrop.engines.segmentation import (
     OnnxSegmenter,
     RefinedEngine,
@@ -136,6 +136,18 @@ def test_loading_is_lazy_and_happens_once_across_threads() -> None:
     assert engine.loads == 2
     engine.load()  # already loaded: a no-op
     assert engine.loads == 2
+
+
+def test_check_and_describe_load_nothing(tmp_path: Path) -> None:
+    engine = OnnxSegmenter(
+        tmp_path / "gone.onnx", model_id="m", inference=InferenceSettings(threads=2)
+    )
+    with pytest.raises(WeightsUnavailable, match=r"gone\.onnx for m is missing"):
+        engine.check()
+    assert engine.describe() == "m, not loaded"
+    fake = OnnxSegmenter(session=FakeSession(left_half_map()), model_id="m")
+    fake.check()  # loaded: nothing to look for
+    assert fake.describe() == f"m on FakeSession, {model_threads(fake.inference)} threads"
 
 
 def test_needs_a_path_or_a_session() -> None:
@@ -317,7 +329,7 @@ def test_refined_engine_returns_the_refined_alpha() -> None:
     assert refined[240:, 240:].max() == 0
 
 
-def test_registry_engine_for_isnet_is_tuned_and_refined(tmp_path: Path) -> None:
+def test_the_built_in_engine_for_isnet_is_tuned_and_refined(tmp_path: Path) -> None:
     engine = RefinedEngine(DEFAULT_REFINE)(
         tmp_path / "m.onnx", model_id="isnet-general", inference=InferenceSettings(threads=1)
     )

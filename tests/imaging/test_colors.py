@@ -4,7 +4,7 @@ import pytest
 from PIL import ImageColor
 
 from backdrop.errors import InvalidColor
-from backdrop.imaging.colors import CSS_COLORS, color_mentions, colors_in_text, parse_color
+from backdrop.imaging.colors import CSS_COLORS, parse_color
 
 
 def test_the_table_holds_the_148_css_names_as_pillow_does() -> None:
@@ -62,39 +62,3 @@ def test_unknown_colours_raise_naming_the_accepted_forms(text: str) -> None:
     assert "#RRGGBB" in raised.value.detail
     assert "CSS colour name" in raised.value.detail
     assert repr(text) in raised.value.detail
-
-
-def test_colors_in_text_in_order_of_appearance() -> None:
-    text = "A light blue wall with sky blue and Navy accents, a #ff8800 lamp and a red chair"
-    assert colors_in_text(text) == [
-        (173, 216, 230),
-        (135, 206, 235),
-        (0, 0, 128),
-        (255, 136, 0),
-        (255, 0, 0),
-    ]
-
-
-def test_colors_in_text_joins_the_longest_name() -> None:
-    assert colors_in_text("light sea green") == [(32, 178, 170)]
-    assert colors_in_text("dark_slate-grey tiles") == [(47, 79, 79)]
-
-
-def test_colors_in_text_ignores_words_that_only_contain_a_name() -> None:
-    assert colors_in_text("a tired bread on redwood, goldenly lit") == []
-
-
-def test_colors_in_text_ignores_non_colours() -> None:
-    assert colors_in_text("a transparent vase, #zzz, #12345, nothing else") == []
-    assert colors_in_text("") == []
-
-
-def test_colors_in_text_drops_the_alpha_of_hex_codes() -> None:
-    assert colors_in_text("tint #11223380") == [(17, 34, 51)]
-
-
-def test_color_mentions_name_each_colour() -> None:
-    assert color_mentions("Sky Blue walls, #FF8800 trim") == [
-        ("skyblue", (135, 206, 235)),
-        ("#ff8800", (255, 136, 0)),
-    ]

@@ -301,3 +301,16 @@ def test_flatten_alpha_composites_over_white() -> None:
 def test_flatten_alpha_leaves_rgb_alone() -> None:
     photo = _photo()
     assert flatten_alpha(photo).tobytes() == photo.tobytes()
+
+
+def test_flatten_alpha_honours_a_transparency_key_and_a_translucent_palette() -> None:
+    keyed = Image.new("RGB", (2, 1), (10, 20, 30))
+    keyed.putpixel((1, 0), (0, 0, 0))
+    keyed.info["transparency"] = (0, 0, 0)
+    flat = flatten_alpha(keyed)
+    assert [flat.getpixel((x, 0)) for x in (0, 1)] == [(10, 20, 30), (255, 255, 255)]
+    clear = Image.new("RGBA", (2, 1), (10, 20, 30, 255))
+    clear.putpixel((1, 0), (0, 0, 0, 0))
+    palette = clear.convert("P")
+    flat = flatten_alpha(palette)
+    assert [flat.getpixel((x, 0)) for x in (0, 1)] == [(10, 20, 30), (255, 255, 255)]

@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 
 from backdrop.db.locks import ClusterLock
 from backdrop.db.models import ApiKey, Order
-from backdrop.engines.registry import Segmenters
 from backdrop.engines.segmentation import Segmenter
+from backdrop.engines.segmenters import Segmenters
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY
 from backdrop.orders.runner import OrderRunner
 from backdrop.serving.node import EmbeddedNode

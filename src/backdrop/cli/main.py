@@ -99,8 +99,11 @@ def serve(
     console.print(describe_storage(settings))
     if isinstance(node, EmbeddedNode):
         from backdrop.cli.runner import print_segmentation_runtime
+        from backdrop.engines.inference import model_threads
 
-        print_segmentation_runtime(node.segmenters.get(), settings.inference.threads, console)
+        print_segmentation_runtime(
+            node.segmenters.get(), model_threads(settings.inference), console
+        )
     else:
         console.print(f"API node: orders go to Celery queue {settings.queue.name!r}")
     run_server(create_app(node.api, node), node, settings)
@@ -118,6 +121,7 @@ def worker(
     """Run a Celery worker of a cluster: it loads the models once and runs orders queued by
     the API nodes (BACKDROP_QUEUE__BROKER_URL, BACKDROP_DATABASE_URL, BACKDROP_STORAGE__*)."""
     from backdrop.cli.runner import print_segmentation_runtime
+    from backdrop.engines.inference import model_threads
     from backdrop.queue.celery_queue import celery_app, register_task, run_worker
     from backdrop.serving.node import build_worker
 
@@ -127,7 +131,7 @@ def worker(
         node.start()
     except BackdropError as error:
         raise _fail(error) from None
-    print_segmentation_runtime(node.segmenters.get(), settings.inference.threads, console)
+    print_segmentation_runtime(node.segmenters.get(), model_threads(settings.inference), console)
     app = celery_app(settings.queue)
     register_task(app, node.runner.run)
     try:
@@ -143,7 +147,8 @@ def models_fetch(
     ] = None,
 ) -> None:
     """Download and verify model weights into the model cache (BACKDROP_MODELS_DIR)."""
-    from backdrop.engines.registry import fetch_model, load_catalog
+    from backdrop.engines.model_install import fetch_model
+    from backdrop.engines.models_file import load_catalog
 
     settings = _settings()
     model_id = model or settings.segmentation_model
@@ -176,7 +181,8 @@ def models_list() -> None:
     """List segmentation models: id, whether installed, licence and source."""
     from rich.table import Table
 
-    from backdrop.engines.registry import is_installed, load_catalog
+    from backdrop.engines.model_install import is_installed
+    from backdrop.engines.models_file import load_catalog
 
     settings = _settings()
     try:
@@ -403,7 +409,8 @@ def eval_command(
     """
     import json
 
-    from backdrop.engines.registry import create_segmenter, load_catalog
+    from backdrop.engines.models_file import load_catalog
+    from backdrop.engines.placement import create_segmenter
     from backdrop.evaluation.render import report_table
     from backdrop.evaluation.runner import evaluate, pair_files, pipeline_alpha
 

@@ -80,16 +80,17 @@ def remove(
             remote = RemoteRemove(client, choice, wish)
             return _run_remote(client, remote, jobs, summary, options, console)
     from backdrop.cli.local import parse_background
-    from backdrop.engines import registry
+    from backdrop.engines import models_file, placement
+    from backdrop.engines.inference import model_threads
 
-    segmenter = registry.create_segmenter(
+    segmenter = placement.create_segmenter(
         model or settings.segmentation_model,
         models_dir=settings.models_dir,
         inference=settings.inference,
-        catalog=registry.load_catalog(settings.models_dir, settings.models_config),
+        catalog=models_file.load_catalog(settings.models_dir, settings.models_config),
     )
     if jobs:
-        print_segmentation_runtime(segmenter, settings.inference.threads, console)
+        print_segmentation_runtime(segmenter, model_threads(settings.inference), console)
     local = LocalRemove(
         segmenter,
         parse_background(background, settings.limits.max_pixels),
@@ -114,15 +115,15 @@ def generate(
             return _run_remote(
                 client, RemoteGenerate(client, wish), jobs, summary, options, console
             )
-    from backdrop.engines import registry
-    from backdrop.engines.generation import Generators
+    from backdrop.engines import models_file, placement
+    from backdrop.engines.generators import Generators
 
     local = LocalGenerate(
-        registry.create_segmenter(
+        placement.create_segmenter(
             model,
             models_dir=settings.models_dir,
             inference=settings.inference,
-            catalog=registry.load_catalog(settings.models_dir, settings.models_config),
+            catalog=models_file.load_catalog(settings.models_dir, settings.models_config),
         ),
         Generators(settings.generation).get(wish.engine),
         wish,

@@ -23,7 +23,7 @@ from typing import Literal
 from backdrop.engines.cpu import CpuFeatures
 from backdrop.engines.inference import GPU_PROVIDERS, choose_runtime
 
-# "own": the model has a single file, whatever it holds (the registry decides).
+# "own": the model has a single file, whatever it holds (engines/placement.py decides).
 Graph = Literal["fp32", "int8", "own"]
 
 

@@ -26,15 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from PIL import Image
 
+from backdrop.engines.quantize import calibration_photos, quantize_int8
+from backdrop.engines.segmentation import TunedIsnetSegmenter
 from backdrop.engines.weights import WeightsSource, WeightsSpec, fetch_weights
 
 FLOAT = 1  # onnx.TensorProto.FLOAT
 FLOAT16 = 10  # onnx.TensorProto.FLOAT16
 
-Preprocess = Callable[[Image.Image], npt.NDArray[np.float32]]
 Derivation = Callable[[Path, Path], None]
 
 
@@ -83,9 +82,6 @@ def derive_fp32(source: Path, dest: Path) -> None:
 def derive_int8(fp32: Path, dest: Path) -> None:
     """ISNet's fp32 file (`derive_fp32`) as NNCF int8 QDQ (engines/quantize.py), calibrated on
     real sample photos; the head (one convolution to the logits) stays float."""
-    from backdrop.engines.quantize import calibration_photos, quantize_int8
-    from backdrop.engines.segmentation import TunedIsnetSegmenter
-
     # The engine's own preprocessing, so calibration sees the inputs inference will see.
     engine = TunedIsnetSegmenter
     batches = [engine.input_batch(photo, engine.input_size) for photo in calibration_photos()]

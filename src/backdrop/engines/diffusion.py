@@ -7,7 +7,8 @@ it was trained for; the original subject pixels are then put back over the resul
 resolution, so the subject itself is never changed.
 
 `DiffusionGenerator` follows the template of the segmentation engine: public `check()`,
-`load()`, `unload()` and `generate()`; `_load()` and `_inpaint()` hold the model-specific parts.
+`load()`, `unload()`, `describe()` (engines/engine.py) and `generate()`; `_load()` and
+`_inpaint()` hold the model-specific parts.
 torch and diffusers are imported where the pipeline is built or run, so importing this module
 stays cheap and works without the extra.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 from PIL import Image, ImageFilter
 
+from backdrop.engines.engine import Lazy
 from backdrop.engines.generation import GenerationRequest
 from backdrop.errors import WeightsUnavailable
 from backdrop.imaging.compose import Alpha, mask_image, on_image
@@ -42,31 +44,36 @@ class DiffusionGenerator:
     def __init__(self, settings: DiffusionSettings, *, pipeline: Any | None = None) -> None:
         self.settings = settings
         # A diffusers inpainting pipeline, or anything called the same way (tests inject one).
-        self._pipeline: Any | None = pipeline
-        self._load_lock = threading.Lock()
+        self._pipeline: Lazy[Any] = Lazy(self._load, pipeline)
         # A pipeline keeps per-call state in its scheduler: one generation at a time.
         self._run_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
-        return self._pipeline is not None
+        return self._pipeline.value is not None
 
     # -- public template -------------------------------------------------------------------
 
     def check(self) -> None:
         """Raise `WeightsUnavailable` now if the extra or the weights are missing (cheap)."""
-        if self._pipeline is None:
+        if not self.loaded:
             _import_extra()
             self._check_weights()
 
-    def load(self) -> None:
-        """Load the pipeline now (otherwise the first `generate` does); safe from any thread."""
-        self._ensure_pipeline()
+    def load(self) -> Any:
+        """Load the pipeline now (otherwise the first `generate` does) and return it; safe
+        from any thread."""
+        return self._pipeline.get()
 
     def unload(self) -> None:
         """Drop the pipeline to free its memory; the next `generate` loads it again."""
-        with self._load_lock:
-            self._pipeline = None
+        self._pipeline.clear()
+
+    def describe(self) -> str:
+        """The model and, once loaded, the device it runs on."""
+        pipeline = self._pipeline.value
+        where = f"on {pipeline.device}" if pipeline is not None else "not loaded"
+        return f"diffusion: {self.settings.model}, {where}"
 
     def generate(self, request: GenerationRequest) -> Image.Image:
         """The subject on an inpainted background, "RGB" at the input's size.
@@ -80,7 +87,7 @@ class DiffusionGenerator:
             raise ValueError(
                 f"matte shape {request.alpha.shape} does not match image size {image.size}"
             )
-        pipeline = self._ensure_pipeline()
+        pipeline = self._pipeline.get()
         size = working_size(image.size, *_size_hints(pipeline))
         scale = size[0] / width
         mask = inpaint_mask(request.alpha, size, math.ceil(self.settings.mask_dilation * scale))
@@ -155,16 +162,6 @@ class DiffusionGenerator:
         return painted
 
     # -- internals -------------------------------------------------------------------------
-
-    def _ensure_pipeline(self) -> Any:
-        pipeline = self._pipeline
-        if pipeline is not None:
-            return pipeline
-        with self._load_lock:
-            # Another thread may have loaded it while this one waited for the lock.
-            if self._pipeline is None:
-                self._pipeline = self._load()
-            return self._pipeline
 
     def _device(self, torch: Any) -> Any:
         if self.settings.device == "auto":

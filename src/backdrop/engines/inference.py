@@ -15,6 +15,7 @@ Both runtimes are imported where a session is opened, so importing this module s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -26,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from backdrop.settings import InferenceSettings
+from backdrop.engines.cpu import usable_cores
+from backdrop.settings import MAX_THREADS, InferenceSettings
 
 # Tried in this order; whatever the installed onnxruntime lacks is dropped.
 DEFAULT_PROVIDER_PREFERENCE: tuple[str, ...] = ("CUDAExecutionProvider", "CPUExecutionProvider")
@@ -81,6 +83,18 @@ def choose_runtime(
     return "openvino" if has_openvino else "onnxruntime"
 
 
+@functools.cache
+def machine_threads() -> int:
+    """The usable cores (engines/cpu.py), at most MAX_THREADS: read from /sys once per process,
+    not at every session (one file per CPU: hundreds of reads on a large machine)."""
+    return min(usable_cores(), MAX_THREADS)
+
+
+def model_threads(inference: InferenceSettings) -> int:
+    """Threads per model run: the setting, else `machine_threads()`."""
+    return inference.threads if inference.threads is not None else machine_threads()
+
+
 def open_session(
     model_path: Path,
     inference: InferenceSettings,
@@ -93,7 +107,9 @@ def open_session(
     import onnxruntime as ort
 
     session: InferenceSessionLike = ort.InferenceSession(
-        str(model_path), sess_options=make_session_options(inference.threads), providers=chosen
+        str(model_path),
+        sess_options=make_session_options(model_threads(inference)),
+        providers=chosen,
     )
     return session
 
@@ -128,7 +144,7 @@ def openvino_config(inference: InferenceSettings) -> dict[str, Any]:
     """OpenVINO CPU properties for one model: latency first, `threads` threads, one stream."""
     config: dict[str, Any] = {
         "PERFORMANCE_HINT": "LATENCY",
-        "INFERENCE_NUM_THREADS": inference.threads,
+        "INFERENCE_NUM_THREADS": model_threads(inference),
         "NUM_STREAMS": 1,
     }
     # "int8" names a graph (engines/choice.py), whose float layers then compute in f32.

@@ -15,7 +15,7 @@ because it paid; `refine_alpha` chains them as `RefineSettings` says:
    share of the subject are filled.
 
 OpenCV (`cv2`) does the box filters, resizing and connected components; it is imported
-where used, so the settings can be imported (by the registry) without it.
+where used, so the settings can be imported (by the model table) without it.
 """
 
 from __future__ import annotations

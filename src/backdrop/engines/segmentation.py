@@ -1,9 +1,10 @@
 """Foreground segmentation: an image in, an alpha mask (255 = subject) out.
 
-`OnnxSegmenter` is a template-method engine: the public `load()` / `predict()` / `unload()`
-handle locking and lazy loading; `_load()`, `_preprocess()` and `_postprocess()` are the
-model-specific parts. Its defaults are ISNet's (docs/MODELS.md); another ONNX model with a
-different input size or normalisation is a subclass that changes the class data.
+`OnnxSegmenter` is a template-method engine: the public `check()` / `load()` / `predict()` /
+`unload()` / `describe()` (the engine lifecycle of engines/engine.py) handle locking and lazy
+loading; `_load()`, `_preprocess()` and `_postprocess()` are the model-specific parts. Its
+defaults are ISNet's (docs/MODELS.md); another ONNX model with a different input size or
+normalisation is a subclass that changes the class data.
 
 The runtime (onnxruntime or OpenVINO, engines/inference.py) is imported where a session is
 opened, so importing this module stays cheap.
@@ -11,35 +12,36 @@ opened, so importing this module stays cheap.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from backdrop.engines.choice import RuntimeChoice
+from backdrop.engines.engine import Engine, Lazy
 from backdrop.engines.inference import (
     DEFAULT_PROVIDER_PREFERENCE,
     InferenceSessionLike,
+    describe,
+    model_threads,
     open_session,
 )
+from backdrop.engines.refine import RefineSettings, refine_alpha
 from backdrop.errors import WeightsUnavailable
+from backdrop.imaging.decode import flatten_alpha
 from backdrop.kinds import DEFAULT_MODEL
 from backdrop.settings import InferenceSettings
-
-if TYPE_CHECKING:
-    from backdrop.engines.choice import RuntimeChoice
-    from backdrop.engines.refine import RefineSettings
 
 Mask = npt.NDArray[np.uint8]
 FloatArray = npt.NDArray[np.float32]
 
 
-class Segmenter(Protocol):
-    """Anything that turns an image into a subject mask."""
+class Segmenter(Engine, Protocol):
+    """An engine that turns an image into a subject mask."""
 
     @property
     def model_id(self) -> str: ...
@@ -47,20 +49,6 @@ class Segmenter(Protocol):
     def predict(self, image: Image.Image) -> Mask:
         """uint8 (H, W) alpha at the image's size; 255 = subject."""
         ...
-
-
-def flatten_to_rgb(
-    image: Image.Image, background: tuple[int, int, int] = (255, 255, 255)
-) -> Image.Image:
-    """`image` in RGB (itself when it already is), transparency composited over `background`."""
-    if image.mode == "RGB" and not image.has_transparency_data:
-        return image  # callers only read it: no copy of a large photo per step
-    if image.has_transparency_data:
-        rgba = image.convert("RGBA")
-        canvas = Image.new("RGBA", rgba.size, (*background, 255))
-        canvas.alpha_composite(rgba)
-        return canvas.convert("RGB")
-    return image.convert("RGB")
 
 
 class OnnxSegmenter:
@@ -92,14 +80,14 @@ class OnnxSegmenter:
         self.model_path = model_path
         self.inference = inference or InferenceSettings()
         self.providers = list(providers) if providers is not None else None
-        self._session: InferenceSessionLike | None = session
+        self._session = Lazy(self._load, session)
         # None: the plain recipe (bilinear resize of the prediction); else engines/refine.py.
         self.refine = refine
         # Also run the mirror image and average the two predictions (twice the model time).
         self.mirror = mirror
-        # Set by the registry: which graph and precision this engine runs, and why.
+        # Set where the engine is built (engines/placement.py): which graph and precision
+        # this engine runs, and why.
         self.choice: RuntimeChoice | None = None
-        self._lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -107,24 +95,39 @@ class OnnxSegmenter:
 
     @property
     def loaded(self) -> bool:
-        return self._session is not None
+        return self._session.value is not None
 
     # -- public template -------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise `WeightsUnavailable` now if the model file is missing; loads nothing."""
+        if not self.loaded:
+            self._model_file()
 
     def load(self) -> InferenceSessionLike:
         """Load the model now (otherwise the first `predict` does) and return its session;
         safe from any thread."""
-        return self._ensure_session()
+        return self._session.get()
 
     def unload(self) -> None:
         """Drop the session to free its memory; the next `predict` loads it again."""
-        with self._lock:
-            self._session = None
+        self._session.clear()
+
+    def describe(self) -> str:
+        """The model, its graph, its runtime and threads: "isnet-general (int8 graph) on
+        OpenVINO, f32, 4 threads"; only "..., not loaded" before `load`."""
+        choice = self.choice
+        graph = f" ({choice.graph} graph)" if choice and choice.graph != "own" else ""
+        session = self._session.value
+        if session is None:
+            return f"{self.model_id}{graph}, not loaded"
+        threads = model_threads(self.inference)
+        return f"{self.model_id}{graph} on {describe(session)}, {threads} threads"
 
     def predict(self, image: Image.Image) -> Mask:
         """uint8 (H, W) alpha at the image's size; 255 = subject."""
-        session = self._ensure_session()
-        rgb = flatten_to_rgb(image)  # once: the model input and the refinement's guide
+        session = self._session.get()
+        rgb = flatten_alpha(image)  # once: the model input and the refinement's guide
         batch = self._preprocess(rgb)
         prediction = self._run(session, batch)
         if self.mirror:
@@ -133,8 +136,6 @@ class OnnxSegmenter:
             prediction = (prediction + mirrored[..., ::-1]) / np.float32(2.0)
         if self.refine is None:
             return self._postprocess(prediction, image.size)
-        from backdrop.engines.refine import refine_alpha
-
         pixels = np.asarray(rgb, dtype=np.uint8)
         return refine_alpha(self._probability(prediction), pixels, self.refine)
 
@@ -145,10 +146,8 @@ class OnnxSegmenter:
     # -- model-specific steps --------------------------------------------------------------
 
     def _load(self) -> InferenceSessionLike:
-        if self.model_path is None or not self.model_path.is_file():
-            raise WeightsUnavailable(f"model file {self.model_path} for {self.model_id} is missing")
         return open_session(
-            self.model_path, self.inference, self.providers or DEFAULT_PROVIDER_PREFERENCE
+            self._model_file(), self.inference, self.providers or DEFAULT_PROVIDER_PREFERENCE
         )
 
     def _preprocess(self, image: Image.Image) -> FloatArray:
@@ -160,7 +159,7 @@ class OnnxSegmenter:
         """RGB, stretched to `size` (width, height) with `resample`, NCHW float32
         `(v - mean) / std`: this engine's preprocessing at any input size (calibration and
         benches use it at other sizes than the model's)."""
-        pixels = np.asarray(flatten_to_rgb(image).resize(size, cls.resample), dtype=np.uint8)
+        pixels = np.asarray(flatten_alpha(image).resize(size, cls.resample), dtype=np.uint8)
         top = max(int(pixels.max()), 1) if cls.scale_by_max else 255
         # (v * 255 / top - mean) / std as one multiply-subtract per plane, written straight
         # into the NCHW batch: a third of the time of float copies and a transpose at 1024².
@@ -190,15 +189,10 @@ class OnnxSegmenter:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _ensure_session(self) -> InferenceSessionLike:
-        session = self._session
-        if session is not None:
-            return session
-        with self._lock:
-            # Another thread may have loaded it while this one waited for the lock.
-            if self._session is None:
-                self._session = self._load()
-            return self._session
+    def _model_file(self) -> Path:
+        if self.model_path is None or not self.model_path.is_file():
+            raise WeightsUnavailable(f"model file {self.model_path} for {self.model_id} is missing")
+        return self.model_path
 
 
 class TunedIsnetSegmenter(OnnxSegmenter):
@@ -213,7 +207,7 @@ class TunedIsnetSegmenter(OnnxSegmenter):
 
 @dataclass(frozen=True)
 class RefinedEngine:
-    """A registry engine factory: the tuned ISNet engine with `refine` settings (refine.py),
+    """A catalog engine factory: the tuned ISNet engine with `refine` settings (refine.py),
     averaging each image's prediction with its mirror image's when `mirror` is set."""
 
     refine: RefineSettings | None

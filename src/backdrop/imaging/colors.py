@@ -1,4 +1,4 @@
-"""Colours: CSS names, hex codes, and colours mentioned in free text."""
+"""Colours: CSS names and hex codes, as a client names them."""
 
 from __future__ import annotations
 
@@ -167,9 +167,6 @@ _ACCEPTED_FORMS = (
     "or a hex code #RGB, #RGBA, #RRGGBB or #RRGGBBAA"
 )
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-# Longest colour name in words, e.g. "light golden rod yellow".
-_MAX_NAME_WORDS = 4
-_TOKEN = re.compile(r"#[0-9a-fA-F]+\b|[A-Za-z]+")
 
 
 def _hex_to_rgb(code: str) -> RGB:
@@ -196,42 +193,6 @@ def parse_color(text: str) -> RGBA:
     if rgba is None:
         raise InvalidColor(f"unknown colour {text!r}: use {_ACCEPTED_FORMS}")
     return rgba
-
-
-def colors_in_text(text: str) -> list[RGB]:
-    """The colours named in free text (CSS names, also as several words, and #hex codes), in order.
-
-    Words are joined greedily, longest first, so "light sea green" is one colour, not three.
-    """
-    return [rgb for _, rgb in color_mentions(text)]
-
-
-def color_mentions(text: str) -> list[tuple[str, RGB]]:
-    """Like `colors_in_text`, with each colour's CSS name (or lower-case "#hex" code)."""
-    tokens = _TOKEN.findall(text)
-    found: list[tuple[str, RGB]] = []
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        if token.startswith("#"):
-            rgba = _parse_hex(token[1:])
-            if rgba is not None:
-                found.append((token.lower(), rgba[:3]))
-            index += 1
-            continue
-        for length in range(min(_MAX_NAME_WORDS, len(tokens) - index), 0, -1):
-            words = tokens[index : index + length]
-            if any(word.startswith("#") for word in words):
-                continue
-            name = "".join(words).lower()
-            rgb = _RGB_BY_NAME.get(name)
-            if rgb is not None:
-                found.append((name, rgb))
-                index += length
-                break
-        else:
-            index += 1
-    return found
 
 
 def _name_key(text: str) -> str:

@@ -65,16 +65,15 @@ def load_image(source: bytes | Path, *, max_pixels: int) -> Image.Image:
 
 
 def flatten_alpha(image: Image.Image) -> Image.Image:
-    """The image as "RGB", with any transparency composited over white.
+    """The image as "RGB" (itself when it already is), any transparency composited over white.
 
     White, not black: transparent areas of uploaded product shots stand for "no background",
     and the segmentation models were trained mostly on photos with light, plain backdrops; a
     black fill would also leave dark fringes wherever edges are semi-transparent.
     """
-    if image.mode == "RGB":
-        return image
-    if image.mode not in _ALPHA_MODES and "transparency" not in image.info:
-        return image.convert("RGB")
+    if not image.has_transparency_data:
+        # Callers only read the result: no copy of a large photo per step.
+        return image if image.mode == "RGB" else image.convert("RGB")
     rgba = image.convert("RGBA")
     backdrop = Image.new("RGB", rgba.size, _WHITE)
     backdrop.paste(rgba, mask=rgba.getchannel("A"))

@@ -20,8 +20,8 @@ from PIL import Image
 from backdrop.common.clock import Clock, utcnow
 from backdrop.db.session import Database
 from backdrop.engines import pipeline
-from backdrop.engines.generation import Generators
-from backdrop.engines.registry import Segmenters
+from backdrop.engines.generators import Generators
+from backdrop.engines.segmenters import Segmenters
 from backdrop.errors import (
     BackdropError,
     CorruptImage,

@@ -23,9 +23,10 @@ from backdrop.common.clock import Clock, utcnow
 from backdrop.db.locks import ClusterLock
 from backdrop.db.migrate import upgrade
 from backdrop.db.session import Database
-from backdrop.engines.generation import Generators
-from backdrop.engines.registry import Catalog, Segmenters, load_catalog, resolve_model
+from backdrop.engines.generators import Generators
+from backdrop.engines.models_file import load_catalog
 from backdrop.engines.segmentation import Segmenter
+from backdrop.engines.segmenters import KnownModels, Segmenters
 from backdrop.kinds import GenerationEngine
 from backdrop.orders.desk import ModelCheck, OrderDesk
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY, Housekeeper
@@ -227,18 +228,6 @@ class WorkerNode:
         self.db.dispose()
 
 
-class KnownModels:
-    """An API node's model check: the id must be in the catalogue the workers share (the
-    built-ins and the operator's models.json); the workers hold the weights."""
-
-    def __init__(self, catalog: Catalog, default_model: str) -> None:
-        self._catalog = catalog
-        self._default_model = default_model
-
-    def check(self, model_id: str | None = None) -> str:
-        return resolve_model(model_id or self._default_model, self._catalog).model_id
-
-
 def _resume(pool: WorkerPool, pending: list[PendingOrder], stop: threading.Event) -> None:
     for order in pending:
         if stop.is_set():
@@ -247,9 +236,7 @@ def _resume(pool: WorkerPool, pending: list[PendingOrder], stop: threading.Event
 
 
 def _warm_up(segmenters: Segmenters, generators: Generators) -> None:
-    load = getattr(segmenters.get(), "load", None)
-    if callable(load):
-        load()
+    segmenters.get().load()
     generators.warm_up()
 
 

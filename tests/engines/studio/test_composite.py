@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from backdrop.engines.studio.composite import (
     decontaminate,
@@ -9,7 +10,6 @@ from backdrop.engines.studio.composite import (
     horizon_for,
     light_wrap,
     shadow_map,
-    subject_box,
 )
 from backdrop.engines.studio.recipe import Light
 
@@ -20,19 +20,20 @@ def _matte() -> np.ndarray:
     return alpha
 
 
-def test_subject_box_and_horizon_keep_the_framing() -> None:
-    box = subject_box(_matte())
-    assert box == (30 / 80, 0.3, 50 / 80, 0.8)
+# `_matte()`'s subject as (left, top, right, bottom) fractions of the frame.
+BOX = (30 / 80, 0.3, 50 / 80, 0.8)
+
+
+def test_the_horizon_keeps_the_framing() -> None:
     assert 0.3 < horizon_for(0.3, 0.8) < 0.8
-    assert subject_box(np.zeros((5, 5), dtype=np.float32)) is None
+    # A subject cut by the frame's bottom edge: the floor is out of sight, below it.
+    assert horizon_for(0.1, 1.0) == pytest.approx(0.1 + 0.75 * 0.9)
 
 
 def test_shadow_falls_on_the_floor_under_the_subject_away_from_the_light() -> None:
     alpha = _matte()
-    box = subject_box(alpha)
-    assert box is not None
     from_left = shadow_map(
-        alpha, box, horizon_for(0.3, 0.8), Light(direction=-0.8, elevation=0.3, hardness=0.9)
+        alpha, BOX, horizon_for(0.3, 0.8), Light(direction=-0.8, elevation=0.3, hardness=0.9)
     )
     assert from_left[81:84, 32:48].mean() > 0.15  # contact, right under the base
     assert from_left[:40].max() == 0.0  # nothing on the wall above the horizon
@@ -85,9 +86,7 @@ def test_harmonisation_and_light_wrap_are_gentle() -> None:
 
 def test_a_front_light_still_shows_the_cast_shadow_beside_the_subject() -> None:
     alpha = _matte()
-    box = subject_box(alpha)
-    assert box is not None
-    front = shadow_map(alpha, box, horizon_for(0.3, 0.8), Light(direction=0.0, elevation=0.7))
+    front = shadow_map(alpha, BOX, horizon_for(0.3, 0.8), Light(direction=0.0, elevation=0.7))
     # Outside the subject, beside it on the floor, the cast shadow is clearly there.
     beside = front[65:80][:, list(range(5, 30)) + list(range(50, 75))]
     assert beside.max() > 0.12
@@ -101,8 +100,7 @@ def test_the_contact_shadow_touches_every_foot_of_the_subject() -> None:
     alpha[30:75, 30:50] = 1.0
     alpha[75:80, 30:35] = 1.0
     alpha[75:76, 45:50] = 1.0
-    box = subject_box(alpha)
-    assert box is not None
+    box = BOX  # the long foot reaches row 80, as in `_matte()`
     # A high light on the right: the cast shadow is short and falls left, away from the foot.
     light = Light(direction=0.8, elevation=0.9)
     shadow = shadow_map(alpha, box, horizon_for(box[1], box[3]), light)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,7 +68,15 @@ def test_safetensors_are_read_without_torch() -> None:
     assert tensors["embeddings.word_embeddings.weight"].shape == (30522, 384)
 
 
-def test_a_missing_model_is_a_clear_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(FileNotFoundError):
+def test_a_missing_model_is_a_clear_error_and_prompts_fall_back_to_keywords(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(EmbeddingModelMissing, match=r"no model\.safetensors and tokenizer\.json"):
         SentenceEmbedder(tmp_path).load()
-    assert issubclass(EmbeddingModelMissing, RuntimeError)
+    # What the studio sees: a warning, and the prompt still read by its keywords.
+    understanding = PromptUnderstanding(SentenceEmbedder(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        recipe = understanding.recipe("desert dunes under a hot orange sky")
+    assert recipe.scene == "dunes"
+    assert "keywords only" in caplog.text
+    assert understanding.nearest_presets("desert dunes") == []

@@ -10,12 +10,12 @@ photographic composite.
 
 from __future__ import annotations
 
-import threading
 import zlib
 
 import numpy as np
 from PIL import Image
 
+from backdrop.engines.engine import Lazy
 from backdrop.engines.generation import GenerationRequest
 from backdrop.engines.studio.composite import (
     decontaminate,
@@ -24,7 +24,6 @@ from backdrop.engines.studio.composite import (
     horizon_for,
     light_wrap,
     shadow_map,
-    subject_box,
 )
 from backdrop.engines.studio.layers import F, grain
 from backdrop.engines.studio.lighting import grade
@@ -32,23 +31,19 @@ from backdrop.engines.studio.recipe import Light, Palette, Recipe
 from backdrop.engines.studio.scenes import Stage, render_scene
 from backdrop.engines.studio.understanding import PromptUnderstanding
 from backdrop.engines.studio.variation import vary
+from backdrop.imaging.output import subject_box
 
 WORK_SIDE = 640  # the scene is painted at most this many pixels on its long side
 GRAIN = 1.6 / 255.0
 
 __all__ = ["Light", "Palette", "Recipe", "StudioGenerator", "explain", "shared_understanding"]
 
-_shared_understanding: PromptUnderstanding | None = None
-_shared_lock = threading.Lock()
+_shared_understanding = Lazy(PromptUnderstanding)
 
 
 def shared_understanding() -> PromptUnderstanding:
     """One prompt understanding per process: its embedding model is loaded once."""
-    global _shared_understanding
-    with _shared_lock:
-        if _shared_understanding is None:
-            _shared_understanding = PromptUnderstanding()
-        return _shared_understanding
+    return _shared_understanding.get()
 
 
 def explain(
@@ -66,9 +61,18 @@ class StudioGenerator:
     def __init__(self, understanding: PromptUnderstanding | None = None) -> None:
         self._understanding = understanding
 
-    def warm_up(self) -> None:
+    def check(self) -> None:
+        """Nothing to check: without its embedding model the studio reads prompts by keywords."""
+
+    def load(self) -> None:
         """Load the embedding model and embed the presets now, not during the first order."""
         self.explain("plain studio backdrop")
+
+    def unload(self) -> None:
+        """Nothing to free: the prompt understanding is the process's, shared by every studio."""
+
+    def describe(self) -> str:
+        return "studio: procedural scenes on the CPU"
 
     def explain(
         self,
@@ -102,13 +106,18 @@ def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> 
     width, height = image.size
     scale = min(1.0, WORK_SIDE / max(width, height))
     work_w, work_h = max(8, round(width * scale)), max(8, round(height * scale))
-    matte = (
-        np.asarray(
-            Image.fromarray(alpha).resize((work_w, work_h), Image.Resampling.BOX), dtype=np.float32
-        )
-        / 255.0
+    small = np.asarray(
+        Image.fromarray(alpha).resize((work_w, work_h), Image.Resampling.BOX), dtype=np.uint8
     )
-    box = subject_box(matte) or (0.4, 0.45, 0.6, 0.85)
+    matte = small.astype(np.float32) / 255.0
+    found = subject_box(small)
+    # The scene is laid out in fractions of the frame (a photo with no subject gets a notional
+    # one in the middle). They are NumPy float64s on purpose: mixed with float32 arrays they
+    # keep the scene's arithmetic in float64, as it has always been computed.
+    box: tuple[float, float, float, float] = (0.4, 0.45, 0.6, 0.85)
+    if found is not None:
+        left_px, top_px, right_px, bottom_px = map(np.float64, found)
+        box = (left_px / work_w, top_px / work_h, right_px / work_w, bottom_px / work_h)
     left, top, right, bottom = box
     horizon = horizon_for(top, bottom)
     stage = Stage(work_w, work_h, horizon, min(bottom, 0.995), left, right, top, seed)
@@ -117,7 +126,7 @@ def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> 
     # Named things must stay recognisable: a scene with elements is never blurred beyond 0.35.
     blur = min(recipe.depth_of_field, 0.35) if recipe.elements else recipe.depth_of_field
     backdrop = depth_of_field(backdrop, scene.depth, blur)
-    if subject_box(matte) is not None:
+    if found is not None:
         shadow = shadow_map(matte, box, horizon, recipe.light)
         backdrop = (backdrop * (1.0 - shadow[..., None])).astype(np.float32)
     return _composite(backdrop, image, alpha, recipe.light, stage)

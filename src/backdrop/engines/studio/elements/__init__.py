@@ -12,7 +12,7 @@ from enum import Enum
 
 import numpy as np
 
-from backdrop.engines.studio.elements import built, decor, furniture, nature
+from backdrop.engines.studio.elements import built, decor, furniture, natural
 from backdrop.engines.studio.elements.canvas import Canvas, Look, Placement
 from backdrop.engines.studio.recipe import Element
 
@@ -61,17 +61,17 @@ def _e(
 
 ELEMENTS: dict[Element, ElementSpec] = {
     Element.MOUNTAINS: _e(
-        nature.mountains,
+        natural.mountains,
         Layer.FAR,
         "mountain mountains peaks peak alps alpine summit",
         "mountain peaks",
         0.55,
     ),
     Element.HILLS: _e(
-        nature.hills, Layer.FAR, "hill hills hillside countryside", "rolling hills", 0.35
+        natural.hills, Layer.FAR, "hill hills hillside countryside", "rolling hills", 0.35
     ),
     Element.TREES: _e(
-        nature.trees,
+        natural.trees,
         Layer.GROUND,
         "tree trees birch orchard blossom",
         "a leafy tree",
@@ -80,7 +80,7 @@ ELEMENTS: dict[Element, ElementSpec] = {
         0.7,
     ),
     Element.PINES: _e(
-        nature.pines,
+        natural.pines,
         Layer.GROUND,
         "pine pines fir spruce conifer evergreen",
         "a pine tree",
@@ -88,12 +88,12 @@ ELEMENTS: dict[Element, ElementSpec] = {
         3,
         0.6,
     ),
-    Element.PALMS: _e(nature.palms, Layer.GROUND, "palm palms", "a palm tree", 2.2, 2, 0.9),
+    Element.PALMS: _e(natural.palms, Layer.GROUND, "palm palms", "a palm tree", 2.2, 2, 0.9),
     Element.CACTUS: _e(
-        nature.cactus, Layer.GROUND, "cactus cacti saguaro", "a cactus", 1.0, 1, 0.6
+        natural.cactus, Layer.GROUND, "cactus cacti saguaro", "a cactus", 1.0, 1, 0.6
     ),
     Element.FLOWERS: _e(
-        nature.flowers,
+        natural.flowers,
         Layer.GROUND,
         "flower flowers blooming blossoms roses rose tulips tulip poppies daisies wildflower"
         " bouquet",
@@ -103,7 +103,7 @@ ELEMENTS: dict[Element, ElementSpec] = {
         1.0,
     ),
     Element.BUSHES: _e(
-        nature.bushes,
+        natural.bushes,
         Layer.GROUND,
         "bush bushes shrub shrubs hedge hedges garden",
         "a green bush",
@@ -112,7 +112,7 @@ ELEMENTS: dict[Element, ElementSpec] = {
         1.0,
     ),
     Element.POTTED_PLANT: _e(
-        nature.potted_plant,
+        natural.potted_plant,
         Layer.GROUND,
         "potted succulent monstera fern ferns houseplant houseplants greenery",
         "a potted houseplant",
@@ -120,9 +120,9 @@ ELEMENTS: dict[Element, ElementSpec] = {
         1,
         0.6,
     ),
-    Element.WATER: _e(nature.water, Layer.FAR, "lake pond river riverside", "a lake", 0.12),
+    Element.WATER: _e(natural.water, Layer.FAR, "lake pond river riverside", "a lake", 0.12),
     Element.PATH: _e(
-        nature.path, Layer.FAR, "path paths pathway walkway trail", "a walking path", 1.0
+        natural.path, Layer.FAR, "path paths pathway walkway trail", "a walking path", 1.0
     ),
     Element.SKYLINE: _e(
         built.skyline,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from backdrop.engines.studio.elements.arrangement import compose
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Recipe, Setting
 from backdrop.engines.studio.scenes import (
@@ -18,7 +19,7 @@ from backdrop.engines.studio.scenes import (
     tabletop,
     water,
 )
-from backdrop.engines.studio.scenes.base import Scene, Stage
+from backdrop.engines.studio.stage import Scene, Stage
 
 RENDERERS: dict[Setting, Callable[[Recipe, Stage, Textures], Scene]] = {
     Setting.STUDIO: studio.render,
@@ -36,9 +37,6 @@ def render_scene(recipe: Recipe, stage: Stage) -> Scene:
     """The backdrop the recipe describes, at the stage's working size."""
     textures = Textures(stage.rng("textures"))
     scene = RENDERERS[recipe.setting](recipe, stage, textures)
-    # Imported here: the composer places things on a `Stage`, which lives in this package.
-    from backdrop.engines.studio.elements.compose import compose
-
     scene.image, cover = compose(recipe, stage, scene.image)
     # Named things stand in the middle distance: sharper than the far wall or sky behind.
     scene.depth = (scene.depth * (1.0 - 0.5 * cover)).astype(np.float32)

@@ -18,7 +18,8 @@ from backdrop.engines.studio.layers import (
 )
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, surface
+from backdrop.engines.studio.scenes.parts import floor_depth, surface
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:

@@ -9,7 +9,8 @@ from backdrop.engines.studio.layers import F, blend, blur, bokeh, grid, rgb, scr
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, deck, floor_depth, sky, surface
+from backdrop.engines.studio.scenes.parts import deck, floor_depth, sky, surface
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:

@@ -5,11 +5,22 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from backdrop.engines.studio.layers import F, blend, bokeh, grid, radial, rgb, screen, smoothstep
+from backdrop.engines.studio.layers import (
+    F,
+    blend,
+    bokeh,
+    disc_layer,
+    grid,
+    radial,
+    rgb,
+    screen,
+    smoothstep,
+)
 from backdrop.engines.studio.materials import Textures, texture
 from backdrop.engines.studio.palette import mix
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, material_color, surface
+from backdrop.engines.studio.scenes.parts import floor_depth, material_color, surface
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:
@@ -371,8 +382,6 @@ def _fairy_lights(stage: Stage, image: F, color: F) -> F:
             discs.append(
                 (t, y0 + sag * np.sin(np.pi * t) + rng.normal(0, 0.004), 0.006, color, 1.0)
             )
-    from backdrop.engines.studio.layers import disc_layer
-
     points = disc_layer(stage.width, stage.height, discs)
     halo = disc_layer(
         stage.width, stage.height, [(x, y, r * 4, c, 0.35) for x, y, r, c, _ in discs], blur=0.01

@@ -8,16 +8,8 @@ from backdrop.engines.studio.layers import F, blend, fbm, grid, profile, rgb, si
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import (
-    Scene,
-    Stage,
-    deck,
-    floor_depth,
-    fog,
-    ridge,
-    sky,
-    surface,
-)
+from backdrop.engines.studio.scenes.parts import deck, floor_depth, fog, ridge, sky, surface
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:

@@ -20,7 +20,8 @@ from backdrop.engines.studio.layers import (
 from backdrop.engines.studio.lighting import sky_colors
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, fog, sky, surface
+from backdrop.engines.studio.scenes.parts import floor_depth, fog, sky, surface
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:

@@ -17,7 +17,8 @@ from backdrop.engines.studio.layers import (
 )
 from backdrop.engines.studio.materials import Textures, texture
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_coordinates, floor_depth
+from backdrop.engines.studio.scenes.parts import floor_coordinates, floor_depth
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:

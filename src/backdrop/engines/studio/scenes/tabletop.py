@@ -7,8 +7,9 @@ import numpy as np
 from backdrop.engines.studio.layers import blend, grid, radial, rgb
 from backdrop.engines.studio.materials import Textures
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import Scene, Stage, floor_depth, material_color, surface
 from backdrop.engines.studio.scenes.interior import room_lights, room_wall
+from backdrop.engines.studio.scenes.parts import floor_depth, material_color, surface
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:

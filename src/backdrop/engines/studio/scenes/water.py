@@ -19,15 +19,8 @@ from backdrop.engines.studio.layers import (
 from backdrop.engines.studio.lighting import sky_colors, sun_position
 from backdrop.engines.studio.materials import Textures, texture
 from backdrop.engines.studio.recipe import Feature, Recipe, SceneKind
-from backdrop.engines.studio.scenes.base import (
-    Scene,
-    Stage,
-    deck,
-    floor_coordinates,
-    floor_depth,
-    ridge,
-    sky,
-)
+from backdrop.engines.studio.scenes.parts import deck, floor_coordinates, floor_depth, ridge, sky
+from backdrop.engines.studio.stage import Scene, Stage
 
 
 def render(recipe: Recipe, stage: Stage, textures: Textures) -> Scene:

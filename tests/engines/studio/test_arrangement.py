@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 
 from backdrop.engines.studio.elements import built
-from backdrop.engines.studio.elements.compose import compose, drawn_elements
+from backdrop.engines.studio.elements.arrangement import compose, drawn_elements
 from backdrop.engines.studio.presets import PRESETS
 from backdrop.engines.studio.recipe import Element
 from backdrop.engines.studio.scenes import Stage

@@ -18,7 +18,8 @@ import numpy.typing as npt
 from PIL import Image
 
 from backdrop.engines.inference import InferenceSessionLike
-from backdrop.engines.segmentation import FloatArray, Mask, OnnxSegmenter, flatten_to_rgb
+from backdrop.engines.segmentation import FloatArray, Mask, OnnxSegmenter
+from backdrop.imaging.decode import flatten_alpha
 from backdrop.settings import InferenceSettings
 
 Activation = Literal["none", "sigmoid", "minmax"]
@@ -95,7 +96,7 @@ class PresetSegmenter(OnnxSegmenter):
     def _preprocess(self, image: Image.Image) -> FloatArray:
         """RGB stretched to the input size (bilinear), NCHW float32 `(v/255 - mean) / std`."""
         fmt = self.model_format
-        rgb = flatten_to_rgb(image).resize(fmt.input_size, Image.Resampling.BILINEAR)
+        rgb = flatten_alpha(image).resize(fmt.input_size, Image.Resampling.BILINEAR)
         pixels = np.asarray(rgb, dtype=np.float32) / np.float32(255.0)
         mean = np.asarray(fmt.mean, dtype=np.float32)
         std = np.asarray(fmt.std, dtype=np.float32)

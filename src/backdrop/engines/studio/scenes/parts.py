@@ -1,9 +1,6 @@
-"""What every scene module shares: the stage (where the subject stands) and common pieces."""
+"""The pieces scene modules share: floors, skies, ridges, fog and decks, painted on a stage."""
 
 from __future__ import annotations
-
-import zlib
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,42 +19,7 @@ from backdrop.engines.studio.layers import (
 from backdrop.engines.studio.lighting import sky_colors, sun_position
 from backdrop.engines.studio.materials import MATERIAL_COLORS, Textures, texture
 from backdrop.engines.studio.recipe import Feature, Recipe
-
-
-@dataclass(frozen=True)
-class Stage:
-    """The frame being painted (working resolution) and where the subject is in it (fractions)."""
-
-    width: int
-    height: int
-    horizon: float  # where the floor meets the wall, or the land the sky
-    base: float  # the subject's lowest row: it stands here
-    left: float
-    right: float
-    top: float
-    seed: int
-
-    @property
-    def center(self) -> float:
-        return (self.left + self.right) / 2
-
-    @property
-    def aspect(self) -> float:
-        return self.width / max(self.height, 1)
-
-    def rng(self, salt: str) -> np.random.Generator:
-        """A generator for one layer: the same seed and salt always draw the same numbers."""
-        return np.random.default_rng(
-            [self.seed % 2**32, self.seed // 2**32 % 2**32, zlib.crc32(salt.encode())]
-        )
-
-
-@dataclass
-class Scene:
-    """A painted backdrop (h, w, 3) and its depth (h, w): 0 where the subject stands, 1 far."""
-
-    image: F
-    depth: F
+from backdrop.engines.studio.stage import Stage
 
 
 def far(stage: Stage) -> F:
