@@ -10,8 +10,10 @@ import pytest
 from PIL import Image
 
 from backdrop.engines.generation import GenerationRequest
+from backdrop.engines.generators import Generators, create_generator
 from backdrop.engines.studio import StudioGenerator, explain
 from backdrop.engines.studio.understanding import PromptUnderstanding
+from backdrop.settings import GenerationSettings
 from tests.engines.generation_contract import GenerationContract
 
 from .conftest import background, noisy_subject
@@ -47,8 +49,11 @@ PROMPTS = [
 ]
 
 
-def test_identity() -> None:
-    assert StudioGenerator.engine_id == "studio"
+def test_the_default_engine_id_builds_the_studio() -> None:
+    """What a worker builds when an order names no engine, or names "studio"."""
+    settings = GenerationSettings()
+    assert isinstance(create_generator(settings.engine, settings), StudioGenerator)
+    assert isinstance(Generators(settings).get(), StudioGenerator)
 
 
 @pytest.mark.parametrize("size", [(96, 128), (160, 90), (50, 50), (300, 40), (7, 301)])
