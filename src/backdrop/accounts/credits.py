@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backdrop.db.models import ApiKey, Operation, Order, OrderStatus
+from backdrop.db.models import ApiKey, Order
+from backdrop.kinds import Operation, OrderStatus
 
 COST_CENTS: dict[Operation, int] = {
     Operation.REMOVE_BACKGROUND: 50,
@@ -33,7 +34,7 @@ def available_cents(session: Session, key: ApiKey) -> int:
     """The key's balance less what its orders still waiting (init) will cost."""
     pending = session.scalar(
         select(func.coalesce(func.sum(Order.cost_cents), 0)).where(
-            Order.api_key_id == key.id, Order.status == OrderStatus.INIT.value
+            Order.api_key_id == key.id, Order.status == OrderStatus.INIT
         )
     )
     return key.credit_cents - int(pending or 0)

@@ -113,9 +113,9 @@ def to_json(params: OrderParams) -> dict[str, Any]:
     return data
 
 
-def from_json(operation: str, data: dict[str, Any]) -> OrderParams:
+def from_json(operation: Operation, data: dict[str, Any]) -> OrderParams:
     """The parameters `to_json` stored for an order of `operation`."""
-    if operation != Operation.REMOVE_BACKGROUND.value:
+    if operation != Operation.REMOVE_BACKGROUND:
         return GenerationParams(
             prompt=str(data["prompt"]),
             seed=data.get("seed"),
