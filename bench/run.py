@@ -5,7 +5,7 @@
 Each contender runs in its own worker process (bench/worker.py) that loads its model once;
 the driver hands every image to every worker in turn (rotating who goes first), so all timings
 come from the same minutes of the same machine. Alphas are written outside the repository
-and scored here with backdrop.evaluation.metrics.
+and scored here with backdrop.evaluation.scores.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from backdrop.evaluation.metrics import score
+from backdrop.evaluation.scores import score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine

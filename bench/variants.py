@@ -8,7 +8,7 @@
 Step 1 runs a graph (default: the int8 graph the default runs on an AVX2 CPU) over every image
 of both dev sets once per input geometry and keeps its raw 0..1 predictions (float16, outside
 the repository, in `--cache`). Step 2 turns them into alphas with each post-processing
-variant and scores them (backdrop.evaluation.metrics) against the truth as it is, and against
+variant and scores them (backdrop.evaluation.scores) against the truth as it is, and against
 the truth with a 7 px unknown band along the subject's edge (value 128, not scored): the shape
 of a GrabCut-style truth, which the held-back photos have and the dev sets do not.
 
@@ -44,7 +44,7 @@ from machine import machine
 
 from backdrop.engines import refine
 from backdrop.engines.segmentation import TunedIsnetSegmenter
-from backdrop.evaluation.metrics import score
+from backdrop.evaluation.scores import score
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO.parent / "shared" / "eval"

@@ -6,7 +6,7 @@ Every layer names these the same way; nothing here imports anything of the proje
 from __future__ import annotations
 
 import enum
-from typing import Final, Literal, get_args
+from typing import Final, Literal
 
 
 class OrderStatus(enum.StrEnum):
@@ -59,5 +59,3 @@ DEFAULT_MODEL: Final = "isnet-general"
 # A remove-background result's encoding and channels (the mask is always a greyscale PNG).
 OutputFormat = Literal["png", "webp", "jpg"]
 Channels = Literal["rgba", "alpha"]
-OUTPUT_FORMATS: Final[tuple[OutputFormat, ...]] = get_args(OutputFormat)
-CHANNELS: Final[tuple[Channels, ...]] = get_args(Channels)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from backdrop.engines.builtin_models import KNOWN_SEGMENTATION_MODELS
+from backdrop.engines.builtin_models import BUILTIN_MODELS
 from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import Settings
 from tests.api.flow import finished, order, upload
@@ -115,7 +115,7 @@ def test_model_field(client: TestClient, runtime: EmbeddedNode, api_key: str) ->
 
     status, body = _error(client, api_key, {"imageUrl": image_url, "model": "nope"})
     assert (status, body["statusCode"], body["message"]) == (400, 4020, "UNKNOWN_MODEL")
-    known = ", ".join([*KNOWN_SEGMENTATION_MODELS, "tiny-local", "birefnet-absent"])
+    known = ", ".join([*BUILTIN_MODELS, "tiny-local", "birefnet-absent"])
     assert body["body"]["detail"] == f"unknown model 'nope'; known models: {known}"
     status, body = _error(client, api_key, {"imageUrl": image_url, "model": "birefnet-absent"})
     assert (status, body["statusCode"]) == (503, 5030)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from backdrop.cli import runner
+from backdrop.cli import runs
 from backdrop.engines import pipeline
 from backdrop.engines.segmentation import Segmenter
 from backdrop.engines.studio import StudioGenerator
@@ -157,9 +157,9 @@ def test_local_jobs_share_one_segmenter(
 
     monkeypatch.setattr(placement, "create_segmenter", counting)
     _photos(tmp_path / "in", ["1.jpg", "2.jpg", "3.jpg"], size=(160, 120))
-    options = runner.BatchOptions([tmp_path / "in"], tmp_path / "out", 3, False, None, None)
+    options = runs.BatchOptions([tmp_path / "in"], tmp_path / "out", 3, False, None, None)
     console = Console(file=open(os.devnull, "w"))  # noqa: SIM115
-    code = runner.remove(Settings(), options, None, "isnet-general", console)
+    code = runs.remove(Settings(), options, None, "isnet-general", console)
     assert code == 0 and created == ["isnet-general"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "1.mask.png",

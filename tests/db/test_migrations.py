@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from backdrop.db.migrate import alembic_config, downgrade, upgrade
-from backdrop.db.models import ApiKey, Base, FailureCode, Operation, Order, OrderStatus, StoredImage
+from backdrop.db.models import ApiKey, Base, Order, StoredImage
 from backdrop.db.session import make_engine
+from backdrop.kinds import FailureCode, Operation, OrderStatus
 
 SCRIPTS = ScriptDirectory.from_config(alembic_config("sqlite://"))
 HEAD: str = SCRIPTS.get_current_head() or "base"

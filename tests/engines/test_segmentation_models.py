@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from backdrop.engines import builtin_models
-from backdrop.engines.builtin_models import KNOWN_SEGMENTATION_MODELS, resolve_model
+from backdrop.engines.builtin_models import BUILTIN_MODELS, resolve_model
 from backdrop.engines.cpu import CpuFeatures
 from backdrop.engines.model_install import fetch_model, is_installed, model_path
 from backdrop.engines.model_presets import PRESETS, PresetEngine
@@ -34,19 +34,19 @@ from tests.engines.tiny_onnx import (
 
 
 def test_default_model_is_known() -> None:
-    assert DEFAULT_MODEL in KNOWN_SEGMENTATION_MODELS
+    assert DEFAULT_MODEL in BUILTIN_MODELS
     assert resolve_model("isnet-general-fp16").weights.size == 88_188_479
 
 
 def test_entries_are_well_formed() -> None:
     # Each model has its own file, except the mirror-averaging one: the default's engine
     # run twice per photo, on the default's file.
-    own = [m for m in KNOWN_SEGMENTATION_MODELS if m != "isnet-general-mirror"]
+    own = [m for m in BUILTIN_MODELS if m != "isnet-general-mirror"]
     filenames = [resolve_model(m).weights.filename for m in own]
     assert len(set(filenames)) == len(filenames)
     mirror, default = resolve_model("isnet-general-mirror"), resolve_model("isnet-general")
     assert mirror.weights == default.weights and mirror.int8_graph == default.int8_graph
-    for model_id in KNOWN_SEGMENTATION_MODELS:
+    for model_id in BUILTIN_MODELS:
         model = resolve_model(model_id)
         assert model.model_id == model_id
         # A derived file (engines/derive.py) is checked through the verified file it comes from.
@@ -59,7 +59,7 @@ def test_unknown_model_lists_the_known_ones() -> None:
     with pytest.raises(UnknownModel) as caught:
         resolve_model("x")
     assert caught.value.detail.startswith("unknown model 'x'; known models: isnet-general, ")
-    for model_id in KNOWN_SEGMENTATION_MODELS:
+    for model_id in BUILTIN_MODELS:
         assert model_id in caught.value.detail
 
 
@@ -136,7 +136,7 @@ def _write_config(models_dir: Path, table: dict[str, object]) -> Path:
 
 
 def test_catalog_without_a_models_file_is_the_builtins(tmp_path: Path) -> None:
-    assert tuple(load_catalog(tmp_path)) == KNOWN_SEGMENTATION_MODELS
+    assert tuple(load_catalog(tmp_path)) == tuple(BUILTIN_MODELS)
 
 
 def test_models_file_adds_url_and_path_models(tmp_path: Path) -> None:
@@ -174,7 +174,7 @@ def test_models_file_adds_url_and_path_models(tmp_path: Path) -> None:
         resolve_model("nope", catalog)
     assert caught.value.detail == (
         "unknown model 'nope'; known models: "
-        + ", ".join([*KNOWN_SEGMENTATION_MODELS, "birefnet-lite", "mine"])
+        + ", ".join([*BUILTIN_MODELS, "birefnet-lite", "mine"])
     )
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from backdrop.engines.segmentation import Segmenter
 from backdrop.errors import InvalidRequest
-from backdrop.evaluation.runner import evaluate, pair_files, pipeline_alpha
+from backdrop.evaluation.evaluate import evaluate, pair_files, pipeline_alpha
 from tests.conftest import jpeg_bytes, subject_photo
 
 

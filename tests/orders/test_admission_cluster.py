@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from backdrop.accounts.admission import Admission
-from backdrop.db.models import Operation
 from backdrop.engines.segmentation import Segmenter
 from backdrop.errors import RateLimited
+from backdrop.kinds import Operation
 from backdrop.orders.lookup import RecentOrders
 from backdrop.settings import Settings
 from tests.conftest import FakeClock, embedded, jpeg_bytes, place_removal, subject_photo

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import inspect
 
 from backdrop.accounts.api_keys import ApiKeys
-from backdrop.db.models import OrderStatus
 from backdrop.db.session import Database
 from backdrop.engines.segmentation import Segmenter
 from backdrop.errors import CreditsConsumed, InvalidApiKey, InvalidImageUrl, OrderNotFound
+from backdrop.kinds import OrderStatus
 from backdrop.serving.node import EmbeddedNode
 from backdrop.settings import Settings
 from tests.conftest import FakeClock, embedded, jpeg_bytes, place_removal, subject_photo

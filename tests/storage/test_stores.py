@@ -12,7 +12,7 @@ import pytest
 
 from backdrop.errors import ImageNotFound
 from backdrop.settings import StorageSettings
-from backdrop.storage.base import ImageStore
+from backdrop.storage.image_store import ImageStore
 from backdrop.storage.local import LocalImageStore
 from backdrop.storage.s3 import S3ImageStore
 from tests.infra import unique

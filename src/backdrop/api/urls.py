@@ -12,7 +12,7 @@ from fastapi import Request
 
 from backdrop.errors import BackdropError, InvalidImageUrl
 from backdrop.settings import Settings
-from backdrop.storage.keys import validate_key
+from backdrop.storage.object_keys import validate_key
 from backdrop.uploads.signing import UploadGrant
 
 IMAGES_PATH = "/images/"

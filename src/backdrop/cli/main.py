@@ -13,12 +13,12 @@ import typer
 from rich.console import Console
 
 import backdrop
-from backdrop.cli.keys import describe_storage, keys_app
+from backdrop.cli.key_commands import describe_storage, keys_app
 from backdrop.errors import BackdropError
 from backdrop.kinds import Channels, OutputFormat
 
 if TYPE_CHECKING:
-    import backdrop.cli.runner
+    import backdrop.cli.runs
     from backdrop.engines.choice import RuntimeChoice
 
 app = typer.Typer(
@@ -98,7 +98,7 @@ def serve(
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
     console.print(describe_storage(settings))
     if isinstance(node, EmbeddedNode):
-        from backdrop.cli.runner import print_segmentation_runtime
+        from backdrop.cli.runs import print_segmentation_runtime
         from backdrop.engines.inference import model_threads
 
         print_segmentation_runtime(
@@ -120,7 +120,7 @@ def worker(
 ) -> None:
     """Run a Celery worker of a cluster: it loads the models once and runs orders queued by
     the API nodes (BACKDROP_QUEUE__BROKER_URL, BACKDROP_DATABASE_URL, BACKDROP_STORAGE__*)."""
-    from backdrop.cli.runner import print_segmentation_runtime
+    from backdrop.cli.runs import print_segmentation_runtime
     from backdrop.engines.inference import model_threads
     from backdrop.queue.celery_queue import celery_app, register_task, run_worker
     from backdrop.serving.node import build_worker
@@ -235,8 +235,8 @@ def _batch_options(
     overwrite: bool,
     server: str | None,
     api_key: str | None,
-) -> backdrop.cli.runner.BatchOptions:
-    from backdrop.cli.runner import BatchOptions
+) -> backdrop.cli.runs.BatchOptions:
+    from backdrop.cli.runs import BatchOptions
 
     if server and not api_key:
         console.print("[red]error:[/red] --server needs --api-key (or BACKDROP_API_KEY)")
@@ -245,7 +245,7 @@ def _batch_options(
 
 
 def _run_batch(run: Callable[[], int], server: str | None) -> None:
-    from backdrop.cli import runner
+    from backdrop.cli import runs
     from backdrop.cli.hints import next_step
     from backdrop.client.errors import BackdropClientError
 
@@ -256,7 +256,7 @@ def _run_batch(run: Callable[[], int], server: str | None) -> None:
     except BackdropClientError as error:
         console.print(f"[red]error:[/red] {next_step(error, server)}", highlight=False)
         raise typer.Exit(code=1) from None
-    if code == runner.INTERRUPTED:
+    if code == runs.INTERRUPTED:
         # Workers may still be inside onnxruntime, which aborts if the interpreter is torn
         # down under it; every write is finished or never started, so leave at once.
         sys.stdout.flush()
@@ -307,7 +307,7 @@ def remove(
     Writes DIR/<stem>.<format> (RGBA, the composite with --background, or the matte with
     --channels alpha) and DIR/<stem>.mask.png.
     """
-    from backdrop.cli import runner
+    from backdrop.cli import runs
     from backdrop.cli.operations import RemoveWish
     from backdrop.imaging.output import OutputOptions, max_side_for
 
@@ -336,7 +336,7 @@ def remove(
         ),
         size=size_value,
     )
-    _run_batch(lambda: runner.remove(settings, options, background, model, console, wish), server)
+    _run_batch(lambda: runs.remove(settings, options, background, model, console, wish), server)
 
 
 @app.command()
@@ -365,7 +365,7 @@ def generate(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Put each subject on a background generated from --prompt. Writes DIR/<stem>.jpg."""
-    from backdrop.cli import runner
+    from backdrop.cli import runs
     from backdrop.cli.operations import GenerateWish
 
     if not prompt.strip():
@@ -385,7 +385,7 @@ def generate(
     options = _batch_options(images, output_dir, jobs, overwrite, server, api_key)
     wish = GenerateWish(prompt=prompt, seed=seed, engine=engine)
     _run_batch(
-        lambda: runner.generate(
+        lambda: runs.generate(
             settings, options, wish, model or settings.segmentation_model, console
         ),
         server,
@@ -411,8 +411,8 @@ def eval_command(
 
     from backdrop.engines.models_file import load_catalog
     from backdrop.engines.placement import create_segmenter
+    from backdrop.evaluation.evaluate import evaluate, pair_files, pipeline_alpha
     from backdrop.evaluation.render import report_table
-    from backdrop.evaluation.runner import evaluate, pair_files, pipeline_alpha
 
     settings = _settings()
     try:

@@ -20,10 +20,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# The enums live apart so that code without a database (the CLI) need not import SQLAlchemy.
 from backdrop.kinds import FailureCode, Operation, OrderStatus
 
-__all__ = ["ApiKey", "Base", "FailureCode", "Operation", "Order", "OrderStatus", "StoredImage"]
+__all__ = ["ApiKey", "Base", "Order", "StoredImage"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -101,8 +101,6 @@ BUILTIN_MODELS: dict[str, SegmentationModel] = {
     )
 }
 
-KNOWN_SEGMENTATION_MODELS: tuple[str, ...] = tuple(BUILTIN_MODELS)
-
 
 def resolve_model(model_id: str, catalog: Catalog | None = None) -> SegmentationModel:
     """The catalog's entry for `model_id`, or UnknownModel listing the known ids."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from backdrop.evaluation.runner import EvalReport
+from backdrop.evaluation.evaluate import EvalReport
 
 
 def report_table(report: EvalReport, *, tolerance: int, per_image: bool = False) -> Table:

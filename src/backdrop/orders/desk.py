@@ -30,9 +30,9 @@ from backdrop.orders.params import (
     background_from_text,
 )
 from backdrop.orders.prompts import check_prompt
-from backdrop.queue.base import OrderQueue
+from backdrop.queue.order_queue import OrderQueue
 from backdrop.settings import Settings
-from backdrop.storage.base import ImageStore
+from backdrop.storage.image_store import ImageStore
 from backdrop.uploads.service import Uploads
 
 # What a product photoshoot without a textPrompt asks for: the style image does the rest.

@@ -39,7 +39,7 @@ from backdrop.kinds import FailureCode
 from backdrop.orders.lifecycle import Job, LeaseLost, Lifecycle, Results, StoredResult
 from backdrop.orders.params import GenerationParams, to_pipeline
 from backdrop.settings import Settings
-from backdrop.storage.base import ImageStore
+from backdrop.storage.image_store import ImageStore
 
 log = logging.getLogger(__name__)
 

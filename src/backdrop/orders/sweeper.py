@@ -10,7 +10,7 @@ from backdrop.common.clock import Clock, utcnow
 from backdrop.db.models import StoredImage
 from backdrop.db.session import Database
 from backdrop.orders.lifecycle import Lifecycle
-from backdrop.storage.base import ImageStore
+from backdrop.storage.image_store import ImageStore
 
 # Temporary upload files older than this are leftovers of a crash.
 _ORPHAN_SECONDS = 3600.0

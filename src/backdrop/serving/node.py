@@ -34,11 +34,11 @@ from backdrop.orders.lifecycle import Lifecycle, PendingOrder
 from backdrop.orders.lookup import Orders, RecentOrders
 from backdrop.orders.runner import OrderRunner
 from backdrop.orders.sweeper import Sweeper
-from backdrop.queue.base import OrderQueue
+from backdrop.queue.order_queue import OrderQueue
 from backdrop.queue.pool import WorkerPool
 from backdrop.settings import Settings
-from backdrop.storage.base import ImageStore
 from backdrop.storage.factory import build_store
+from backdrop.storage.image_store import ImageStore
 from backdrop.uploads.service import Uploads
 from backdrop.uploads.signing import UploadSigner, cluster_secret
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backdrop.settings import Settings
-from backdrop.storage.base import ImageStore
+from backdrop.storage.image_store import ImageStore
 from backdrop.storage.local import LocalImageStore
 
 

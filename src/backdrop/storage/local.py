@@ -10,7 +10,7 @@ from pathlib import Path
 from backdrop.common.files import write_atomically
 from backdrop.errors import ImageNotFound
 from backdrop.storage import staging
-from backdrop.storage.keys import validate_key
+from backdrop.storage.object_keys import validate_key
 
 
 class LocalImageStore:

@@ -16,7 +16,7 @@ from typing import Any
 from backdrop.errors import ImageNotFound, ServiceUnavailable
 from backdrop.settings import StorageSettings
 from backdrop.storage import staging
-from backdrop.storage.keys import validate_key
+from backdrop.storage.object_keys import validate_key
 
 log = logging.getLogger(__name__)
 

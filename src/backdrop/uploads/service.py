@@ -27,7 +27,7 @@ from backdrop.errors import (
 from backdrop.imaging.decode import verify_image
 from backdrop.imaging.formats import EXTENSION_BY_TYPE
 from backdrop.settings import Settings
-from backdrop.storage.base import ImageStore
+from backdrop.storage.image_store import ImageStore
 from backdrop.uploads.signing import UploadGrant, UploadSigner
 
 UPLOAD_PREFIX = "uploads"

@@ -6,7 +6,6 @@ from backdrop.engines.studio.presets import PRESETS
 from backdrop.engines.studio.recipe import (
     FEATURES,
     MATERIALS,
-    SETTINGS,
     TIMES_OF_DAY,
     Feature,
     Light,
@@ -21,7 +20,7 @@ from backdrop.engines.studio.scenes import RENDERERS
 def test_every_preset_uses_known_names() -> None:
     for preset in PRESETS:
         recipe = preset.recipe
-        assert recipe.setting in SETTINGS and recipe.setting in RENDERERS
+        assert recipe.setting in set(Setting) and recipe.setting in RENDERERS
         assert recipe.material in MATERIALS
         assert recipe.light.time_of_day in TIMES_OF_DAY
         assert set(recipe.features) <= set(FEATURES), recipe.name

@@ -14,7 +14,7 @@ from backdrop.api.responses import Envelope, UploadImageUrlBody
 from backdrop.api.schemas import UploadImageUrlRequest
 from backdrop.api.urls import image_url, upload_url
 from backdrop.errors import InvalidRequest
-from backdrop.storage.keys import validate_key
+from backdrop.storage.object_keys import validate_key
 from backdrop.uploads.signing import UploadGrant
 
 router = APIRouter()

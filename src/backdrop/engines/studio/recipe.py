@@ -57,8 +57,6 @@ class SceneKind(StrEnum):
     GLOW = "glow"
 
 
-SETTINGS: tuple[str, ...] = tuple(Setting)
-
 # Surface materials a floor, a table top or a wall can be made of.
 MATERIALS: tuple[str, ...] = (
     "paper",

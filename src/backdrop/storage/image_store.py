@@ -8,7 +8,7 @@ from typing import Protocol
 
 
 class ImageStore(Protocol):
-    """Objects addressed by validated keys (storage/keys.py), on disk or in a bucket."""
+    """Objects addressed by validated keys (storage/object_keys.py), on disk or in a bucket."""
 
     # True when clients upload straight into the store (upload_url gives them a URL), so an
     # upload is first seen by a node when an order names it.

@@ -79,7 +79,7 @@ def remove(
                 choice = client.upload(Path(choice))  # once, not once per image
             remote = RemoteRemove(client, choice, wish)
             return _run_remote(client, remote, jobs, summary, options, console)
-    from backdrop.cli.local import parse_background
+    from backdrop.cli.local_background import parse_background
     from backdrop.engines import models_file, placement
     from backdrop.engines.inference import model_threads
 

@@ -18,7 +18,7 @@ from PIL import Image
 from backdrop.engines import pipeline
 from backdrop.engines.segmentation import Segmenter
 from backdrop.errors import InvalidRequest
-from backdrop.evaluation.metrics import DEFAULT_BOUNDARY_TOLERANCE, Mask, Scores, score
+from backdrop.evaluation.scores import DEFAULT_BOUNDARY_TOLERANCE, Mask, Scores, score
 from backdrop.imaging.decode import load_image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
