@@ -139,6 +139,15 @@ class ServiceUnavailable(BackdropError):
         super().__init__(detail, {"Retry-After": retry_seconds(retry_after or 1)})
 
 
+class ClientGone(BackdropError):
+    """The client hung up before its one-call answer was ready; nobody reads this answer."""
+
+    # nginx's "client closed request": logged, never delivered.
+    http_status = 499
+    status_code = 4990
+    message = "CLIENT_CLOSED_REQUEST"
+
+
 class RateLimited(BackdropError):
     """A limit of the key (or of the client address) is reached; try again after Retry-After."""
 

@@ -44,6 +44,9 @@ class FailureCode(enum.StrEnum):
     STORAGE_FAILED = "storage-failed"
     # Anything else: the engine could not process this image.
     PROCESSING_FAILED = "processing-failed"
+    # A one-call request (remove.bg) whose answer could not be handed over: the client hung
+    # up, or a restart cut the wait. Nothing is charged.
+    CANCELLED = "cancelled"
 
 
 class GenerationEngine(enum.StrEnum):

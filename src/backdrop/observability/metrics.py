@@ -45,6 +45,9 @@ MODEL_TIME = Histogram(
     "backdrop_model_seconds", "Segmentation model time per image", ["model"], buckets=_SLOW_BUCKETS
 )
 CREDITS_CHARGED = Counter("backdrop_credits_charged_total", "Credits charged for finished orders")
+CREDITS_REFUNDED = Counter(
+    "backdrop_credits_refunded_total", "Credits given back for one-call answers not handed over"
+)
 LIMIT_REFUSALS = Counter("backdrop_limit_refusals_total", "Requests refused by a limit", ["limit"])
 CONNECTIONS_REFUSED = Counter(
     "backdrop_connections_closed_total",

@@ -4,14 +4,17 @@ and, for the one-call APIs, waits for it to be done."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from backdrop.accounts.admission import Admission
 from backdrop.engines.generation import check_engine
 from backdrop.errors import (
     BackdropError,
+    ClientGone,
     CreditsConsumed,
     InvalidRequest,
     ServiceUnavailable,
@@ -34,6 +37,9 @@ from backdrop.queue.order_queue import OrderQueue
 from backdrop.settings import Settings
 from backdrop.storage.image_store import ImageStore
 from backdrop.uploads.service import Uploads
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a product photoshoot without a textPrompt asks for: the style image does the rest.
 PHOTOSHOOT_PROMPT = "professional product photo, clean studio backdrop, soft light"
@@ -91,6 +97,7 @@ class OrderDesk:
         queue: OrderQueue,
         models: ModelCheck,
         settings: Settings,
+        draining: Callable[[], bool] = lambda: False,
     ) -> None:
         self._admission = admission
         self._lifecycle = lifecycle
@@ -100,6 +107,7 @@ class OrderDesk:
         self._queue = queue
         self._models = models
         self._settings = settings
+        self._draining = draining
 
     def remove_background(self, key_id: str, wish: RemovalWish) -> Accepted:
         """A remove-background order.
@@ -157,13 +165,59 @@ class OrderDesk:
         )
         return Accepted(self._create(key_id, operation, image_key, params), expected)
 
-    async def wait_until_done(self, key_id: str, order_id: str) -> OrderView:
+    async def deliver(
+        self,
+        key_id: str,
+        order_id: str,
+        gone: Callable[[], Awaitable[bool]],
+        answer: Callable[[OrderView], Awaitable[T]],
+    ) -> T:
+        """The one-call APIs' rule, written once: wait for the order, make the answer from it,
+        and let the order keep its charge only if the client is there to be handed the answer.
+
+        A client that hung up (`gone()`), a restart that cuts the wait, or a request cancelled
+        by the server leaves the order cancelled and its credits given back: ClientGone (logged
+        as 499), or 503 naming the order.
+        """
+        try:
+            done = await self._wait_until_done(key_id, order_id, gone)
+            result = await answer(done)
+            if await gone():
+                raise ClientGone(f"the client hung up before order {order_id} was answered")
+            return result
+        except ClientGone as error:
+            await asyncio.to_thread(self._cancel, order_id, error.detail)
+            raise
+        except asyncio.CancelledError:
+            # The task is being torn down: no await may run, so the row is written here.
+            self._cancel(order_id, "the request was cancelled before it was answered")
+            raise
+
+    def _cancel(self, order_id: str, reason: str) -> None:
+        for key in self._lifecycle.cancel(order_id, reason):
+            try:
+                self._store.delete(key)
+            except Exception:  # the sweeper removes what is left once it has expired
+                log.exception("could not delete %s", key)
+
+    async def _wait_until_done(
+        self, key_id: str, order_id: str, gone: Callable[[], Awaitable[bool]]
+    ) -> OrderView:
         """The order once it is active; its failure as an error; 503 naming it after the
-        one-call wait (BACKDROP_REMOVEBG__WAIT_SECONDS)."""
+        one-call wait (BACKDROP_REMOVEBG__WAIT_SECONDS) or when the server starts draining."""
         wait = self._settings.removebg.wait_seconds
         deadline = time.monotonic() + wait
         delay = _POLL_FIRST
         while True:
+            if self._draining():
+                reason = "the server restarted before the order was answered"
+                await asyncio.to_thread(self._cancel, order_id, reason)
+                raise ServiceUnavailable(
+                    f"the server is restarting: order {order_id} was cancelled and is not "
+                    "charged; send the request again shortly"
+                )
+            if await gone():
+                raise ClientGone(f"the client hung up while order {order_id} ran")
             # Polling the row works wherever the order runs: in this process or on a worker.
             order = await asyncio.to_thread(self._orders.status, key_id, order_id)
             if order.status is OrderStatus.ACTIVE:

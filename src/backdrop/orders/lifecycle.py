@@ -22,7 +22,7 @@ from backdrop.db.models import ApiKey, Order, StoredImage
 from backdrop.db.session import Database
 from backdrop.errors import CreditsConsumed, InvalidApiKey
 from backdrop.kinds import FailureCode, Operation, OrderStatus
-from backdrop.observability.metrics import CREDITS_CHARGED, ORDERS
+from backdrop.observability.metrics import CREDITS_CHARGED, CREDITS_REFUNDED, ORDERS
 from backdrop.orders.params import OrderParams, from_json, to_json
 from backdrop.settings import Settings
 
@@ -284,6 +284,44 @@ class Lifecycle:
                     finished_at=self._clock(),
                 )
             )
+
+    def cancel(self, order_id: str, reason: str) -> list[str]:
+        """Fail a one-call order whose answer could not be handed over, and give back what it
+        was charged; returns the result files to delete (their rows are gone already).
+
+        An order still running is failed here: its run then finds the lease gone when it
+        finishes and deletes what it wrote. A finished one is refunded and loses its results,
+        so they cannot be fetched for free through order-status.
+        """
+        with self._db.unit_of_work() as session:
+            # Locked first, as `complete` does: the two take turns on the row.
+            order = session.scalar(
+                select(Order)
+                .where(Order.id == order_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            if order is None or order.status == OrderStatus.FAILED:
+                return []
+            results = [key for key in (order.output_key, order.mask_key) if key is not None]
+            if order.charged_cents:
+                session.execute(
+                    update(ApiKey)
+                    .where(ApiKey.id == order.api_key_id)
+                    .values(credit_cents=ApiKey.credit_cents + order.charged_cents)
+                )
+                CREDITS_REFUNDED.inc(from_cents(order.charged_cents))
+            if results:
+                session.execute(delete(StoredImage).where(StoredImage.key.in_(results)))
+            order.status = OrderStatus.FAILED
+            order.failure_code = FailureCode.CANCELLED
+            order.failure_reason = reason
+            order.charged_cents = 0
+            order.output_key = order.mask_key = None
+            order.lease_owner = order.lease_expires_at = None
+            order.finished_at = self._clock()
+            ORDERS.labels(order.operation, OrderStatus.FAILED).inc()
+            return results
 
     def requeue_stalled(self, limit: int = 500) -> list[str]:
         """Free the `init` orders whose lease has run out and return their ids to queue again.

@@ -131,7 +131,8 @@ class OrderRunner:
                     # The key could not pay: deleted once the row is unlocked, not inside it.
                     self._discard(files)
             except LeaseLost:
-                log.warning("order %s was taken over by another run; its results stand", job.id)
+                # Another run took it over (its results stand), or it was cancelled.
+                log.warning("order %s is no longer this run's; its results are dropped", job.id)
                 self._discard(files)
             except Exception:
                 log.exception("order %s could not be stored", job.id)

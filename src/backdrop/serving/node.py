@@ -128,6 +128,7 @@ class _NodeBase:
             queue,
             models,
             settings,
+            services.draining.is_set,
         )
         self.api = ApiServices(
             settings=settings,

@@ -30,7 +30,9 @@ def error_body(title: str, code: str, detail: str) -> dict[str, Any]:
 
 def removebg_status(http_status: int) -> int:
     """The status remove.bg gives for what backdrop answers `http_status`."""
-    return http_status if http_status in (402, 403, 429) or http_status >= 500 else 400
+    # 499 (the client hung up) is only ever logged, never seen by a client.
+    kept = (402, 403, 429, 499)
+    return http_status if http_status in kept or http_status >= 500 else 400
 
 
 def render(error: BackdropError) -> JSONResponse:

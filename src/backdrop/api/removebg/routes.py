@@ -19,11 +19,13 @@ from backdrop.api.deps import BasesDep, DeskDep, KeyDep, SettingsDep, UploadsDep
 from backdrop.api.removebg import examples
 from backdrop.api.removebg.errors import RemoveBgRoute
 from backdrop.api.removebg.params import RemoveBgRequest, read_request
-from backdrop.api.removebg.results import answer, output_options
+from backdrop.api.removebg.results import answer as answer_for
+from backdrop.api.removebg.results import output_options
 from backdrop.api.removebg.sources import image_key, store_bytes, url_key
 from backdrop.imaging.output import OutputOptions
 from backdrop.kinds import Operation
 from backdrop.orders.desk import Accepted, OrderDesk, RemovalWish
+from backdrop.orders.lifecycle import OrderView
 from backdrop.settings import Settings
 from backdrop.storage.fetch import FetchPolicy
 from backdrop.uploads.service import Uploads
@@ -64,15 +66,19 @@ async def removebg(
     call = await read_request(request, limit)
     call.fields.check_supported()
     accepted, options = await _create_order(call, key, desk, uploads, settings, bases)
-    done = await desk.wait_until_done(key.id, accepted.order.id)
-    output, mask = await asyncio.to_thread(desk.removal_files, done)
-    # Decoding the mask and zipping are CPU work: off the event loop.
-    result = await asyncio.to_thread(answer, output, mask, options, call.fields.format == "zip")
+
+    async def answer(done: OrderView) -> Response:
+        output, mask = await asyncio.to_thread(desk.removal_files, done)
+        # Decoding the mask and zipping are CPU work: off the event loop.
+        result = await asyncio.to_thread(answer_for, output, mask, options, zipped)
+        headers = result.headers(from_cents(COST_CENTS[Operation.REMOVE_BACKGROUND]), detected)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse(result.json(), headers=headers)
+        return Response(result.content, media_type=result.media_type, headers=headers)
+
+    zipped = call.fields.format == "zip"
     detected = call.fields.type if call.fields.type != "auto" else "other"
-    headers = result.headers(from_cents(COST_CENTS[Operation.REMOVE_BACKGROUND]), detected)
-    if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse(result.json(), headers=headers)
-    return Response(result.content, media_type=result.media_type, headers=headers)
+    return await desk.deliver(key.id, accepted.order.id, request.is_disconnected, answer)
 
 
 async def _create_order(

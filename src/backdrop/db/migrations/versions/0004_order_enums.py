@@ -38,6 +38,7 @@ FAILURE_CODES = (
     "interrupted",
     "storage-failed",
     "processing-failed",
+    "cancelled",
 )
 # The one reason that names its cause exactly (orders/lifecycle.py, when the balance could
 # not pay); every other failure before this revision was the engine's, or unknown.
