@@ -30,6 +30,7 @@ from backdrop.errors import (
     UnknownModel,
     UnsupportedMediaType,
     WeightsUnavailable,
+    storage_full,
 )
 from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image
@@ -133,10 +134,15 @@ class OrderRunner:
             except LeaseLost:
                 log.warning("order %s was taken over by another run; its results stand", job.id)
                 self._discard(files)
-            except Exception:
+            except Exception as error:
                 log.exception("order %s could not be stored", job.id)
                 self._discard(files)
-                self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, "unable to store the result")
+                # Uncharged (only `complete` charges). A full disk is said plainly: it is
+                # neither the image's fault nor worth retrying until space is freed.
+                reason = "unable to store the result"
+                if storage_full(error) is not None:
+                    reason = "the server's storage is full; the result could not be stored"
+                self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, reason)
 
     def claim(self, order_id: str) -> Job | None:
         """Lease the order to a new run of this worker, or None when it is not free."""
