@@ -6,6 +6,7 @@ One handler in the api layer renders them all in the LightX envelope
 
 from __future__ import annotations
 
+import errno
 import math
 from collections.abc import Mapping
 
@@ -146,6 +147,58 @@ class ClientGone(BackdropError):
     http_status = 499
     status_code = 4990
     message = "CLIENT_CLOSED_REQUEST"
+
+
+class InsufficientStorage(BackdropError):
+    """A write failed because the disk (or the database's disk) is full.
+
+    507, not 500: nothing is wrong with the request, and the client may retry it unchanged
+    once the operator has freed space.
+    """
+
+    http_status = 507
+    status_code = 5070
+    message = "INSUFFICIENT_STORAGE"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or "the server's storage is full; try again later")
+
+
+# Lack of space as the layers below report it. Files: ENOSPC, and EDQUOT (a quota is a full
+# disk for this process). SQLite: SQLITE_FULL, "database or disk is full". PostgreSQL: SQLSTATE
+# 53100 disk_full (class 53, insufficient resources).
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = 13
+_POSTGRES_DISK_FULL = "53100"
+
+
+def storage_full(error: BaseException) -> InsufficientStorage | None:
+    """An InsufficientStorage for `error` when it (or what it wraps) is a lack of space.
+
+    The one place that knows how each layer says "full". It reads attributes rather than
+    importing drivers, so the ground stays free of them: SQLAlchemy keeps the driver's error
+    in `.orig`, sqlite3 sets `sqlite_errorcode`, psycopg sets `sqlstate` (psycopg2 `pgcode`).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, InsufficientStorage):
+            return current
+        if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
+            return InsufficientStorage()
+        sqlite_code = getattr(current, "sqlite_errorcode", None)
+        # The low byte is the primary code; extended codes add detail above it.
+        if isinstance(sqlite_code, int) and sqlite_code & 0xFF == _SQLITE_FULL:
+            return InsufficientStorage()
+        codes = (getattr(current, "sqlstate", None), getattr(current, "pgcode", None))
+        if _POSTGRES_DISK_FULL in codes:
+            return InsufficientStorage()
+        orig = getattr(current, "orig", None)
+        # Only what an error says it wraps: an implicit __context__ may be an unrelated error
+        # that was being handled when this one happened.
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return None
 
 
 class RateLimited(BackdropError):

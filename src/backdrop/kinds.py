@@ -42,6 +42,8 @@ class FailureCode(enum.StrEnum):
     INTERRUPTED = "interrupted"
     # The result could not be written to the image store.
     STORAGE_FAILED = "storage-failed"
+    # ... because the server's disk (or the database's) is full.
+    STORAGE_FULL = "storage-full"
     # Anything else: the engine could not process this image.
     PROCESSING_FAILED = "processing-failed"
     # A one-call request (remove.bg) whose answer could not be handed over: the client hung

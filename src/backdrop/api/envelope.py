@@ -10,11 +10,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
 
-from backdrop.errors import BackdropError, WeightsUnavailable
+from backdrop.errors import BackdropError, WeightsUnavailable, storage_full
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             error.http_status, error.status_code, error.message, detail, error.headers
         )
+
+    async def storage_error(request: Request, error: Exception) -> JSONResponse:
+        # A full disk is the operator's to fix and the client's to retry: 507, not a 500.
+        full = storage_full(error)
+        if full is None:
+            raise error  # on to `unexpected_error`, as before this handler existed
+        log.error("a write failed for lack of space: %s", error)
+        return await domain_error(request, full)
+
+    # Where a full disk surfaces: file writes (OSError) and the database driver (wrapped by
+    # SQLAlchemy). Registered by type, so other errors reach the 500 handler untouched.
+    app.add_exception_handler(OSError, storage_error)
+    app.add_exception_handler(DBAPIError, storage_error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:

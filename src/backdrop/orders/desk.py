@@ -16,6 +16,7 @@ from backdrop.errors import (
     BackdropError,
     ClientGone,
     CreditsConsumed,
+    InsufficientStorage,
     InvalidRequest,
     ServiceUnavailable,
     UnableToProcess,
@@ -226,6 +227,8 @@ class OrderDesk:
                 reason = order.failure_reason or "unable to process this image"
                 if order.failure_code is FailureCode.CREDITS_CONSUMED:
                     raise CreditsConsumed(reason)
+                if order.failure_code is FailureCode.STORAGE_FULL:
+                    raise InsufficientStorage(reason)
                 raise UnableToProcess(reason)
             if time.monotonic() + delay > deadline:
                 raise ServiceUnavailable(

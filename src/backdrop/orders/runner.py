@@ -30,6 +30,7 @@ from backdrop.errors import (
     UnknownModel,
     UnsupportedMediaType,
     WeightsUnavailable,
+    storage_full,
 )
 from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image
@@ -134,10 +135,17 @@ class OrderRunner:
                 # Another run took it over (its results stand), or it was cancelled.
                 log.warning("order %s is no longer this run's; its results are dropped", job.id)
                 self._discard(files)
-            except Exception:
+            except Exception as error:
                 log.exception("order %s could not be stored", job.id)
                 self._discard(files)
-                self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, "unable to store the result")
+                # Uncharged (only `complete` charges). A full disk is said plainly: it is
+                # neither the image's fault nor worth retrying until space is freed.
+                if storage_full(error) is not None:
+                    reason = "the server's storage is full; the result could not be stored"
+                    self._lifecycle.fail(job, FailureCode.STORAGE_FULL, reason)
+                else:
+                    reason = "unable to store the result"
+                    self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, reason)
 
     def claim(self, order_id: str) -> Job | None:
         """Lease the order to a new run of this worker, or None when it is not free."""

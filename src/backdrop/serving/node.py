@@ -12,8 +12,10 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from backdrop.accounts.admission import Admission, QueueView
 from backdrop.accounts.api_keys import ApiKeys
@@ -36,6 +38,7 @@ from backdrop.orders.runner import OrderRunner
 from backdrop.orders.sweeper import Sweeper
 from backdrop.queue.order_queue import OrderQueue
 from backdrop.queue.pool import WorkerPool
+from backdrop.serving.write_probe import WriteProbe
 from backdrop.settings import Settings
 from backdrop.storage.factory import build_store
 from backdrop.storage.image_store import ImageStore
@@ -82,6 +85,8 @@ class _Services:
     # Set on SIGTERM: admission refuses new orders, readiness answers 503.
     draining: threading.Event
     background: Background
+    # The folders this node writes (files, SQLite): a full disk makes the node not ready.
+    write_probe: WriteProbe
 
     def not_ready(self, queue: OrderQueue) -> str | None:
         try:
@@ -89,6 +94,9 @@ class _Services:
                 connection.execute(text("SELECT 1"))
         except Exception:
             return "the database is unreachable"
+        full = self.write_probe.problem()
+        if full is not None:
+            return full
         if self.draining.is_set():
             return "the server is shutting down"
         if not queue.alive:
@@ -114,6 +122,7 @@ class _NodeBase:
         self.housekeeper = services.housekeeper
         self.draining = services.draining
         self.background = services.background
+        self.write_probe = services.write_probe
         self._queue = queue
         settings = services.settings
         self.admission = Admission(
@@ -268,6 +277,18 @@ def _database(settings: Settings) -> Database:
     return db
 
 
+def _write_probe(settings: Settings) -> WriteProbe:
+    """Probes where this node writes: the data dir, the local files and a SQLite database
+    (its journal grows on the same disk; "database or disk is full" is that disk filling)."""
+    folders = {"data directory": settings.data_dir}
+    if settings.storage.backend == "local":
+        folders["files directory"] = settings.files_dir
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        folders["database directory"] = Path(url.database).parent
+    return WriteProbe(folders)
+
+
 def _housekeeper(
     settings: Settings,
     db: Database,
@@ -320,6 +341,7 @@ def _services(
         housekeeper=_housekeeper(settings, db, sweeper, recover),
         draining=threading.Event(),
         background=Background(),
+        write_probe=_write_probe(settings),
     )
 
 

@@ -45,6 +45,11 @@ class ImageStore(Protocol):
         """Remove the object; a missing one is not an error."""
         ...
 
+    def check_room(self, size: int) -> None:
+        """InsufficientStorage when an upload of `size` bytes cannot fit now, so that no URL
+        is handed out for bytes that could not be kept."""
+        ...
+
     def upload_url(self, key: str, content_type: str, size: int, expires_in: int) -> str | None:
         """A URL a client PUTs exactly `size` bytes of `content_type` to, straight into the
         store; None when uploads go through the API node instead."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from backdrop.common.files import write_atomically
-from backdrop.errors import ImageNotFound
+from backdrop.errors import ImageNotFound, InsufficientStorage
 from backdrop.storage import staging
 from backdrop.storage.object_keys import validate_key
 
@@ -38,6 +39,12 @@ class LocalImageStore:
     def local_path(self, key: str) -> Path | None:
         path = self.path(key)
         return path if path.is_file() else None
+
+    def check_room(self, size: int) -> None:
+        # Free space for unprivileged writers (statvfs f_bavail). Only a first answer: a quota
+        # or a concurrent writer can still fill the disk, and the write itself then says so.
+        if shutil.disk_usage(self.root).free < size:
+            raise InsufficientStorage()
 
     def upload_url(self, key: str, content_type: str, size: int, expires_in: int) -> None:
         # Uploads come through the API node's signed PUT (api/routes/uploads.py).

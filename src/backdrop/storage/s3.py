@@ -129,6 +129,10 @@ class S3ImageStore:
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self.bucket, Key=validate_key(key))
 
+    def check_room(self, size: int) -> None:
+        # A bucket has no free space to read; a provider's limit shows in the PUT's answer.
+        return None
+
     def upload_url(self, key: str, content_type: str, size: int, expires_in: int) -> str:
         """A presigned PUT signed for this Content-Type and Content-Length, like LightX's."""
         url: str = self._client.generate_presigned_url(

@@ -95,6 +95,8 @@ class Uploads:
             raise PayloadTooLarge(f"size {size} exceeds the limit of {limit} bytes")
         if size < 1:
             raise InvalidRequest("size must be at least 1 byte")
+        # A URL for bytes the disk cannot hold would only fail at the PUT: 507 now.
+        self._store.check_room(size)
         now = self._clock()
         object_key = f"{UPLOAD_PREFIX}/{secrets.token_hex(16)}.{EXTENSION_BY_TYPE[content_type]}"
         expires = int(now.timestamp()) + self._settings.lifetimes.upload_url_seconds

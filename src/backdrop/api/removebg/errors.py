@@ -6,6 +6,7 @@ out, 403 for a bad key and 5xx when the service fails; its clients branch on tho
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -15,7 +16,9 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from backdrop.errors import BackdropError, CreditsConsumed, InvalidApiKey
+from backdrop.errors import BackdropError, CreditsConsumed, InvalidApiKey, storage_full
+
+log = logging.getLogger(__name__)
 
 # remove.bg's own codes where one exists; other errors use backdrop's message in lower case.
 _CODES: dict[type[BackdropError], tuple[str, str]] = {
@@ -65,5 +68,13 @@ class RemoveBgRoute(APIRoute):
                 return JSONResponse(
                     error_body("Invalid request", "invalid_request", str(error.detail)), status
                 )
+            except Exception as error:
+                # A full disk is a 507 here too, in remove.bg's shape (storage_full is the one
+                # mapping); anything else goes on to the app's 500 handler.
+                full = storage_full(error)
+                if full is None:
+                    raise
+                log.error("a write failed for lack of space: %s", error)
+                return render(full)
 
         return handle

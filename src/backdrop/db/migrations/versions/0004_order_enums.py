@@ -37,6 +37,7 @@ FAILURE_CODES = (
     "not-queued",
     "interrupted",
     "storage-failed",
+    "storage-full",
     "processing-failed",
     "cancelled",
 )
