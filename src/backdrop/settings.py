@@ -25,6 +25,13 @@ class LimitSettings(BaseModel):
     # A decoded image larger than this is refused before its pixels are allocated
     # (a 5 MB PNG can claim 40000x40000 pixels).
     max_pixels: int = Field(default=40_000_000, ge=1)
+    # Images are decoded in child processes (imaging/isolation.py), at most this many at a
+    # time per upload checker and per worker: decoding is CPU-bound and the API process keeps
+    # its cores for requests.
+    decode_workers: int = Field(default=2, ge=1, le=64)
+    # A decode that takes longer is killed and the image refused (upload: 400, order: failed
+    # uncharged). A 40 Mpx photo decodes in about a second; this leaves room for slow cores.
+    decode_seconds: float = Field(default=10.0, gt=0)
     max_prompt_chars: int = Field(default=1000, ge=1)
 
 

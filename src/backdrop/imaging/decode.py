@@ -2,7 +2,8 @@
 
 Every failure on untrusted bytes becomes a `BackdropError` subclass: `UnsupportedMediaType` when
 the bytes are not the declared type, `ImageTooLarge` when the header announces too many pixels
-(refused before any pixel is decoded), `CorruptImage` when decoding fails.
+(refused before any pixel is decoded), `CorruptImage` when decoding fails or the container is
+shaped to make decoding slow (see inspect.py, which runs before every decode here).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from backdrop.imaging.formats import (
     sniff_content_type,
     type_label,
 )
+from backdrop.imaging.inspect import ImageInfo, inspect_image
 
 # Modes that carry an alpha channel of their own.
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -35,11 +37,29 @@ _WHITE = (255, 255, 255)
 
 def verify_image(path: Path, content_type: str, *, max_pixels: int) -> tuple[int, int]:
     """Check that the file at `path` is a whole, decodable `content_type` image; return its size."""
-    with path.open("rb") as file:
-        head = file.read(SNIFF_LENGTH)
-        file.seek(0)
-        image = _open_checked(file, head, content_type, max_pixels=max_pixels)
-        return image.size
+    return check_image(path, content_type, max_pixels=max_pixels).size
+
+
+def check_image(path: Path, content_type: str, *, max_pixels: int) -> ImageInfo:
+    """`verify_image`, answering what the container says (type, size, frames)."""
+    # Uploads are at most a few MB; the inspection reads them whole anyway.
+    data = path.read_bytes()
+    info = _inspect_as(data, content_type, max_pixels=max_pixels)
+    with _open_checked(io.BytesIO(data), content_type, max_pixels=max_pixels):
+        return info
+
+
+def inspect_file(path: Path, content_type: str, *, max_pixels: int) -> ImageInfo:
+    """The cheap half of `check_image`: the type and the container, no pixel decoded.
+
+    Milliseconds for any upload, so it may run where a decode may not (a request's thread).
+    """
+    return _inspect_as(path.read_bytes(), content_type, max_pixels=max_pixels)
+
+
+def _inspect_as(data: bytes, content_type: str, *, max_pixels: int) -> ImageInfo:
+    _check_type(data[:SNIFF_LENGTH], content_type)
+    return inspect_image(data, max_pixels=max_pixels)
 
 
 def load_image(source: bytes | Path, *, max_pixels: int) -> Image.Image:
@@ -56,7 +76,8 @@ def load_image(source: bytes | Path, *, max_pixels: int) -> Image.Image:
         raise UnsupportedMediaType(
             f"the bytes are not a JPEG, PNG or WebP image (they look like {describe_bytes(head)})"
         )
-    image = _open_checked(io.BytesIO(data), head, content_type, max_pixels=max_pixels)
+    inspect_image(data, max_pixels=max_pixels)
+    image = _open_checked(io.BytesIO(data), content_type, max_pixels=max_pixels)
     try:
         image = _upright(image)
         return _to_rgb_or_rgba(image)
@@ -80,10 +101,8 @@ def flatten_alpha(image: Image.Image) -> Image.Image:
     return backdrop
 
 
-def _open_checked(
-    file: IO[bytes], head: bytes, content_type: str, *, max_pixels: int
-) -> Image.Image:
-    """Open `file` as `content_type`, refuse it if too large, then decode every pixel."""
+def _check_type(head: bytes, content_type: str) -> None:
+    """Refuse an unsupported declared type, or bytes that are not of the declared type."""
     if content_type not in SUPPORTED_TYPES:
         raise UnsupportedMediaType(
             f"{content_type!r} is not supported; send image/jpeg, image/png or image/webp"
@@ -93,6 +112,13 @@ def _open_checked(
             f"the bytes are not a {type_label(content_type)} image "
             f"(they look like {describe_bytes(head)})"
         )
+
+
+def _open_checked(file: IO[bytes], content_type: str, *, max_pixels: int) -> Image.Image:
+    """Open `file` as `content_type`, refuse it if too large, then decode every pixel.
+
+    The caller has checked the type and inspected the container (inspect.py).
+    """
     try:
         # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; as an error the
         # warning stops the open before any pixel buffer is allocated.

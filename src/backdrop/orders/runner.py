@@ -35,6 +35,8 @@ from backdrop.errors import (
 from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image
 from backdrop.imaging.formats import sniff_content_type
+from backdrop.imaging.inspect import inspect_image
+from backdrop.imaging.isolation import DecodePool
 from backdrop.imaging.output import render
 from backdrop.kinds import FailureCode
 from backdrop.orders.lifecycle import Job, LeaseLost, Lifecycle, Results, StoredResult
@@ -98,6 +100,8 @@ class OrderRunner:
         self._lifecycle = Lifecycle(db, settings, clock)
         self._worker_id = worker_id or worker_identity()
         self._lease_seconds = settings.queue.lease_seconds
+        limits = settings.limits
+        self._decodes = DecodePool(limits.decode_workers, limits.decode_seconds)
 
     def run(self, order_id: str) -> None:
         """Take the order from `init` to `active` or `failed`. Never raises."""
@@ -188,7 +192,12 @@ class OrderRunner:
             raise UnsupportedMediaType(
                 f"the uploaded bytes are {actual}, but the upload URL was for {declared}"
             )
-        return load_image(data, max_pixels=self._settings.limits.max_pixels)
+        max_pixels = self._settings.limits.max_pixels
+        # Uploads were decoded once when they were received, but one sent straight to a
+        # bucket (or put in the store by other means) was not: the container is looked at
+        # here, cheaply, and the one decode of this run is bounded in time like an upload's.
+        inspect_image(data, max_pixels=max_pixels)
+        return self._decodes.run(load_image, data, max_pixels=max_pixels)
 
     def _execute(self, job: Job) -> _Outputs:
         image = self._load(job, job.input_key)

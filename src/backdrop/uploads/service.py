@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from PIL import Image
 
 from backdrop.common.clock import Clock, utcnow
 from backdrop.db.models import StoredImage
@@ -24,8 +21,10 @@ from backdrop.errors import (
     UnsupportedMediaType,
     UploadSizeMismatch,
 )
-from backdrop.imaging.decode import verify_image
+from backdrop.imaging.decode import check_image, inspect_file
 from backdrop.imaging.formats import EXTENSION_BY_TYPE
+from backdrop.imaging.inspect import ImageInfo, inspect_image
+from backdrop.imaging.isolation import DecodePool
 from backdrop.settings import Settings
 from backdrop.storage.image_store import ImageStore
 from backdrop.uploads.signing import UploadGrant, UploadSigner
@@ -86,6 +85,9 @@ class Uploads:
         self._clock = clock
         # Object keys whose PUT is streaming in this process.
         self._receiving: set[str] = set()
+        # Uploads are decoded here, never on the threads that answer requests.
+        limits = settings.limits
+        self._decodes = DecodePool(limits.decode_workers, limits.decode_seconds)
 
     def request_upload(self, key_id: str, size: int, content_type: str) -> UploadTicket:
         """Reserve an object key for `key_id` and sign a PUT for exactly `size` bytes."""
@@ -163,10 +165,7 @@ class Uploads:
         try:
             staged = await self._store.receive(body, grant.size)
             try:
-                max_pixels = self._settings.limits.max_pixels
-                await asyncio.to_thread(
-                    verify_image, staged, grant.content_type, max_pixels=max_pixels
-                )
+                await self._check(staged, grant.content_type)
                 await asyncio.to_thread(
                     self._store.commit, staged, grant.object_key, grant.content_type
                 )
@@ -175,6 +174,15 @@ class Uploads:
             await asyncio.to_thread(self._mark_uploaded, grant.object_key)
         finally:
             self._receiving.discard(grant.object_key)
+
+    async def _check(self, staged: Path, content_type: str) -> ImageInfo:
+        """Inspect the container, then decode every pixel in the bounded, timed pool."""
+        max_pixels = self._settings.limits.max_pixels
+        # The cheap look first: a file shaped to be slow is refused without taking a slot.
+        await asyncio.to_thread(inspect_file, staged, content_type, max_pixels=max_pixels)
+        return await self._decodes.run_async(
+            check_image, staged, content_type, max_pixels=max_pixels
+        )
 
     def _check_unused(self, object_key: str) -> None:
         with self._db.unit_of_work() as session:
@@ -221,9 +229,9 @@ class Uploads:
         """Width and height of an uploaded image of `key_id`, from its header only."""
         # Another key's image URL is refused before anything of it is read.
         self.owned_image(key_id, object_key)
-        # The upload was fully verified when it was stored.
-        with Image.open(io.BytesIO(self._store.read(object_key))) as image:
-            return image.size
+        # From the container only: a direct upload to a bucket has not been verified yet.
+        data = self._store.read(object_key)
+        return inspect_image(data, max_pixels=self._settings.limits.max_pixels).size
 
     def public_image(self, object_key: str) -> ServedImage:
         """An image as served by GET: any holder of the URL may read it until it expires.

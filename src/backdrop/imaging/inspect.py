@@ -1,0 +1,275 @@
+"""A cheap look at an image's container before any pixel is decoded.
+
+Decoding cost is not bounded by the file size: a 1.35 MB progressive JPEG of 6144x6144 grey
+made of thousands of identical empty scans takes libjpeg about a minute, because every scan
+walks the whole coefficient buffer again. This module walks the container's structure (JPEG
+markers, PNG chunks, WebP RIFF chunks) in time linear in the file size and refuses what no
+normal encoder writes, before a decoder gets to spend CPU on it. Errors are domain errors;
+their messages name the image, never a server path.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from backdrop.errors import BackdropError, CorruptImage, ImageTooLarge, UnsupportedMediaType
+from backdrop.imaging.formats import describe_bytes, sniff_content_type
+
+# Progressive encoders write about 10 scans (libjpeg's default script: 10 for colour, 6 for
+# grey; mozjpeg's optimised scripts stay under 20) and baseline files one per component at
+# most. 32 leaves room for any real encoder while bounding the decode to 32 passes over the
+# coefficients; the reported attack used thousands.
+MAX_JPEG_SCANS = 32
+# Marker segments of all kinds (APPn, DQT, DHT, SOS...). A photo has tens; a large ICC profile
+# split into 64 KB APP2 pieces adds about 80 per 5 MB. Pillow parses the headers in Python.
+MAX_JPEG_SEGMENTS = 1024
+# PNG and WebP chunks: encoders write image data in pieces of 8 KB or more (libpng: 8 KB,
+# Pillow: 64 KB), so one chunk per KiB of file plus a fixed allowance is far above any real
+# file and still refuses files of thousands of tiny chunks, each of which costs Python work in
+# Pillow's reader.
+CHUNKS_BASE = 1024
+BYTES_PER_CHUNK = 1024
+# Only the first frame of an animation is used (Pillow decodes frame 0 and no other), but a
+# long animation is never needed and libwebp's demuxer indexes every frame when it opens one.
+MAX_FRAMES = 100
+
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # C4 DHT, C8 JPG, CC DAC
+_JPEG_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn and TEM have no length
+_JPEG_SOS = 0xDA
+_JPEG_EOI = 0xD9
+# After a scan's entropy-coded data: a run of 0xFF, then a byte that is not a stuffed zero,
+# a restart marker or more fill, i.e. the next marker.
+_NEXT_MARKER = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
+_PNG_CHUNK_NAME = re.compile(rb"[A-Za-z]{4}")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the container says: the type, the size of the (first) frame's canvas, frames."""
+
+    content_type: str
+    width: int
+    height: int
+    frames: int = 1
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+
+def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
+    """The container facts of `data` (typed by its magic bytes), or a domain error."""
+    content_type = sniff_content_type(data[:32])
+    if content_type is None:
+        raise UnsupportedMediaType(
+            f"the bytes are not a JPEG, PNG or WebP image (they look like {describe_bytes(data)})"
+        )
+    inspect: Callable[[bytes, int], ImageInfo] = _INSPECTORS[content_type]
+    try:
+        return inspect(data, max_pixels)
+    except BackdropError:
+        raise
+    except (struct.error, IndexError, ValueError) as error:
+        # A header cut short; the walkers check lengths, this is the net under them.
+        raise CorruptImage(f"the image's structure is damaged: {error}") from error
+
+
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    """Refuse an empty or too large canvas, with the words the decoder's check uses."""
+    if width <= 0 or height <= 0:
+        raise CorruptImage(f"the image header claims an empty size {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"the image is {width}x{height} ({width * height} pixels); "
+            f"the limit is {max_pixels} pixels"
+        )
+
+
+def _chunk_limit(data: bytes) -> int:
+    return CHUNKS_BASE + len(data) // BYTES_PER_CHUNK
+
+
+# --- JPEG ---------------------------------------------------------------------------------
+
+
+def _inspect_jpeg(data: bytes, max_pixels: int) -> ImageInfo:
+    """Walk the markers: count segments and scans, read the frame header (SOF)."""
+    size: tuple[int, int] | None = None
+    scans = segments = 0
+    position = 2  # after SOI
+    while position < len(data):
+        marker, position = _jpeg_marker(data, position, scanned=scans > 0)
+        if marker is None or marker == _JPEG_EOI:
+            break
+        if marker in _JPEG_STANDALONE:
+            continue
+        if position + 2 > len(data):
+            break  # cut inside a marker: the decoder reports the truncation
+        length = struct.unpack_from(">H", data, position)[0]
+        if length < 2:
+            raise CorruptImage(f"the JPEG image has a marker segment of length {length}")
+        segments += 1
+        if segments > MAX_JPEG_SEGMENTS:
+            raise CorruptImage(
+                f"the JPEG image has more than {MAX_JPEG_SEGMENTS} marker segments; "
+                "no camera or editor writes that many"
+            )
+        if marker in _JPEG_SOF:
+            size = _jpeg_frame_size(data, position, max_pixels)
+        elif marker == _JPEG_SOS:
+            scans += 1
+            if scans > MAX_JPEG_SCANS:
+                raise CorruptImage(
+                    f"the JPEG image has more than {MAX_JPEG_SCANS} scans; "
+                    "progressive encoders write about 10"
+                )
+            if size is None:
+                raise CorruptImage("the JPEG image has a scan before its frame header")
+        position += length
+    if size is None:
+        raise CorruptImage("the JPEG image has no frame header (SOF)")
+    return ImageInfo("image/jpeg", *size)
+
+
+def _jpeg_marker(data: bytes, position: int, *, scanned: bool) -> tuple[int | None, int]:
+    """The next marker at or after `position` and where its segment starts.
+
+    Before the first scan a marker must follow at once (Pillow's header reader insists too);
+    after it, entropy-coded data (and any stray bytes, which libjpeg skips) come first.
+    """
+    if scanned:
+        found = _NEXT_MARKER.search(data, position)
+        if found is None:
+            return None, len(data)
+        return found.group(1)[0], found.end()
+    if data[position] != 0xFF:
+        raise CorruptImage("the JPEG image has bytes where a marker should be")
+    while position < len(data) and data[position] == 0xFF:
+        position += 1  # fill bytes
+    if position >= len(data):
+        return None, position
+    return data[position], position + 1
+
+
+def _jpeg_frame_size(data: bytes, position: int, max_pixels: int) -> tuple[int, int]:
+    # Segment: length (2), precision (1), height (2), width (2), components (1)...
+    height, width = struct.unpack_from(">HH", data, position + 3)
+    check_pixels(width, height, max_pixels)
+    return width, height
+
+
+# --- PNG ----------------------------------------------------------------------------------
+
+
+def _inspect_png(data: bytes, max_pixels: int) -> ImageInfo:
+    """Walk the chunks: IHDR first, sane lengths, some IDAT, a bounded count and frames."""
+    limit = _chunk_limit(data)
+    size: tuple[int, int] | None = None
+    chunks = frame_controls = declared_frames = 0
+    has_data = False
+    position = 8  # after the signature
+    while position + 8 <= len(data):
+        length, name = struct.unpack_from(">I4s", data, position)
+        if length > 0x7FFF_FFFF or not _PNG_CHUNK_NAME.fullmatch(name):
+            raise CorruptImage("the PNG image has a damaged chunk header")
+        chunks += 1
+        if chunks > limit:
+            raise CorruptImage(f"the PNG image has more than {limit} chunks for its size")
+        if chunks == 1:
+            if name != b"IHDR" or length != 13:
+                raise CorruptImage("the PNG image does not start with its header chunk (IHDR)")
+            size = _png_header_size(data, position + 8, max_pixels)
+        elif name == b"IDAT":
+            has_data = True
+        elif name == b"acTL" and length >= 8:
+            declared_frames = struct.unpack_from(">I", data, position + 8)[0]
+        elif name == b"fcTL":
+            frame_controls += 1
+        elif name == b"IEND":
+            break
+        position += 12 + length  # length, name, payload, CRC
+    if size is None:
+        raise CorruptImage("the PNG image has no header chunk (IHDR)")
+    if not has_data:
+        raise CorruptImage("the PNG image has no image data (IDAT)")
+    frames = max(1, declared_frames, frame_controls)
+    _check_frames(frames, "PNG")
+    return ImageInfo("image/png", *size, frames=frames)
+
+
+def _png_header_size(data: bytes, position: int, max_pixels: int) -> tuple[int, int]:
+    width, height = struct.unpack_from(">II", data, position)
+    check_pixels(width, height, max_pixels)
+    return width, height
+
+
+# --- WebP ---------------------------------------------------------------------------------
+
+
+def _inspect_webp(data: bytes, max_pixels: int) -> ImageInfo:
+    """Walk the RIFF chunks: the first one gives the canvas, count chunks and frames."""
+    riff_size = struct.unpack_from("<I", data, 4)[0]
+    if riff_size + 8 > len(data):
+        raise CorruptImage("the WebP image is truncated (shorter than its RIFF header says)")
+    end = riff_size + 8
+    limit = _chunk_limit(data)
+    size: tuple[int, int] | None = None
+    chunks = frames = 0
+    has_data = False
+    position = 12  # after RIFF, size, WEBP
+    while position + 8 <= end:
+        name, length = struct.unpack_from("<4sI", data, position)
+        payload = position + 8
+        if payload + length > end:
+            raise CorruptImage("the WebP image has a chunk that runs past its end")
+        chunks += 1
+        if chunks > limit:
+            raise CorruptImage(f"the WebP image has more than {limit} chunks for its size")
+        if chunks == 1:
+            size = _webp_canvas(name, data[payload : payload + length], max_pixels)
+        if name in (b"VP8 ", b"VP8L"):
+            has_data = True
+        elif name == b"ANMF":
+            frames += 1
+            has_data = True
+        position = payload + length + (length & 1)  # chunks are padded to an even size
+    if size is None or not has_data:
+        raise CorruptImage("the WebP image has no image data")
+    frames = max(1, frames)
+    _check_frames(frames, "WebP")
+    return ImageInfo("image/webp", *size, frames=frames)
+
+
+def _webp_canvas(name: bytes, payload: bytes, max_pixels: int) -> tuple[int, int]:
+    """The canvas size from the first chunk: VP8X (extended), VP8L (lossless) or VP8 (lossy)."""
+    if name == b"VP8X" and len(payload) >= 10:
+        width = 1 + int.from_bytes(payload[4:7], "little")
+        height = 1 + int.from_bytes(payload[7:10], "little")
+    elif name == b"VP8L" and len(payload) >= 5 and payload[0] == 0x2F:
+        bits = int.from_bytes(payload[1:5], "little")
+        width, height = 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    elif name == b"VP8 " and len(payload) >= 10 and payload[3:6] == b"\x9d\x01\x2a":
+        width = int.from_bytes(payload[6:8], "little") & 0x3FFF
+        height = int.from_bytes(payload[8:10], "little") & 0x3FFF
+    else:
+        raise CorruptImage("the WebP image does not start with an image header chunk")
+    check_pixels(width, height, max_pixels)
+    return width, height
+
+
+def _check_frames(frames: int, label: str) -> None:
+    if frames > MAX_FRAMES:
+        raise CorruptImage(
+            f"the {label} image is an animation of {frames} frames; only the first frame is "
+            f"used and at most {MAX_FRAMES} are accepted"
+        )
+
+
+_INSPECTORS: dict[str, Callable[[bytes, int], ImageInfo]] = {
+    "image/jpeg": _inspect_jpeg,
+    "image/png": _inspect_png,
+    "image/webp": _inspect_webp,
+}
