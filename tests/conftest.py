@@ -66,6 +66,9 @@ def patient_admission(monkeypatch: pytest.MonkeyPatch) -> None:
     is out of their way unless a test sets it (tests/api/test_admission.py,
     tests/serving/test_drain.py)."""
     monkeypatch.setenv("BACKDROP_WORKER__MAX_WAIT_SECONDS", "3600")
+    # Timing a 1 MP order of each kind at every start would cost each test seconds; the
+    # tests of that measurement turn it on.
+    monkeypatch.setenv("BACKDROP_WORKER__MEASURE_AT_START", "false")
 
 
 @pytest.fixture

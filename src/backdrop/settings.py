@@ -49,8 +49,11 @@ class WorkerSettings(BaseModel):
     concurrency: int = Field(default=1, ge=1, le=64)
     queue_size: int = Field(default=1000, ge=1)
     max_retries_allowed: int = Field(default=5, ge=1)
-    # Shown as avgResponseTimeInSec until real orders have been timed.
+    # Shown as avgResponseTimeInSec until real orders have been timed (or measured at start).
     default_response_seconds: int = Field(default=5, ge=1)
+    # Time one 1 MP order of each kind at start (about 1-2 s), so the first client is quoted
+    # what this machine takes rather than the default above.
+    measure_at_start: bool = True
     # New orders are refused (503 + Retry-After) when they would take longer than this to be
     # done (queue wait + run): a LightX client polls 5 times, 3 s apart, then gives up.
     max_wait_seconds: float = Field(default=15.0, gt=0)

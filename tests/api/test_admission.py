@@ -22,8 +22,9 @@ def test_waiting_orders_per_key_and_the_time_bound(
     stalled = build_node(settings, segmenter=segmenter, clock=clock)  # workers never run
     with TestClient(create_app(stalled.api)) as client:
         first, second = (stalled.keys.create(name, 5).secret for name in ("first", "second"))
-        image = upload(client, first, jpeg_bytes(subject_photo(64, 48)[0]))
-        other = upload(client, second, jpeg_bytes(subject_photo(64, 48)[0]))
+        # 1 MP each: the size the default 5 s is quoted for.
+        image = upload(client, first, jpeg_bytes(subject_photo(1000, 1000)[0]))
+        other = upload(client, second, jpeg_bytes(subject_photo(1000, 1000)[0]))
         answers = [
             client.post(REMOVE, json={"imageUrl": image}, headers={"x-api-key": first})
             for _ in range(3)

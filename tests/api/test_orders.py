@@ -113,11 +113,12 @@ def test_order_status_validation(client: TestClient, api_key: str) -> None:
 def test_avg_response_time_is_the_measured_run_time_when_nothing_waits(
     client: TestClient, runtime: EmbeddedNode, api_key: str
 ) -> None:
-    image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
+    photo = subject_photo(1000, 1000)[0]  # 1 MP: the size the default is quoted for
+    image_url = upload(client, api_key, jpeg_bytes(photo))
     first = order(client, api_key, "remove-background", {"imageUrl": image_url})
     assert first["avgResponseTimeInSec"] == runtime.settings.worker.default_response_seconds
     runtime.pool.join()
-    measured = runtime.pool.run_seconds("remove-background")
+    measured = runtime.pool.run_seconds("remove-background", 1.0)
     assert measured != runtime.settings.worker.default_response_seconds
     second = order(client, api_key, "remove-background", {"imageUrl": image_url})
     assert second["avgResponseTimeInSec"] == max(1, math.ceil(measured))

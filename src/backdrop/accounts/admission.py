@@ -30,7 +30,7 @@ class QueueView(Protocol):
 
     def expected_wait(self, owner: str) -> float: ...
 
-    def run_seconds(self, kind: str) -> float: ...
+    def run_seconds(self, kind: str, megapixels: float = 1.0) -> float: ...
 
 
 class Admission:
@@ -48,10 +48,12 @@ class Admission:
         self._settings = settings
         self._draining = draining
 
-    def admit_order(self, key_id: str, operation: Operation) -> int:
+    def admit_order(self, key_id: str, operation: Operation, megapixels: float = 1.0) -> int:
         """Refuse a new order of `key_id` now, or return its expected response time (s).
 
-        The estimate is the wait for the orders ahead of it plus its own run time.
+        The estimate is the wait for the orders ahead of it plus its own run time for an image
+        of `megapixels`. An order that would start at once is never refused on the estimate:
+        a slow kind or a large image is said (avgResponseTimeInSec), not turned away.
         """
         if self._draining():
             LIMIT_REFUSALS.labels("draining").inc()
@@ -64,9 +66,10 @@ class Admission:
                 {"Retry-After": str(math.ceil(self._queue.run_seconds(operation)))},
             )
         # The client polls for a bounded time: what counts is when the order will be done.
-        expected = self._queue.expected_wait(key_id) + self._queue.run_seconds(operation)
+        wait = self._queue.expected_wait(key_id)
+        expected = wait + self._queue.run_seconds(operation, megapixels)
         bound = self._settings.worker.max_wait_seconds
-        if self._queue.knows_backlog and expected > bound:
+        if self._queue.knows_backlog and wait > 0 and expected > bound:
             LIMIT_REFUSALS.labels("queue_wait").inc()
             raise ServiceUnavailable(
                 f"an order would take about {math.ceil(expected)} s now; try again shortly",

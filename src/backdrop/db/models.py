@@ -104,6 +104,15 @@ class StoredImage(Base):
     uploaded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    # Set when the upload's pixels have been checked (None before, and for bucket uploads).
+    width: Mapped[int | None] = mapped_column()
+    height: Mapped[int | None] = mapped_column()
+
+    @property
+    def megapixels(self) -> float | None:
+        if self.width is None or self.height is None:
+            return None
+        return self.width * self.height / 1e6
 
 
 class Order(Base):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from backdrop.accounts.admission import Admission
+from backdrop.db.models import StoredImage
 from backdrop.engines.generation import check_engine
 from backdrop.errors import (
     BackdropError,
@@ -116,10 +117,10 @@ class OrderDesk:
         A `model` that is unknown, or known but not installed where orders run, is refused
         now rather than failing the order later.
         """
-        expected = self._admission.admit_order(key_id, Operation.REMOVE_BACKGROUND)
+        megapixels = _megapixels(self._uploads.owned_image(key_id, wish.image_key))
+        expected = self._admission.admit_order(key_id, Operation.REMOVE_BACKGROUND, megapixels)
         if wish.model is not None:
             self._models.check(wish.model)
-        self._uploads.owned_image(key_id, wish.image_key)
         spec: BackgroundSpec
         if wish.background_image_key is not None:
             self._uploads.owned_image(key_id, wish.background_image_key)
@@ -127,7 +128,9 @@ class OrderDesk:
         else:
             spec = background_from_text(wish.background)
         params = RemovalParams(background=spec, model=wish.model, output=wish.output)
-        order = self._create(key_id, Operation.REMOVE_BACKGROUND, wish.image_key, params)
+        order = self._create(
+            key_id, Operation.REMOVE_BACKGROUND, wish.image_key, params, megapixels
+        )
         return Accepted(order, expected)
 
     def generate_background(
@@ -142,7 +145,8 @@ class OrderDesk:
         background-generator needs a prompt; product-photoshoot needs a prompt, a style
         image, or both (LightX's sample clients send either).
         """
-        expected = self._admission.admit_order(key_id, operation)
+        megapixels = _megapixels(self._uploads.owned_image(key_id, image_key))
+        expected = self._admission.admit_order(key_id, operation, megapixels)
         limit = self._settings.limits.max_prompt_chars
         if operation is Operation.PRODUCT_PHOTOSHOOT and wish.prompt is None:
             if wish.style_image_key is None:
@@ -154,7 +158,6 @@ class OrderDesk:
         if wish.negative_prompt is not None and wish.negative_prompt.strip():
             negative = check_prompt(wish.negative_prompt, limit)
         engine = check_engine(wish.engine) if wish.engine is not None else None
-        self._uploads.owned_image(key_id, image_key)
         if wish.style_image_key is not None:
             self._uploads.owned_image(key_id, wish.style_image_key)
         params = GenerationParams(
@@ -164,7 +167,7 @@ class OrderDesk:
             engine=engine,
             style_key=wish.style_image_key,
         )
-        return Accepted(self._create(key_id, operation, image_key, params), expected)
+        return Accepted(self._create(key_id, operation, image_key, params, megapixels), expected)
 
     async def deliver(
         self,
@@ -245,7 +248,12 @@ class OrderDesk:
         return self._store.read(order.output_key), self._store.read(order.mask_key)
 
     def _create(
-        self, key_id: str, operation: Operation, image_key: str, params: OrderParams
+        self,
+        key_id: str,
+        operation: Operation,
+        image_key: str,
+        params: OrderParams,
+        megapixels: float,
     ) -> OrderView:
         """Create the order, then queue it once it is committed (so a worker never looks for
         a row that does not exist yet). An order that cannot be queued fails, uncharged."""
@@ -253,8 +261,13 @@ class OrderDesk:
             raise ServiceUnavailable("too many orders are waiting; try again shortly")
         view = self._lifecycle.create(key_id, operation, image_key, params)
         try:
-            self._queue.submit(view.id, owner=key_id, kind=operation)
+            self._queue.submit(view.id, owner=key_id, kind=operation, megapixels=megapixels)
         except BackdropError as error:
             self._lifecycle.abandon(view.id, error.detail)
             raise
         return view
+
+
+def _megapixels(image: StoredImage) -> float:
+    # An image whose size is not known yet (straight to a bucket) counts as a 1 MP one.
+    return image.megapixels or 1.0

@@ -75,5 +75,6 @@ class RecentOrders:
     def expected_wait(self, owner: str) -> float:
         return 0.0  # already inside run_seconds: those times include the queue wait
 
-    def run_seconds(self, kind: str) -> float:
+    def run_seconds(self, kind: str, megapixels: float = 1.0) -> float:
+        # The rows keep no image sizes: the recent times are what orders of any size took.
         return float(self._orders.avg_response_seconds(Operation(kind)))

@@ -63,7 +63,9 @@ class CeleryQueue:
     def stop(self) -> None:
         self._app.close()
 
-    def submit(self, order_id: str, *, owner: str = "", kind: str = "") -> None:
+    def submit(
+        self, order_id: str, *, owner: str = "", kind: str = "", megapixels: float = 1.0
+    ) -> None:
         # One broker queue in arrival order; per-key limits on the API nodes keep one key
         # from filling it (orders waiting per key, orders per minute).
         try:

@@ -14,9 +14,12 @@ class OrderQueue(Protocol):
 
     def stop(self) -> None: ...
 
-    def submit(self, order_id: str, *, owner: str = "", kind: str = "") -> None:
+    def submit(
+        self, order_id: str, *, owner: str = "", kind: str = "", megapixels: float = 1.0
+    ) -> None:
         """Queue an order id; ServiceUnavailable when it cannot be queued now. `owner` (the
-        API key) and `kind` (the operation) let a queue share its workers fairly."""
+        API key), `kind` (the operation) and `megapixels` (the image's size) let a queue share
+        its workers fairly and estimate when the order will be done."""
         ...
 
     def has_room(self) -> bool:

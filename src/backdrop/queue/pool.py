@@ -5,7 +5,8 @@ process (a crash, a restart) is found again by `orders.lookup.Orders.pending()` 
 
 Waiting orders are kept per owner (API key) and taken round-robin, one per owner in turn, so
 one key with a thousand orders delays another key's order by at most one order per worker.
-The pool also times the orders it runs, per kind, which is what its wait estimates stand on.
+The pool also times the orders it runs, per kind and image size (estimates.py), which is what
+its wait estimates stand on.
 """
 
 from __future__ import annotations
@@ -19,23 +20,23 @@ from dataclasses import dataclass
 
 from backdrop.errors import ServiceUnavailable
 from backdrop.observability.metrics import ORDER_RUN, QUEUE_DEPTH, QUEUE_WAIT
+from backdrop.queue.estimates import RunTimes
 
 log = logging.getLogger(__name__)
-
-# How many recent run times per kind the estimates average over.
-_RECENT_RUNS = 20
 
 
 @dataclass(frozen=True)
 class _Item:
     order_id: str
     kind: str
+    megapixels: float
     queued_at: float
 
 
 @dataclass
 class _Running:
     kind: str
+    megapixels: float
     started_at: float
 
 
@@ -50,16 +51,16 @@ class WorkerPool:
         queue_size: int,
         *,
         default_run_seconds: float = 5.0,
+        run_times: RunTimes | None = None,
     ) -> None:
         self._run_order = run_order
         self._concurrency = concurrency
         self._queue_size = queue_size
-        self._default_run_seconds = default_run_seconds
+        self.run_times = run_times or RunTimes(default_run_seconds)
         self._waiting: OrderedDict[str, deque[_Item]] = OrderedDict()
         self._size = 0
         self._queued: set[str] = set()
         self._running: dict[int, _Running] = {}
-        self._runs: dict[str, deque[float]] = {}
         self._threads: list[threading.Thread] = []
         # Set by drain() and stop(): workers finish what they run and take nothing new.
         self._closing = False
@@ -76,7 +77,13 @@ class WorkerPool:
             self._threads.append(thread)
 
     def submit(
-        self, order_id: str, *, owner: str = "", kind: str = "", block: bool = False
+        self,
+        order_id: str,
+        *,
+        owner: str = "",
+        kind: str = "",
+        megapixels: float = 1.0,
+        block: bool = False,
     ) -> None:
         """Queue an order id (once). A full queue raises ServiceUnavailable, or waits if `block`."""
         with self._changed:
@@ -87,7 +94,8 @@ class WorkerPool:
                     raise ServiceUnavailable("too many orders are waiting; try again shortly")
                 self._changed.wait()
             self._queued.add(order_id)
-            self._waiting.setdefault(owner, deque()).append(_Item(order_id, kind, time.monotonic()))
+            item = _Item(order_id, kind, megapixels, time.monotonic())
+            self._waiting.setdefault(owner, deque()).append(item)
             self._size += 1
             QUEUE_DEPTH.set(self._size)
             self._changed.notify_all()
@@ -100,10 +108,9 @@ class WorkerPool:
     def depth(self) -> int:
         return self._size
 
-    def run_seconds(self, kind: str) -> float:
-        """The mean time of the latest runs of this kind (the default before any)."""
-        with self._changed:
-            return self._run_estimate(kind)
+    def run_seconds(self, kind: str, megapixels: float = 1.0) -> float:
+        """How long an order of this kind and size should run (estimates.py)."""
+        return self.run_times.expect(kind, megapixels)
 
     def expected_wait(self, owner: str) -> float:
         """Seconds a new order from `owner` would wait before a worker takes it.
@@ -117,9 +124,10 @@ class WorkerPool:
             work = 0.0
             for who, items in self._waiting.items():
                 ahead = list(items) if who == owner else list(items)[: mine + 1]
-                work += sum(self._run_estimate(item.kind) for item in ahead)
+                work += sum(self.run_times.expect(item.kind, item.megapixels) for item in ahead)
             for running in self._running.values():
-                left = self._run_estimate(running.kind) - (now - running.started_at)
+                expected = self.run_times.expect(running.kind, running.megapixels)
+                left = expected - (now - running.started_at)
                 work += max(left, 0.0)
             busy = len(self._running) + sum(len(items) for items in self._waiting.values())
         if busy < self._concurrency:
@@ -168,12 +176,6 @@ class WorkerPool:
             QUEUE_DEPTH.set(0)
             self._changed.notify_all()
 
-    def _run_estimate(self, kind: str) -> float:
-        runs = self._runs.get(kind)
-        if not runs:
-            return self._default_run_seconds
-        return sum(runs) / len(runs)
-
     def _take(self) -> _Item | None:
         """The next order, round-robin over owners; None once the pool is closing."""
         ident = threading.get_ident()
@@ -190,7 +192,7 @@ class WorkerPool:
                 del self._waiting[owner]
             self._size -= 1
             self._queued.discard(item.order_id)
-            self._running[ident] = _Running(item.kind, time.monotonic())
+            self._running[ident] = _Running(item.kind, item.megapixels, time.monotonic())
             QUEUE_DEPTH.set(self._size)
             self._changed.notify_all()
             return item
@@ -206,7 +208,7 @@ class WorkerPool:
                 log.exception("worker crashed on order %s", item.order_id)
             elapsed = time.monotonic() - started
             ORDER_RUN.observe(elapsed)
+            self.run_times.record(item.kind, item.megapixels, elapsed)
             with self._changed:
                 del self._running[ident]
-                self._runs.setdefault(item.kind, deque(maxlen=_RECENT_RUNS)).append(elapsed)
                 self._changed.notify_all()

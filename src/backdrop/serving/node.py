@@ -34,6 +34,7 @@ from backdrop.orders.desk import ModelCheck, OrderDesk
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY, Housekeeper
 from backdrop.orders.lifecycle import Lifecycle, PendingOrder
 from backdrop.orders.lookup import Orders, RecentOrders
+from backdrop.orders.measure import measure_orders
 from backdrop.orders.runner import OrderRunner
 from backdrop.orders.sweeper import Sweeper
 from backdrop.queue.order_queue import OrderQueue
@@ -189,8 +190,13 @@ class EmbeddedNode(_NodeBase):
 
     def warm_up(self) -> None:
         """Load the default models now: the first order should not pay for loading them
-        (a LightX client gives up after 5 polls, 3 s apart)."""
+        (a LightX client gives up after 5 polls, 3 s apart). Then, unless told not to, time
+        one 1 MP order of each kind to seed the estimates clients are quoted."""
         _warm_up(self.segmenters, self.runner.generators)
+        if self.settings.worker.measure_at_start:
+            for kind, seconds in measure_orders(self.segmenters, self.runner.generators).items():
+                self.pool.run_times.seed(kind, seconds)
+            log.info("measured at start: %s", self.pool.run_times)
 
     def drain(self) -> None:
         """Take no new orders; let the running ones finish (bounded). Queued ones stay `init`

@@ -165,13 +165,13 @@ class Uploads:
         try:
             staged = await self._store.receive(body, grant.size)
             try:
-                await self._check(staged, grant.content_type)
+                info = await self._check(staged, grant.content_type)
                 await asyncio.to_thread(
                     self._store.commit, staged, grant.object_key, grant.content_type
                 )
             finally:
                 self._store.discard(staged)
-            await asyncio.to_thread(self._mark_uploaded, grant.object_key)
+            await asyncio.to_thread(self._mark_uploaded, grant.object_key, info.size)
         finally:
             self._receiving.discard(grant.object_key)
 
@@ -192,13 +192,14 @@ class Uploads:
             if image.uploaded:
                 raise InvalidSignature("this upload URL was used already; ask for a new one")
 
-    def _mark_uploaded(self, object_key: str) -> None:
+    def _mark_uploaded(self, object_key: str, size: tuple[int, int]) -> None:
         with self._db.unit_of_work() as session:
             image = session.get(StoredImage, object_key)
             if image is None:  # swept after the grant was made
                 self._store.delete(object_key)
                 raise ImageNotFound("this upload has expired; ask for a new upload URL")
             image.uploaded = True
+            image.width, image.height = size
 
     def owned_image(self, key_id: str, object_key: str) -> StoredImage:
         """The uploaded, unexpired image `object_key` if it belongs to `key_id`."""
