@@ -39,21 +39,43 @@ class Cutout:
     mask: Image.Image
 
 
+# Rows of a large image are combined with its own alpha this many pixels at a time, so the
+# uint16 temporaries stay ~1 MB instead of four full-size ones (320 MB at 40 MP).
+_STRIP_PIXELS = 1 << 18
+
+
 def subject_alpha(image: Image.Image, segmenter: Segmenter) -> np.ndarray:
     """The subject's alpha; an input that is already partly transparent stays so."""
     with MODEL_TIME.labels(getattr(segmenter, "model_id", "unknown")).time():
         alpha = segmenter.predict(image)
     if image.mode == "RGBA":
-        own = np.asarray(image.getchannel("A"), dtype=np.uint16)
-        alpha = ((alpha.astype(np.uint16) * own + 127) // 255).astype(np.uint8)
+        alpha = _times_own_alpha(alpha, image)
+    return alpha
+
+
+def _times_own_alpha(alpha: np.ndarray, image: Image.Image) -> np.ndarray:
+    """`alpha` times the image's own alpha, rounded: (a * own + 127) // 255; in place when
+    the engine's array may be written (a mask read from Pillow may not)."""
+    if not alpha.flags.writeable:
+        alpha = alpha.copy()
+    width, height = image.size
+    rows = max(1, _STRIP_PIXELS // max(1, width))
+    for top in range(0, height, rows):
+        bottom = min(top + rows, height)
+        own = np.asarray(image.crop((0, top, width, bottom)).getchannel("A"), dtype=np.uint16)
+        product = alpha[top:bottom].astype(np.uint16) * own
+        product += 127
+        product //= 255
+        alpha[top:bottom] = product
     return alpha
 
 
 def remove_background(image: Image.Image, segmenter: Segmenter, background: Background) -> Cutout:
     """Cut the subject out and put it on `background`."""
     alpha = subject_alpha(image, segmenter)
-    # The subject's own colours in its soft edges, so no fringe of the old background shows.
-    rgb = compose.estimate_foreground(image.convert("RGB"), alpha)
+    # The subject's own colours in its soft edges, so no fringe of the old background shows;
+    # made strip by strip as the composite reads them, never as a full-size image.
+    rgb = compose.Foreground(image, alpha)
     output: Image.Image
     if isinstance(background, SolidColor) and background.rgba[3] > 0:
         output = compose.on_color(rgb, alpha, background.rgba)

@@ -20,6 +20,7 @@ where used, so the settings can be imported (by the model table) without it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,17 @@ RAW = RefineSettings(stretch=False)
 # davis); the ramp is narrow because the masks scored are binary, and still leaves soft edges.
 DEFAULT_REFINE = RefineSettings(contrast_low=0.4, contrast_high=0.6, speck_fraction=0.05)
 
+# Full-size per-pixel work is done this many pixels at a time: its temporaries are then ~1 MB
+# instead of full-size ones (the float ones of `to_uint8` alone were 480 MB at 40 MP).
+_STRIP_PIXELS = 1 << 18
+
+
+def _row_strips(height: int, width: int) -> Iterator[slice]:
+    """Slices of rows of about `_STRIP_PIXELS` pixels each, covering `height` rows."""
+    rows = max(1, _STRIP_PIXELS // max(1, width))
+    for top in range(0, height, rows):
+        yield slice(top, min(top + rows, height))
+
 
 def refine_alpha(
     prediction: FloatArray,
@@ -57,24 +69,45 @@ def refine_alpha(
 ) -> Mask:
     """uint8 alpha at `image`'s size (H, W) from a 0..1 prediction of any size."""
     height, width = image.shape[:2]
+    return refine_to_size(prediction, (width, height), settings, lambda: image)
+
+
+def refine_to_size(
+    prediction: FloatArray,
+    size: tuple[int, int],
+    settings: RefineSettings,
+    photo: Callable[[], npt.NDArray[np.uint8]] | None = None,
+) -> Mask:
+    """`refine_alpha` at `size` (width, height); `photo` gives the pixels, asked for only when
+    the guided filter needs them (a full-size copy of a 40 MP photo is 120 MB).
+
+    After the one full-size resize every step works in place on that float32 array, and the
+    uint8 result is made a strip of rows at a time: the full-size float temporaries of the
+    plain chain (`contrast`, `clip`, `to_uint8`: about 11 bytes a pixel) are never made.
+    """
     alpha = np.asarray(prediction, dtype=np.float32)
     if settings.stretch:
         alpha = stretch(alpha)
-    alpha = resize(alpha, (width, height))
+    alpha = resize(alpha, size)
+    if np.may_share_memory(alpha, prediction):
+        alpha = alpha.copy()  # the steps below write into it; the caller's array stays
     if settings.guided_radius > 0:
         import cv2
 
+        if photo is None:
+            raise ValueError("the guided filter needs the photo")
+        image = photo()
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
         guide = np.asarray(grey, dtype=np.uint8)
         alpha = guided_filter(guide, alpha, settings.guided_radius, settings.guided_eps)
     if settings.contrast_low > 0 or settings.contrast_high < 1:
-        alpha = contrast(alpha, settings.contrast_low, settings.contrast_high)
-    alpha = np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
+        alpha = contrast(alpha, settings.contrast_low, settings.contrast_high, out=alpha)
+    np.clip(alpha, 0.0, 1.0, out=alpha)
     if settings.speck_fraction > 0:
-        alpha = remove_specks(alpha, settings.speck_fraction)
+        alpha = remove_specks(alpha, settings.speck_fraction, in_place=True)
     if settings.hole_fraction > 0:
-        alpha = fill_holes(alpha, settings.hole_fraction)
-    return to_uint8(alpha)
+        alpha = fill_holes(alpha, settings.hole_fraction, in_place=True)
+    return to_uint8_in_strips(alpha)
 
 
 def stretch(alpha: FloatArray) -> FloatArray:
@@ -126,38 +159,41 @@ def guided_filter(
     return filtered
 
 
-def contrast(alpha: FloatArray, low: float, high: float) -> FloatArray:
-    """Map `low`..`high` linearly onto 0..1, clipping outside."""
-    ramp: FloatArray = (alpha - np.float32(low)) / np.float32(high - low)
-    clipped: FloatArray = np.clip(ramp, 0.0, 1.0)
-    return clipped
+def contrast(
+    alpha: FloatArray, low: float, high: float, *, out: FloatArray | None = None
+) -> FloatArray:
+    """Map `low`..`high` linearly onto 0..1, clipping outside; into `out` when given (the
+    same operations in the same order, so the same numbers as a new array)."""
+    ramp: FloatArray = np.subtract(alpha, np.float32(low), out=out)
+    np.divide(ramp, np.float32(high - low), out=ramp)
+    np.clip(ramp, 0.0, 1.0, out=ramp)
+    return ramp
 
 
-def remove_specks(alpha: FloatArray, fraction: float) -> FloatArray:
+def remove_specks(alpha: FloatArray, fraction: float, *, in_place: bool = False) -> FloatArray:
     """Zero the parts of `alpha` around subject components smaller than `fraction` x largest.
 
     A small component joined to a kept one through half-transparent pixels (a sure bit of a
     sleeve inside a smear against a bright sky) is not cut out: that left a hard-edged hole
     in the smear. It is lowered to the smear's level instead, so it counts as background
     (alpha < 0.5) exactly as a dropped speck does, and the smear stays whole.
+
+    `in_place` changes `alpha` itself instead of a copy (refine_alpha owns its array).
     """
     import cv2
 
-    solid = (alpha >= 0.5).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
+    solid = _at_least(alpha, 0.5)
+    count, labels, stats = _components(solid, connectivity=8)
     if count <= 2:
         return alpha
     areas = stats[1:, cv2.CC_STAT_AREA]
     small = np.flatnonzero(areas < fraction * areas.max()) + 1
     if small.size == 0:
         return alpha
-    _, joined = cv2.connectedComponents((alpha >= _JOINING).astype(np.uint8), connectivity=8)
-    # Every pixel of a solid component lies in one joined component: map one to the other.
-    group = np.zeros(count, np.int32)
-    group[labels.ravel()] = joined.ravel()
+    group = _joined_groups(alpha, labels, count)
     kept_groups = group[np.setdiff1d(np.arange(1, count), small)]
     in_smear = np.isin(group[small], kept_groups)
-    cleaned = alpha.copy()
+    cleaned = alpha if in_place else alpha.copy()
     for label in small[in_smear]:
         _lower_to_surroundings(cleaned, labels, label, stats[label], solid)
     specks = small[~in_smear]
@@ -165,11 +201,39 @@ def remove_specks(alpha: FloatArray, fraction: float) -> FloatArray:
         return cleaned
     # The soft fringe of a dropped speck goes with it: everything within a few pixels of it
     # that is not part of a kept component.
-    dropped = np.isin(labels, specks).astype(np.uint8)
-    kept = (solid > 0) & (dropped == 0)
-    fringe = cv2.dilate(dropped, np.ones((5, 5), np.uint8)).astype(bool) & ~kept
-    cleaned[fringe] = 0.0
+    dropped = _pixels_of(labels, specks, stats)
+    del labels
+    grown = cv2.dilate(dropped.view(np.uint8), np.ones((5, 5), np.uint8)).view(np.bool_)
+    for rows in _row_strips(*alpha.shape):
+        kept = solid[rows].view(np.bool_) & ~dropped[rows]
+        cleaned[rows][grown[rows] & ~kept] = 0.0
     return cleaned
+
+
+def _joined_groups(alpha: FloatArray, labels: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
+    """For each solid component, the label of the joined component (alpha >= `_JOINING`)
+    that holds it: every pixel of a solid component lies in one joined component.
+
+    Mapped a strip of rows at a time: numpy indexes with a full-size intp copy of the labels
+    otherwise (8 bytes a pixel). Label 0 (not solid) gets some value; it is never read.
+    """
+    joined = _components(_at_least(alpha, _JOINING), connectivity=8)[1]
+    group = np.zeros(count, np.int32)
+    for rows in _row_strips(*labels.shape):
+        group[labels[rows]] = joined[rows]
+    return group
+
+
+def _pixels_of(
+    labels: npt.NDArray[Any], chosen: npt.NDArray[Any], stats: npt.NDArray[Any]
+) -> npt.NDArray[np.bool_]:
+    """True where `labels` is one of `chosen`, each looked for only in its bounding box
+    (`np.isin` over the whole image makes full-size int64 temporaries)."""
+    found = np.zeros(labels.shape, np.bool_)
+    for label in chosen:
+        x, y, w, h = (int(v) for v in stats[label][:4])
+        found[y : y + h, x : x + w] |= labels[y : y + h, x : x + w] == label
+    return found
 
 
 # Pixels at least this opaque join a small solid part to the subject: a half-transparent
@@ -194,17 +258,15 @@ def _lower_to_surroundings(
     window[region] = np.minimum(window[region], level)
 
 
-def fill_holes(alpha: FloatArray, fraction: float) -> FloatArray:
+def fill_holes(alpha: FloatArray, fraction: float, *, in_place: bool = False) -> FloatArray:
     """Set to 1 background holes enclosed by the subject smaller than `fraction` x subject."""
-    import cv2
-
-    background = (alpha < 0.5).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(background, connectivity=4)
+    background = np.less(alpha, 0.5).view(np.uint8)
+    count, labels, stats = _components(background, connectivity=4)
     if count <= 2:
         return alpha
     height, width = alpha.shape
-    subject_area = height * width - int(background.sum())
-    filled = alpha.copy()
+    subject_area = height * width - int(np.count_nonzero(background))
+    filled = alpha if in_place else alpha.copy()
     for label in range(1, count):
         x, y, w, h, area = stats[label]
         touches_border = x == 0 or y == 0 or x + w == width or y + h == height
@@ -217,3 +279,34 @@ def to_uint8(alpha: FloatArray) -> Mask:
     """0..1 float alpha as uint8 0..255 (rounded)."""
     scaled: Mask = np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)
     return scaled
+
+
+def to_uint8_in_strips(alpha: FloatArray) -> Mask:
+    """`to_uint8` of a (H, W) alpha, computed a strip of rows at a time (the same numbers)."""
+    result: Mask = np.empty(alpha.shape, np.uint8)
+    for rows in _row_strips(*alpha.shape):
+        result[rows] = to_uint8(alpha[rows])
+    return result
+
+
+def _at_least(alpha: FloatArray, level: float) -> Mask:
+    """1 where `alpha >= level`, else 0, as uint8 without a second copy (a bool is a byte)."""
+    at_least: Mask = np.greater_equal(alpha, level).view(np.uint8)
+    return at_least
+
+
+def _components(binary: Mask, connectivity: int) -> tuple[int, npt.NDArray[Any], npt.NDArray[Any]]:
+    """`cv2.connectedComponentsWithStats` with 16-bit labels while they fit (half the memory
+    of 32-bit ones: 80 MB less at 40 MP); OpenCV refuses 16 bits past 65534 labels, and then
+    the labels are made again in 32 bits. Labels and stats are the same in both."""
+    import cv2
+
+    try:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            binary, connectivity=connectivity, ltype=cv2.CV_16U
+        )
+    except cv2.error:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            binary, connectivity=connectivity, ltype=cv2.CV_32S
+        )
+    return int(count), labels, stats

@@ -30,7 +30,7 @@ from backdrop.engines.inference import (
     model_threads,
     open_session,
 )
-from backdrop.engines.refine import RefineSettings, refine_alpha
+from backdrop.engines.refine import RefineSettings, refine_to_size
 from backdrop.errors import WeightsUnavailable
 from backdrop.imaging.decode import flatten_alpha
 from backdrop.kinds import DEFAULT_MODEL
@@ -136,8 +136,14 @@ class OnnxSegmenter:
             prediction = (prediction + mirrored[..., ::-1]) / np.float32(2.0)
         if self.refine is None:
             return self._postprocess(prediction, image.size)
-        pixels = np.asarray(rgb, dtype=np.uint8)
-        return refine_alpha(self._probability(prediction), pixels, self.refine)
+        # The photo's pixels only if the guided filter asks for them: a full-size copy that
+        # the other steps, which need only the size, do not read.
+        return refine_to_size(
+            self._probability(prediction),
+            image.size,
+            self.refine,
+            lambda: np.asarray(rgb, dtype=np.uint8),
+        )
 
     def _run(self, session: InferenceSessionLike, batch: FloatArray) -> FloatArray:
         outputs = session.run([self.output_name], {self.input_name: batch})

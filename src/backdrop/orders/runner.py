@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from backdrop.common.clock import Clock, utcnow
+from backdrop.common.memory import release_free_memory
 from backdrop.db.session import Database
 from backdrop.engines import pipeline
 from backdrop.engines.generators import Generators
@@ -105,6 +106,14 @@ class OrderRunner:
 
     def run(self, order_id: str) -> None:
         """Take the order from `init` to `active` or `failed`. Never raises."""
+        try:
+            self._run(order_id)
+        finally:
+            # A large image's temporaries (hundreds of MB at 40 MP) would otherwise stay
+            # mapped in this thread's malloc arena after the order (bench/MEMORY.md).
+            release_free_memory()
+
+    def _run(self, order_id: str) -> None:
         job = self.claim(order_id)
         if job is None:
             return
