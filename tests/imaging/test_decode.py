@@ -314,3 +314,40 @@ def test_flatten_alpha_honours_a_transparency_key_and_a_translucent_palette() ->
     palette = clear.convert("P")
     flat = flatten_alpha(palette)
     assert [flat.getpixel((x, 0)) for x in (0, 1)] == [(10, 20, 30), (255, 255, 255)]
+
+
+def _jpeg_with_enlarged_header(width: int = 854, height: int = 480) -> bytes:
+    """A real JPEG whose frame header was edited to say 6000x6000: its data runs out early."""
+    rng = np.random.default_rng(3)
+    photo = Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=85)
+    data = bytearray(buffer.getvalue())
+    frame = data.index(b"\xff\xc0")
+    struct.pack_into(">HH", data, frame + 5, 6000, 6000)
+    return bytes(data)
+
+
+def test_a_jpeg_whose_data_ends_before_its_image_is_corrupt(tmp_path: Path) -> None:
+    """Pillow fills the missing rows with grey and says nothing; the check refuses it."""
+    data = _jpeg_with_enlarged_header()
+    assert Image.open(io.BytesIO(data)).size == (6000, 6000)
+    path = tmp_path / "enlarged.jpg"
+    path.write_bytes(data)
+    with pytest.raises(CorruptImage, match="ends before its image does"):
+        verify_image(path, "image/jpeg", max_pixels=40_000_000)
+    with pytest.raises(CorruptImage, match="ends before its image does"):
+        load_image(data, max_pixels=40_000_000, complete=True)
+
+
+def test_whole_jpegs_pass_the_completeness_check(tmp_path: Path) -> None:
+    for progressive in (False, True):
+        buffer = io.BytesIO()
+        Image.new("RGB", (640, 480), (10, 120, 200)).save(buffer, "JPEG", progressive=progressive)
+        path = tmp_path / f"whole-{progressive}.jpg"
+        path.write_bytes(buffer.getvalue())
+        assert verify_image(path, "image/jpeg", max_pixels=40_000_000) == (640, 480)
+        assert load_image(buffer.getvalue(), max_pixels=40_000_000, complete=True).size == (
+            640,
+            480,
+        )

@@ -45,6 +45,7 @@ def check_image(path: Path, content_type: str, *, max_pixels: int) -> ImageInfo:
     # Uploads are at most a few MB; the inspection reads them whole anyway.
     data = path.read_bytes()
     info = _inspect_as(data, content_type, max_pixels=max_pixels)
+    _check_complete(data, content_type)
     with _open_checked(io.BytesIO(data), content_type, max_pixels=max_pixels):
         return info
 
@@ -62,8 +63,11 @@ def _inspect_as(data: bytes, content_type: str, *, max_pixels: int) -> ImageInfo
     return inspect_image(data, max_pixels=max_pixels)
 
 
-def load_image(source: bytes | Path, *, max_pixels: int) -> Image.Image:
+def load_image(source: bytes | Path, *, max_pixels: int, complete: bool = False) -> Image.Image:
     """Decode an image with the checks of `verify_image`, upright and in "RGB" or "RGBA".
+
+    `complete` also refuses a JPEG whose data ends before its image does, as the upload
+    check does: for bytes that did not pass it (straight to a bucket).
 
     The type is taken from the magic bytes. Alpha is kept whenever the format carries it
     (RGBA, LA, palette or grey/RGB with a transparency key), even if every pixel is opaque,
@@ -77,6 +81,8 @@ def load_image(source: bytes | Path, *, max_pixels: int) -> Image.Image:
             f"the bytes are not a JPEG, PNG or WebP image (they look like {describe_bytes(head)})"
         )
     inspect_image(data, max_pixels=max_pixels)
+    if complete:
+        _check_complete(data, content_type)
     image = _open_checked(io.BytesIO(data), content_type, max_pixels=max_pixels)
     try:
         image = _upright(image)
@@ -112,6 +118,33 @@ def _check_type(head: bytes, content_type: str) -> None:
             f"the bytes are not a {type_label(content_type)} image "
             f"(they look like {describe_bytes(head)})"
         )
+
+
+# libjpeg's warnings for scan data that runs out before the image is complete.
+_JPEG_CUT_SHORT = ("premature end of data segment", "premature end of jpeg file")
+
+
+def _check_complete(data: bytes, content_type: str) -> None:
+    """Refuse a JPEG whose scan data ends before its image does.
+
+    libjpeg decodes such a file anyway, the missing rows grey, and only warns; Pillow passes
+    the warning on to no one, so a JPEG whose size field was enlarged (data for 854x480, a
+    header for 6000x6000) would be accepted and charged. libjpeg-turbo through simplejpeg
+    reports the warning; only running out of data refuses the file (other warnings, such as
+    stray bytes before a marker, are common in cameras' files and harmless).
+    """
+    if content_type != "image/jpeg":
+        return
+    import simplejpeg  # here: only uploads and direct-upload orders pay for the import
+
+    try:
+        # Fast DCT and upsampling: only whether the data lasts matters, not the pixels.
+        simplejpeg.decode_jpeg(data, strict=True, fastdct=True, fastupsample=True)
+    except ValueError as error:
+        if any(words in str(error).lower() for words in _JPEG_CUT_SHORT):
+            raise CorruptImage(
+                "the JPEG's data ends before its image does (a truncated or altered file)"
+            ) from None
 
 
 def _open_checked(file: IO[bytes], content_type: str, *, max_pixels: int) -> Image.Image:

@@ -210,7 +210,7 @@ class OrderRunner:
         # Sent straight to a bucket, unseen so far: the container is looked at cheaply, and
         # the one decode of this run is bounded in time like an upload's.
         inspect_image(data, max_pixels=max_pixels)
-        return self._decodes.run(load_image, data, max_pixels=max_pixels)
+        return self._decodes.run(load_image, data, max_pixels=max_pixels, complete=True)
 
     def _execute(self, job: Job) -> _Outputs:
         image = self._load(job, job.input_key)
