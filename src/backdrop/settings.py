@@ -137,6 +137,8 @@ class FetchSettings(BaseModel):
     """
 
     allowed_hosts: list[str] = []
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_redirects: int = Field(default=3, ge=0, le=10)
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -150,8 +152,6 @@ class FetchSettings(BaseModel):
             if match is None and ("]:" in entry or one_colon):
                 raise ValueError(f"{entry!r}: give host:port with a port of 1-65535")
         return entries
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    max_redirects: int = Field(default=3, ge=0, le=10)
 
 
 class RemoveBgSettings(BaseModel):
