@@ -6,6 +6,7 @@ out, 403 for a bad key and 5xx when the service fails; its clients branch on tho
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -14,8 +15,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
-from backdrop.errors import BackdropError, CreditsConsumed, InvalidApiKey
+from backdrop.errors import BackdropError, CreditsConsumed, InvalidApiKey, WeightsUnavailable
+
+log = logging.getLogger(__name__)
+
+# Where remove.bg's routes live: every answer under it, errors included, is in its shape.
+PREFIX = "/v1.0"
 
 # remove.bg's own codes where one exists; other errors use backdrop's message in lower case.
 _CODES: dict[type[BackdropError], tuple[str, str]] = {
@@ -34,11 +41,22 @@ def removebg_status(http_status: int) -> int:
 
 
 def render(error: BackdropError) -> JSONResponse:
+    if isinstance(error, WeightsUnavailable):
+        log.warning("%s", error.detail)  # the paths it names are for the operator only
     code, title = _CODES.get(
         type(error), (error.message.lower(), error.message.replace("_", " ").capitalize())
     )
     return JSONResponse(
-        error_body(title, code, error.detail), status_code=removebg_status(error.http_status)
+        error_body(title, code, error.public_detail),
+        status_code=removebg_status(error.http_status),
+    )
+
+
+def internal_error() -> JSONResponse:
+    """An error nobody expected, as remove.bg answers one (the traceback is in the log)."""
+    return JSONResponse(
+        error_body("Internal server error", "internal_error", "an unexpected error occurred"),
+        status_code=500,
     )
 
 
@@ -63,5 +81,10 @@ class RemoveBgRoute(APIRoute):
                 return JSONResponse(
                     error_body("Invalid request", "invalid_request", str(error.detail)), status
                 )
+            except ClientDisconnect:
+                raise  # nobody to answer: the app's handler logs it as 499
+            except Exception:
+                log.exception("unexpected error")
+                return internal_error()
 
         return handle

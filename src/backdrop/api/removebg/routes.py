@@ -17,7 +17,7 @@ from backdrop.accounts.api_keys import KeyInfo
 from backdrop.accounts.credits import COST_CENTS, from_cents
 from backdrop.api.deps import BasesDep, DeskDep, KeyDep, SettingsDep, UploadsDep
 from backdrop.api.removebg import examples
-from backdrop.api.removebg.errors import RemoveBgRoute
+from backdrop.api.removebg.errors import PREFIX, RemoveBgRoute
 from backdrop.api.removebg.params import RemoveBgRequest, read_request
 from backdrop.api.removebg.results import answer, output_options
 from backdrop.api.removebg.sources import image_key, store_bytes, url_key
@@ -28,11 +28,11 @@ from backdrop.settings import Settings
 from backdrop.storage.fetch import FetchPolicy
 from backdrop.uploads.service import Uploads
 
-router = APIRouter(prefix="/v1.0", route_class=RemoveBgRoute, tags=["remove.bg compatible"])
+router = APIRouter(prefix=PREFIX, route_class=RemoveBgRoute, tags=["remove.bg compatible"])
 
 # Room for an image and a background image, base64-encoded (4/3 larger), plus the fields.
 BODY_FACTOR = 3
-PATH = "/v1.0/removebg"
+PATH = f"{PREFIX}/removebg"
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
