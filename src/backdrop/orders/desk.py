@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from backdrop.accounts.admission import Admission
-from backdrop.engines.generation import check_engine
 from backdrop.errors import (
     BackdropError,
     CreditsConsumed,
@@ -46,6 +45,14 @@ class ModelCheck(Protocol):
 
     def check(self, model_id: str | None = None) -> str:
         """The resolved id; UnknownModel or WeightsUnavailable when it cannot run."""
+        ...
+
+
+class EngineCheck(Protocol):
+    """Whether a generation engine id can be run by the workers this node queues to."""
+
+    def check(self, engine_id: str) -> str:
+        """The id; UnknownModel or WeightsUnavailable when it cannot run."""
         ...
 
 
@@ -90,6 +97,7 @@ class OrderDesk:
         store: ImageStore,
         queue: OrderQueue,
         models: ModelCheck,
+        engines: EngineCheck,
         settings: Settings,
     ) -> None:
         self._admission = admission
@@ -99,6 +107,7 @@ class OrderDesk:
         self._store = store
         self._queue = queue
         self._models = models
+        self._engines = engines
         self._settings = settings
 
     def remove_background(self, key_id: str, wish: RemovalWish) -> Accepted:
@@ -131,7 +140,9 @@ class OrderDesk:
         """A background-generator or product-photoshoot order.
 
         background-generator needs a prompt; product-photoshoot needs a prompt, a style
-        image, or both (LightX's sample clients send either).
+        image, or both (LightX's sample clients send either). An `engine` that is unknown, or
+        cannot run where orders run (diffusion without its extra or weights), is refused now,
+        uncharged, rather than failing the order later.
         """
         expected = self._admission.admit_order(key_id, operation)
         limit = self._settings.limits.max_prompt_chars
@@ -144,7 +155,7 @@ class OrderDesk:
         negative = None
         if wish.negative_prompt is not None and wish.negative_prompt.strip():
             negative = check_prompt(wish.negative_prompt, limit)
-        engine = check_engine(wish.engine) if wish.engine is not None else None
+        engine = self._engines.check(wish.engine) if wish.engine is not None else None
         self._uploads.owned_image(key_id, image_key)
         if wish.style_image_key is not None:
             self._uploads.owned_image(key_id, wish.style_image_key)
