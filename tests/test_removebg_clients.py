@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -28,9 +29,11 @@ PHOTO = jpeg_bytes(subject_photo()[0])
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    # The operator allows one image host, a server on this machine (so listed by name).
-    return Settings(data_dir=tmp_path / "data", fetch={"allowed_hosts": ["127.0.0.1"]})
+def settings(tmp_path: Path, image_host: str) -> Settings:
+    # The operator allows one image host, a server on this machine (so listed by name), with
+    # its port: an entry without one allows only 80 and 443.
+    host = urlsplit(image_host).netloc
+    return Settings(data_dir=tmp_path / "data", fetch={"allowed_hosts": [host]})
 
 
 @pytest.fixture

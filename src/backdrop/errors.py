@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import errno
 import math
+import re
 from collections.abc import Mapping
+
+# An absolute path inside a message (not a URL path: those follow a host or a backtick).
+_SERVER_PATH = re.compile(r"(?<![\w`:/])/[^\s;,'`]+")
 
 
 class BackdropError(Exception):
@@ -23,6 +27,11 @@ class BackdropError(Exception):
         # Sent with the error (Retry-After, X-RateLimit-*).
         self.headers: dict[str, str] = dict(headers or {})
         super().__init__(self.detail)
+
+    @property
+    def public_detail(self) -> str:
+        """The detail as a client may read it (the whole detail goes to the operator's log)."""
+        return self.detail
 
 
 class InvalidRequest(BackdropError):
@@ -129,6 +138,11 @@ class WeightsUnavailable(BackdropError):
     http_status = 503
     status_code = 5030
     message = "MODEL_UNAVAILABLE"
+
+    @property
+    def public_detail(self) -> str:
+        # The detail names paths on the server (where the weights were looked for).
+        return _SERVER_PATH.sub("<server path>", self.detail)
 
 
 class ServiceUnavailable(BackdropError):

@@ -6,13 +6,17 @@ at import time.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backdrop.kinds import DEFAULT_MODEL, GenerationEngine
+
+# An allow-list entry's port: "host:8443" or "[v6]:8443" (a bare IPv6 address has none).
+_HOST_AND_PORT = re.compile(r"^(?:\[[^\]]*\]|[^:\[\]]*):(\d+)$")
 
 MAX_UPLOAD_BYTES = 5_242_880  # LightX's documented limit (5 MB).
 MAX_THREADS = 256  # per model run
@@ -138,11 +142,26 @@ class FetchSettings(BaseModel):
 
     Empty: none; only this server's own image URLs are taken. "*" allows any public host; a
     host named here may also resolve to a private address (an intranet image server).
+    An entry without a port allows ports 80 and 443 only; another port is named with the
+    host: "images.example.com:8443", "[2001:db8::1]:8443", "*:8443".
     """
 
     allowed_hosts: list[str] = []
     timeout_seconds: float = Field(default=10.0, gt=0)
     max_redirects: int = Field(default=3, ge=0, le=10)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _ports_in_range(cls, entries: list[str]) -> list[str]:
+        # A typo in a port should stop the server at start, not fail each fetch.
+        for entry in entries:
+            match = _HOST_AND_PORT.match(entry.strip())
+            if match is not None and not 0 < int(match.group(1)) < 65536:
+                raise ValueError(f"{entry!r}: the port must be 1-65535")
+            one_colon = entry.count(":") == 1 and not entry.startswith("[")
+            if match is None and ("]:" in entry or one_colon):
+                raise ValueError(f"{entry!r}: give host:port with a port of 1-65535")
+        return entries
 
 
 class RemoveBgSettings(BaseModel):

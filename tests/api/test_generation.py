@@ -109,18 +109,18 @@ def test_unknown_engine_and_bad_options(
     assert runtime.keys.authenticate(api_key).credits == 10
 
 
-def test_diffusion_without_weights_fails_the_order_and_charges_nothing(
+def test_diffusion_without_weights_is_refused_at_creation_and_charges_nothing(
     client: TestClient, runtime: EmbeddedNode, api_key: str, tmp_path
 ) -> None:
     runtime.settings.generation.diffusion.model = str(tmp_path / "no-such-model")
     image_url = upload(client, api_key, jpeg_bytes(subject_photo()[0]))
-    created = order(
-        client,
-        api_key,
-        "background-generator",
-        {"imageUrl": image_url, "textPrompt": "beach", "engine": "diffusion"},
+    response = client.post(
+        "/external/api/v1/background-generator",
+        json={"imageUrl": image_url, "textPrompt": "beach", "engine": "diffusion"},
+        headers={"x-api-key": api_key},
     )
-    status = finished(client, runtime, api_key, created["orderId"])
-    assert status["status"] == "failed"
-    assert "no-such-model" in status["reason"] or "diffusion" in status["reason"]
+    # Refused before an order exists (as a segmentation model without weights is).
+    assert response.status_code == 503, response.text
+    assert response.json()["message"] == "MODEL_UNAVAILABLE"
+    assert runtime.orders.pending() == []
     assert runtime.keys.authenticate(api_key).credits == 10

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,15 +14,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
 
+from backdrop.api.removebg.errors import PREFIX as REMOVEBG_PREFIX
+from backdrop.api.removebg.errors import internal_error
 from backdrop.errors import BackdropError, WeightsUnavailable, storage_full
 
 log = logging.getLogger(__name__)
 
 SUCCESS_CODE = 2000
-# An absolute path inside a message (not a URL path: those follow a host or a backtick).
-_SERVER_PATH = re.compile(r"(?<![\w`:/])/[^\s;,'`]+")
 # Codes for errors raised by the HTTP layer itself rather than by a domain error.
 _HTTP_ERRORS: dict[int, tuple[int, str]] = {
+    # FastAPI's answer to a body it cannot parse at all (nested past the recursion limit).
+    400: (4000, "INVALID_REQUEST"),
     404: (4040, "NOT_FOUND"),
     405: (4050, "METHOD_NOT_ALLOWED"),
     413: (4013, "PAYLOAD_TOO_LARGE"),
@@ -72,13 +73,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BackdropError)
     async def domain_error(_: Request, error: BackdropError) -> JSONResponse:
-        detail = error.detail
         if isinstance(error, WeightsUnavailable):
             # Its detail names paths on the server: whole in the operator's log, not for clients.
             log.warning("%s", error.detail)
-            detail = _SERVER_PATH.sub("<server path>", detail)
         return error_response(
-            error.http_status, error.status_code, error.message, detail, error.headers
+            error.http_status, error.status_code, error.message, error.public_detail, error.headers
         )
 
     async def storage_error(request: Request, error: Exception) -> JSONResponse:
@@ -113,6 +112,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return Response(status_code=499)
 
     @app.exception_handler(Exception)
-    async def unexpected_error(_: Request, error: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
+        if request.url.path.startswith(REMOVEBG_PREFIX + "/"):
+            # remove.bg's clients read only their own error shape.
+            return internal_error()
         return error_response(500, 5000, "INTERNAL_ERROR", "an unexpected error occurred")

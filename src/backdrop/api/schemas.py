@@ -12,6 +12,7 @@ from backdrop.settings import MAX_UPLOAD_BYTES
 
 class _Body(BaseModel):
     # Unknown fields are ignored, as a tolerant server should (LightX clients may send more).
+    # Integer fields are strict (`strict=True`): JSON's true is not the number 1, nor is "5".
     model_config = ConfigDict(extra="ignore")
 
 
@@ -24,6 +25,8 @@ CONTENT_TYPES: list[JsonValue] = [
     "image/jpg",
     "image/pjpeg",
 ]
+# A maximum long side in pixels (strict, as every integer field: true is not 1).
+_LongSide = Annotated[int, Field(strict=True, ge=1, le=20_000)]
 # Image URLs are ones this server handed out: absolute http(s) URLs.
 IMAGE_URL = r"^https?://[^\s]+$"
 
@@ -31,6 +34,7 @@ IMAGE_URL = r"^https?://[^\s]+$"
 class UploadImageUrlRequest(_Body):
     uploadType: Literal["imageUrl"] = Field("imageUrl", examples=["imageUrl"])
     size: int = Field(
+        strict=True,
         ge=1,
         le=MAX_UPLOAD_BYTES,
         examples=[791436],
@@ -71,9 +75,13 @@ class RemoveBackgroundRequest(_Body):
         None, description="Crop output and mask to the subject (alpha >= 0.5) plus cropMargin"
     )
     cropMargin: int | None = Field(
-        None, ge=0, le=10_000, description="Pixels of the input kept around the subject"
+        None,
+        strict=True,
+        ge=0,
+        le=10_000,
+        description="Pixels of the input kept around the subject",
     )
-    size: Literal["preview", "full"] | Annotated[int, Field(ge=1, le=20_000)] | None = Field(
+    size: Literal["preview", "full"] | _LongSide | None = Field(
         None,
         description="preview (long side 625), full (the input's size, default) or a maximum "
         "long side in pixels; never enlarges",
@@ -91,6 +99,7 @@ class _GenerationOptions(_Body):
         # At most 2**53 - 1: larger integers lose digits in JSON parsers that read numbers
         # as doubles (JavaScript, and schema-driven test generators).
         None,
+        strict=True,
         ge=0,
         le=2**53 - 1,
         description="Same seed and inputs give the same image",

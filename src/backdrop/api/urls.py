@@ -49,7 +49,10 @@ def looks_like_url(value: str) -> bool:
 
 def key_from_image_url(url: str, bases: list[str]) -> str:
     """The object key behind one of our image URLs; anything else is refused, never fetched."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "http://[::1/x": a bracket left open
+        raise InvalidImageUrl("the image URL is malformed") from None
     for base in bases:
         base_parts = urlsplit(base)
         prefix = base_parts.path.rstrip("/") + IMAGES_PATH

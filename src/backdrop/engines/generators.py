@@ -33,6 +33,12 @@ class Generators:
         refuses to start instead of failing its first order."""
         self.get().check()
 
+    def check(self, engine_id: str) -> str:
+        """`engine_id` if it names an engine that can run here (the embedded node's check of
+        an order's engine); UnknownModel or WeightsUnavailable otherwise. Loads nothing."""
+        self.get(engine_id).check()
+        return engine_id
+
     def warm_up(self) -> None:
         """Prepare the default engine (load models, fill caches) before the first order."""
         engine = self.get()
@@ -42,3 +48,11 @@ class Generators:
     def get(self, engine_id: str | None = None) -> BackgroundGenerator:
         """The engine for `engine_id` (default: the configured engine), created once."""
         return self._engines.get(check_engine(engine_id or self._settings.engine))
+
+
+class KnownEngines:
+    """An API node's engine check: the id must name an engine. It loads nothing; the workers
+    hold the engines (and check theirs when they start)."""
+
+    def check(self, engine_id: str) -> str:
+        return check_engine(engine_id)

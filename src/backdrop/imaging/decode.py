@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backdrop.errors import CorruptImage, ImageTooLarge, UnsupportedMediaType
 from backdrop.imaging.formats import (
@@ -177,9 +177,17 @@ def _open_checked(file: IO[bytes], content_type: str, *, max_pixels: int) -> Ima
         # Pillow signals bad data with OSError, SyntaxError, ValueError, struct.error, EOFError,
         # zlib.error...; none of them may reach the client as anything but a corrupt image.
         raise CorruptImage(
-            f"the {type_label(content_type)} image is truncated or corrupt: {error}"
+            f"the {type_label(content_type)} image is truncated or corrupt: {_reason(error)}"
         ) from error
     return image
+
+
+def _reason(error: Exception) -> str:
+    """Pillow's reason, without the file it names: "cannot identify image file
+    <_io.BufferedReader name='/srv/...'>" would tell a client where uploads are kept."""
+    if isinstance(error, UnidentifiedImageError):
+        return "Pillow cannot identify it"
+    return str(error)
 
 
 def _upright(image: Image.Image) -> Image.Image:

@@ -12,7 +12,6 @@ from typing import Protocol, TypeVar
 
 from backdrop.accounts.admission import Admission
 from backdrop.db.models import StoredImage
-from backdrop.engines.generation import check_engine
 from backdrop.errors import (
     BackdropError,
     ClientGone,
@@ -57,6 +56,14 @@ class ModelCheck(Protocol):
         ...
 
 
+class EngineCheck(Protocol):
+    """Whether a generation engine id can be run by the workers this node queues to."""
+
+    def check(self, engine_id: str) -> str:
+        """The id; UnknownModel or WeightsUnavailable when it cannot run."""
+        ...
+
+
 @dataclass(frozen=True)
 class RemovalWish:
     """What a client asked of a remove-background order, before it is checked."""
@@ -98,6 +105,7 @@ class OrderDesk:
         store: ImageStore,
         queue: OrderQueue,
         models: ModelCheck,
+        engines: EngineCheck,
         settings: Settings,
         draining: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -108,6 +116,7 @@ class OrderDesk:
         self._store = store
         self._queue = queue
         self._models = models
+        self._engines = engines
         self._settings = settings
         self._draining = draining
 
@@ -143,7 +152,9 @@ class OrderDesk:
         """A background-generator or product-photoshoot order.
 
         background-generator needs a prompt; product-photoshoot needs a prompt, a style
-        image, or both (LightX's sample clients send either).
+        image, or both (LightX's sample clients send either). An `engine` that is unknown, or
+        cannot run where orders run (diffusion without its extra or weights), is refused now,
+        uncharged, rather than failing the order later.
         """
         megapixels = _megapixels(self._uploads.owned_image(key_id, image_key))
         expected = self._admission.admit_order(key_id, operation, megapixels)
@@ -157,7 +168,7 @@ class OrderDesk:
         negative = None
         if wish.negative_prompt is not None and wish.negative_prompt.strip():
             negative = check_prompt(wish.negative_prompt, limit)
-        engine = check_engine(wish.engine) if wish.engine is not None else None
+        engine = self._engines.check(wish.engine) if wish.engine is not None else None
         if wish.style_image_key is not None:
             self._uploads.owned_image(key_id, wish.style_image_key)
         params = GenerationParams(

@@ -126,7 +126,11 @@ class OrderRunner:
             try:
                 outputs = self._execute(job)
             except BackdropError as error:
-                self._lifecycle.fail(job, failure_code(error), error.detail)
+                # The reason is shown to the client (order-status, remove.bg's error): the
+                # server paths some details name stay in the operator's log.
+                if error.public_detail != error.detail:
+                    log.warning("order %s failed: %s", job.id, error.detail)
+                self._lifecycle.fail(job, failure_code(error), error.public_detail)
                 return
             except Exception:
                 log.exception("order %s failed unexpectedly", job.id)

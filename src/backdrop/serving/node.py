@@ -25,12 +25,12 @@ from backdrop.common.clock import Clock, utcnow
 from backdrop.db.locks import ClusterLock
 from backdrop.db.migrate import upgrade
 from backdrop.db.session import Database
-from backdrop.engines.generators import Generators
+from backdrop.engines.generators import Generators, KnownEngines
 from backdrop.engines.models_file import load_catalog
 from backdrop.engines.segmentation import Segmenter
 from backdrop.engines.segmenters import KnownModels, Segmenters
 from backdrop.kinds import GenerationEngine
-from backdrop.orders.desk import ModelCheck, OrderDesk
+from backdrop.orders.desk import EngineCheck, ModelCheck, OrderDesk
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY, Housekeeper
 from backdrop.orders.lifecycle import Lifecycle, PendingOrder
 from backdrop.orders.lookup import Orders, RecentOrders
@@ -109,7 +109,12 @@ class _NodeBase:
     """What both API-serving nodes share: their services, readiness and the API's view."""
 
     def __init__(
-        self, services: _Services, queue: OrderQueue, view: QueueView, models: ModelCheck
+        self,
+        services: _Services,
+        queue: OrderQueue,
+        view: QueueView,
+        models: ModelCheck,
+        engines: EngineCheck,
     ) -> None:
         self._services = services
         self.settings = services.settings
@@ -137,6 +142,7 @@ class _NodeBase:
             services.store,
             queue,
             models,
+            engines,
             settings,
             services.draining.is_set,
         )
@@ -168,7 +174,7 @@ class EmbeddedNode(_NodeBase):
         self, services: _Services, pool: WorkerPool, runner: OrderRunner, segmenters: Segmenters
     ) -> None:
         # The pool knows its backlog and run times: admission estimates from it.
-        super().__init__(services, pool, pool, segmenters)
+        super().__init__(services, pool, pool, segmenters, runner.generators)
         self.pool = pool
         self.runner = runner
         self.segmenters = segmenters
@@ -383,7 +389,8 @@ def build_node(
     models = KnownModels(catalog, settings.segmentation_model)
     # The broker's backlog is not visible from an API node, so the estimate is the cluster's
     # recent creation-to-done times, read from the shared order rows.
-    return ApiNode(services, queue, RecentOrders(services.orders), models)
+    # Its workers hold the engines: an engine id is checked only to be known.
+    return ApiNode(services, queue, RecentOrders(services.orders), models, KnownEngines())
 
 
 def build_worker(

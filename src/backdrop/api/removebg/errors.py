@@ -15,10 +15,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
-from backdrop.errors import BackdropError, CreditsConsumed, InvalidApiKey, storage_full
+from backdrop.errors import (
+    BackdropError,
+    CreditsConsumed,
+    InvalidApiKey,
+    WeightsUnavailable,
+    storage_full,
+)
 
 log = logging.getLogger(__name__)
+
+# Where remove.bg's routes live: every answer under it, errors included, is in its shape.
+PREFIX = "/v1.0"
 
 # remove.bg's own codes where one exists; other errors use backdrop's message in lower case.
 _CODES: dict[type[BackdropError], tuple[str, str]] = {
@@ -39,11 +49,22 @@ def removebg_status(http_status: int) -> int:
 
 
 def render(error: BackdropError) -> JSONResponse:
+    if isinstance(error, WeightsUnavailable):
+        log.warning("%s", error.detail)  # the paths it names are for the operator only
     code, title = _CODES.get(
         type(error), (error.message.lower(), error.message.replace("_", " ").capitalize())
     )
     return JSONResponse(
-        error_body(title, code, error.detail), status_code=removebg_status(error.http_status)
+        error_body(title, code, error.public_detail),
+        status_code=removebg_status(error.http_status),
+    )
+
+
+def internal_error() -> JSONResponse:
+    """An error nobody expected, as remove.bg answers one (the traceback is in the log)."""
+    return JSONResponse(
+        error_body("Internal server error", "internal_error", "an unexpected error occurred"),
+        status_code=500,
     )
 
 
@@ -68,13 +89,16 @@ class RemoveBgRoute(APIRoute):
                 return JSONResponse(
                     error_body("Invalid request", "invalid_request", str(error.detail)), status
                 )
+            except ClientDisconnect:
+                raise  # nobody to answer: the app's handler logs it as 499
             except Exception as error:
                 # A full disk is a 507 here too, in remove.bg's shape (storage_full is the one
-                # mapping); anything else goes on to the app's 500 handler.
+                # mapping); anything else is a 500 in the same shape.
                 full = storage_full(error)
-                if full is None:
-                    raise
-                log.error("a write failed for lack of space: %s", error)
-                return render(full)
+                if full is not None:
+                    log.error("a write failed for lack of space: %s", error)
+                    return render(full)
+                log.exception("unexpected error")
+                return internal_error()
 
         return handle

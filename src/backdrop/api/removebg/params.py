@@ -103,7 +103,8 @@ async def read_request(request: Request, max_bytes: int) -> RemoveBgRequest:
     if content_type == "application/json":
         try:
             data = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: arrays or objects nested deeper than the parser goes.
             raise InvalidRequest("the request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise InvalidRequest("the JSON body must be an object")

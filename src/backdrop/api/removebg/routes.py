@@ -17,7 +17,7 @@ from backdrop.accounts.api_keys import KeyInfo
 from backdrop.accounts.credits import COST_CENTS, from_cents
 from backdrop.api.deps import BasesDep, DeskDep, KeyDep, SettingsDep, UploadsDep
 from backdrop.api.removebg import examples
-from backdrop.api.removebg.errors import RemoveBgRoute
+from backdrop.api.removebg.errors import PREFIX, RemoveBgRoute
 from backdrop.api.removebg.params import RemoveBgRequest, read_request
 from backdrop.api.removebg.results import answer as answer_for
 from backdrop.api.removebg.results import output_options
@@ -30,11 +30,11 @@ from backdrop.settings import Settings
 from backdrop.storage.fetch import FetchPolicy
 from backdrop.uploads.service import Uploads
 
-router = APIRouter(prefix="/v1.0", route_class=RemoveBgRoute, tags=["remove.bg compatible"])
+router = APIRouter(prefix=PREFIX, route_class=RemoveBgRoute, tags=["remove.bg compatible"])
 
 # Room for an image and a background image, base64-encoded (4/3 larger), plus the fields.
 BODY_FACTOR = 3
-PATH = "/v1.0/removebg"
+PATH = f"{PREFIX}/removebg"
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -74,6 +74,8 @@ async def removebg(
         headers = result.headers(from_cents(COST_CENTS[Operation.REMOVE_BACKGROUND]), detected)
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(result.json(), headers=headers)
+        # The bytes are an image (or a zip) from this origin: never to be sniffed as anything.
+        headers["X-Content-Type-Options"] = "nosniff"
         return Response(result.content, media_type=result.media_type, headers=headers)
 
     zipped = call.fields.format == "zip"

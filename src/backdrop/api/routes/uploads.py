@@ -18,6 +18,9 @@ from backdrop.storage.object_keys import validate_key
 from backdrop.uploads.signing import UploadGrant
 
 router = APIRouter()
+# Images are served from the API's own origin: a browser must take them as the type they are
+# sent with, never sniff an upload into HTML or script.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 @router.post(
@@ -86,6 +89,6 @@ def get_image(prefix: str, name: str, uploads: UploadsDep) -> Response:
     if served.redirect is not None:
         # A presigned GET of the bucket that ends when the image does: the bytes never
         # pass through this node.
-        return RedirectResponse(served.redirect, status_code=307)
+        return RedirectResponse(served.redirect, status_code=307, headers=NOSNIFF)
     assert served.path is not None
-    return FileResponse(served.path, media_type=served.content_type)
+    return FileResponse(served.path, media_type=served.content_type, headers=NOSNIFF)
