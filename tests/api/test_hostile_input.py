@@ -137,11 +137,11 @@ def orders_not_run(runtime: EmbeddedNode, monkeypatch: pytest.MonkeyPatch) -> No
     """Accepted orders are created but not run: what is tested is how requests are read, and
     running hundreds of orders through the model would only make the walk slow."""
 
-    async def not_run(self: OrderDesk, key_id: str, order_id: str) -> None:
+    async def not_run(self: OrderDesk, key_id: str, order_id: str, gone: object) -> None:
         raise UnableToProcess("orders are not run in this test")
 
     monkeypatch.setattr(runtime.pool, "submit", lambda *args, **kwargs: None)
-    monkeypatch.setattr(OrderDesk, "wait_until_done", not_run)
+    monkeypatch.setattr(OrderDesk, "_wait_until_done", not_run)
 
 
 def _no_server_path(response: Any, settings: Settings) -> None:

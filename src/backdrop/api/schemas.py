@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 from backdrop.kinds import DEFAULT_MODEL, Channels, OutputFormat
 from backdrop.settings import MAX_UPLOAD_BYTES
@@ -12,7 +12,7 @@ from backdrop.settings import MAX_UPLOAD_BYTES
 
 class _Body(BaseModel):
     # Unknown fields are ignored, as a tolerant server should (LightX clients may send more).
-    # Integer fields are strict (`strict=True`): JSON's true is not the number 1, nor is "5".
+    # Integer fields are JSON integers (JsonInt): JSON's true is not the number 1, nor is "5".
     model_config = ConfigDict(extra="ignore")
 
 
@@ -25,16 +25,27 @@ CONTENT_TYPES: list[JsonValue] = [
     "image/jpg",
     "image/pjpeg",
 ]
-# A maximum long side in pixels (strict, as every integer field: true is not 1).
-_LongSide = Annotated[int, Field(strict=True, ge=1, le=20_000)]
+
+
+def _json_integer(value: object) -> object:
+    """Refuse what lax validation would turn into an int but JSON Schema's integer is not."""
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be a valid integer")
+    return value
+
+
+# JSON's integers: a number without a fraction (2253.0 too, as JSON Schema counts it), never
+# true or false, never a string of digits.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+# A maximum long side in pixels.
+_LongSide = Annotated[JsonInt, Field(ge=1, le=20_000)]
 # Image URLs are ones this server handed out: absolute http(s) URLs.
 IMAGE_URL = r"^https?://[^\s]+$"
 
 
 class UploadImageUrlRequest(_Body):
     uploadType: Literal["imageUrl"] = Field("imageUrl", examples=["imageUrl"])
-    size: int = Field(
-        strict=True,
+    size: JsonInt = Field(
         ge=1,
         le=MAX_UPLOAD_BYTES,
         examples=[791436],
@@ -74,9 +85,8 @@ class RemoveBackgroundRequest(_Body):
     crop: bool | None = Field(
         None, description="Crop output and mask to the subject (alpha >= 0.5) plus cropMargin"
     )
-    cropMargin: int | None = Field(
+    cropMargin: JsonInt | None = Field(
         None,
-        strict=True,
         ge=0,
         le=10_000,
         description="Pixels of the input kept around the subject",
@@ -95,11 +105,10 @@ class RemoveBackgroundRequest(_Body):
 class _GenerationOptions(_Body):
     """Optional fields beyond LightX; a LightX client never sends them."""
 
-    seed: int | None = Field(
+    seed: JsonInt | None = Field(
         # At most 2**53 - 1: larger integers lose digits in JSON parsers that read numbers
         # as doubles (JavaScript, and schema-driven test generators).
         None,
-        strict=True,
         ge=0,
         le=2**53 - 1,
         description="Same seed and inputs give the same image",
