@@ -36,7 +36,8 @@ ALLOWED: dict[str, set[str]] = {
     "accounts": _BASE | {"db"},
     "uploads": _BASE | {"db", "storage", "imaging"},
     "orders": _BASE | {"db", "storage", "queue", "accounts", "uploads", "engines", "imaging"},
-    "api": _BASE | {"orders", "accounts", "uploads", "storage", "imaging"},
+    # engines: the catalogue of model ids the request schema lists (one list for all).
+    "api": _BASE | {"orders", "accounts", "uploads", "storage", "imaging", "engines"},
     "serving": _BASE
     | {"api", "orders", "accounts", "uploads", "queue", "storage", "db", "engines"},
     # The SDK runs on machines without the server: only the ground that has no dependencies.

@@ -40,3 +40,15 @@ def finished(client: TestClient, runtime: EmbeddedNode, key: str, order_id: str)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()["body"]
     return body
+
+
+def metric(client: TestClient, name: str, **labels: str) -> float:
+    """One sample of /metrics (0 when it has none yet). Metrics are per process, so a test
+    compares values before and after what it does, never just looks for a name."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0

@@ -119,6 +119,12 @@ BACKGROUND_GENERATOR = responses(
     _ORDER_CREATED,
     *_ORDER_ERRORS,
     _error(400, 5041, "INVALID_PROMPTS_DETECTED", "the prompt is longer than 1000 characters"),
+    _error(
+        400,
+        4020,
+        "UNKNOWN_MODEL",
+        "unknown generation engine 'x'; known engines: studio, diffusion",
+    ),
 )
 
 ORDER_STATUS = responses(

@@ -1,13 +1,23 @@
-"""Request and response bodies, named as LightX names them."""
+"""Request and response bodies, named as LightX names them.
+
+The JSON Schema of each body says what the server accepts, no more and no less where JSON
+Schema can say it: a request valid by the schema is never refused as malformed (400), and the
+rules the server checks after pydantic (a prompt's characters, a colour's name, which fields
+go together) are in the schema too. The models themselves stay lenient where LightX clients
+rely on it (a missing textPrompt is LightX's 5041, not a validation error), so the schema of a
+few fields is written here rather than derived.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, WithJsonSchema
 
-from backdrop.kinds import DEFAULT_MODEL, Channels, OutputFormat
-from backdrop.settings import MAX_UPLOAD_BYTES
+from backdrop.engines.builtin_models import BUILTIN_MODELS
+from backdrop.imaging.colors import CSS_COLORS
+from backdrop.kinds import DEFAULT_MODEL, Channels, GenerationEngine, OutputFormat
+from backdrop.settings import MAX_UPLOAD_BYTES, LimitSettings
 
 
 class _Body(BaseModel):
@@ -42,6 +52,158 @@ _LongSide = Annotated[JsonInt, Field(ge=1, le=20_000)]
 # Image URLs are ones this server handed out: absolute http(s) URLs.
 IMAGE_URL = r"^https?://[^\s]+$"
 
+# -- prompts (orders/prompts.py) -------------------------------------------------------------
+#
+# A prompt is accepted when, trimmed of whitespace (str.strip), it is not empty, has at most
+# `limits.max_prompt_chars` characters and holds no control, format, surrogate or private-use
+# character (Unicode categories Cc, Cf, Cs, Co) other than tab and newline. The schema says
+# the same as a pattern.
+MAX_PROMPT_CHARS: int = LimitSettings.model_fields["max_prompt_chars"].default
+# What str.strip removes (str.isspace), as inclusive code point ranges: spelled out, because
+# `\s` means other characters in ECMA-262 (JSON Schema's dialect) than in Python.
+SPACES: tuple[tuple[int, int], ...] = (
+    (0x0009, 0x000D),
+    (0x001C, 0x0020),
+    (0x0085, 0x0085),
+    (0x00A0, 0x00A0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
+# Categories Cc, Cf and Co in Python 3.11's Unicode 14 database (tests/api/test_schemas.py
+# checks it against unicodedata), as inclusive code point ranges. Cs, the lone surrogates, are
+# refused too but left out: they are not text (a JSON string holds one only as a bare \uD800
+# escape), and regex engines that read text as Unicode scalars cannot even name them.
+REFUSED_IN_PROMPTS: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x0008),  # Cc (tab and newline are allowed)
+    (0x000B, 0x001F),
+    (0x007F, 0x009F),
+    (0x00AD, 0x00AD),  # Cf from here on, unless said otherwise
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xE000, 0xF8FF),  # Co (private use)
+    (0xFEFF, 0xFEFF),  # Cf again
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x13438),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+    (0xF0000, 0xFFFFD),  # Co
+    (0x100000, 0x10FFFD),  # Co
+)
+
+
+def _class_char(code: int) -> str:
+    # BMP characters as \uXXXX escapes (read alike by Python's re and ECMA-262); others as
+    # themselves (ECMA-262 engines read them with the `u` flag, as JSON Schema validators do).
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+def _class(ranges: tuple[tuple[int, int], ...]) -> str:
+    """The inside of a regex character class holding `ranges`."""
+    return "".join(
+        _class_char(low) if low == high else f"{_class_char(low)}-{_class_char(high)}"
+        for low, high in ranges
+    )
+
+
+# The two private-use planes (15 and 16) are refused by a pattern of their own (PROMPT_SCHEMA's
+# `not`): test generators build a character class one code point at a time, and these two
+# ranges alone hold 131068.
+_PLANES = tuple((low, high) for low, high in REFUSED_IN_PROMPTS if low >= 0xF0000)
+_SPACE = _class(SPACES)
+_REFUSED = _class(tuple(r for r in REFUSED_IN_PROMPTS if r not in _PLANES))
+WHITESPACE = f"[{_SPACE}]"
+# Whitespace (which str.strip removes, refused characters included), then the prompt: no
+# refused character, ending with one that is not whitespace; then whitespace again.
+PROMPT_PATTERN = f"^{WHITESPACE}*[^{_REFUSED}]*[^{_SPACE}{_REFUSED}]{WHITESPACE}*$"
+PRIVATE_PLANES_PATTERN = f"[{_class(_PLANES)}]"
+BLANK_PATTERN = f"^{WHITESPACE}*$"
+# IMAGE_URL as pydantic reads it (Rust's regex, where `\s` is Unicode White_Space), spelled
+# out for the schema: ECMA-262's `\s` is another set.
+WHITE_SPACE: tuple[tuple[int, int], ...] = (
+    (0x0009, 0x000D),
+    (0x0020, 0x0020),
+    (0x0085, 0x0085),
+    (0x00A0, 0x00A0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
+IMAGE_URL_SCHEMA = f"^https?://[^{_class(WHITE_SPACE)}]+$"
+# maxLength counts the whitespace around the prompt too (the server counts the trimmed text):
+# there the schema is the narrower of the two.
+PROMPT_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_PROMPT_CHARS,
+    "pattern": PROMPT_PATTERN,
+    "not": {"pattern": PRIVATE_PLANES_PATTERN},
+}
+# negativePrompt: left out, null or blank is no negative prompt; otherwise a prompt.
+NEGATIVE_PROMPT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": MAX_PROMPT_CHARS, "pattern": BLANK_PATTERN},
+        PROMPT_SCHEMA,
+        {"type": "null"},
+    ]
+}
+_PROMPT_RULE = (
+    f"At most {MAX_PROMPT_CHARS} characters (the server's limits.max_prompt_chars), not blank, "
+    "without control or format characters other than tab and newline"
+)
+
+# -- colours (imaging/colors.py) -----------------------------------------------------------
+#
+# A colour is a CSS name or "transparent" (the server also ignores case, spaces, '_' and '-'
+# in names: "Light Blue"), or a hex code #RGB, #RGBA, #RRGGBB or #RRGGBBAA ('#' optional);
+# blank means transparent.
+COLOR_NAMES: list[JsonValue] = ["transparent", *CSS_COLORS]
+_HEX = f"^{WHITESPACE}*#?(?:[0-9A-Fa-f]{{3,4}}|[0-9A-Fa-f]{{6}}|[0-9A-Fa-f]{{8}}){WHITESPACE}*$"
+COLOR_SCHEMAS: list[dict[str, Any]] = [
+    {"type": "string", "pattern": BLANK_PATTERN},
+    {"type": "string", "enum": COLOR_NAMES},
+    {"type": "string", "pattern": _HEX},
+]
+# What remove-background takes as a URL (api/urls.py looks_like_url): the image it names is
+# looked up, so one that is not an image of this key is 404 INVALID_IMAGE_URL.
+_URL_LIKE = f"^{WHITESPACE}*(?://|[Ww]{{3}}\\.)|://"
+BACKGROUND_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "string",
+            "maxLength": 2048,
+            "anyOf": [*COLOR_SCHEMAS, {"type": "string", "pattern": _URL_LIKE}],
+        },
+        {"type": "null"},
+    ]
+}
+
+MODEL_IDS: list[JsonValue] = list(BUILTIN_MODELS)
+ENGINES: list[JsonValue] = [engine.value for engine in GenerationEngine]
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
 
 class UploadImageUrlRequest(_Body):
     uploadType: Literal["imageUrl"] = Field("imageUrl", examples=["imageUrl"])
@@ -62,21 +224,24 @@ class RemoveBackgroundRequest(_Body):
     imageUrl: str = Field(
         max_length=2048,
         pattern=IMAGE_URL,
+        json_schema_extra={"pattern": IMAGE_URL_SCHEMA},
         examples=["http://127.0.0.1:8000/images/uploads/3f2a.jpg"],
     )
-    background: str | None = Field(
+    background: Annotated[str | None, WithJsonSchema(BACKGROUND_SCHEMA)] = Field(
         None,
         max_length=2048,
-        description="Empty or 'transparent'; a colour name or hex code; or an image URL from "
+        description="Empty or 'transparent'; a CSS colour name (case, spaces, '_' and '-' "
+        "ignored) or a hex code #RGB, #RGBA, #RRGGBB or #RRGGBBAA; or an image URL from "
         "uploadImageUrl",
         examples=["transparent", "#ffcc00", "lightblue"],
     )
     # Optional fields beyond LightX; a LightX client never sends them, so its results stay
     # PNG, uncropped, full size, RGBA, from the server's default model.
-    model: str | None = Field(
+    model: Annotated[str | None, WithJsonSchema(_or_null({"enum": MODEL_IDS}))] = Field(
         None,
         max_length=40,
-        description="Segmentation model id (`backdrop models list`); default: the server's",
+        description="Segmentation model id (`backdrop models list`): a built-in one, or one "
+        "the operator added in models.json; default: the server's",
         examples=[DEFAULT_MODEL],
     )
     format: OutputFormat | None = Field(
@@ -113,29 +278,71 @@ class _GenerationOptions(_Body):
         le=2**53 - 1,
         description="Same seed and inputs give the same image",
     )
-    negativePrompt: str | None = Field(
-        None, description="What the diffusion engine should avoid", examples=["text, watermark"]
+    negativePrompt: Annotated[str | None, WithJsonSchema(NEGATIVE_PROMPT_SCHEMA)] = Field(
+        None,
+        description="What the diffusion engine should avoid; blank is none. " + _PROMPT_RULE,
+        examples=["text, watermark"],
     )
     styleImageUrl: str | None = Field(
         None,
         max_length=2048,
         description="An uploaded image whose palette and light the background takes (studio)",
     )
-    engine: str | None = Field(
+    engine: Annotated[str | None, WithJsonSchema(_or_null({"enum": ENGINES}))] = Field(
         None, max_length=40, description="studio (default) or diffusion", examples=["studio"]
     )
 
 
+def _required(*names: str) -> Any:
+    """Model-level JSON Schema: these fields are required (the model itself stays lenient,
+    so that the server answers their absence as LightX does)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = [*schema.get("required", []), *names]
+        for name in names:
+            schema["properties"][name].pop("default", None)
+
+    return extra
+
+
 class BackgroundGeneratorRequest(_GenerationOptions):
-    imageUrl: str = Field(max_length=2048, pattern=IMAGE_URL)
-    textPrompt: str | None = Field(None, examples=["Beautiful sunset over mountains"])
+    # LightX requires textPrompt; without one the answer is LightX's 400/5041.
+    model_config = ConfigDict(json_schema_extra=_required("textPrompt"))
+
+    imageUrl: str = Field(
+        max_length=2048, pattern=IMAGE_URL, json_schema_extra={"pattern": IMAGE_URL_SCHEMA}
+    )
+    textPrompt: Annotated[str | None, WithJsonSchema(PROMPT_SCHEMA)] = Field(
+        None, description=_PROMPT_RULE, examples=["Beautiful sunset over mountains"]
+    )
+
+
+# A product photoshoot needs a prompt, a style image, or both (LightX's sample clients send
+# either); with neither the answer is 400.
+_PROMPT_OR_STYLE: dict[str, Any] = {
+    "anyOf": [
+        {"required": ["textPrompt"], "properties": {"textPrompt": {"type": "string"}}},
+        {
+            "required": ["styleImageUrl"],
+            "properties": {"styleImageUrl": {"type": "string", "minLength": 1}},
+        },
+    ]
+}
 
 
 class ProductPhotoshootRequest(_GenerationOptions):
     """LightX's product photoshoot: a prompt, a style image, or both."""
 
-    imageUrl: str = Field(max_length=2048, pattern=IMAGE_URL)
-    textPrompt: str | None = Field(None, examples=["white marble countertop, morning light"])
+    model_config = ConfigDict(json_schema_extra=_PROMPT_OR_STYLE)
+
+    imageUrl: str = Field(
+        max_length=2048, pattern=IMAGE_URL, json_schema_extra={"pattern": IMAGE_URL_SCHEMA}
+    )
+    textPrompt: Annotated[str | None, WithJsonSchema(_or_null(PROMPT_SCHEMA))] = Field(
+        None,
+        description="Give textPrompt, styleImageUrl or both. " + _PROMPT_RULE,
+        examples=["white marble countertop, morning light"],
+    )
 
 
 class OrderStatusRequest(_Body):

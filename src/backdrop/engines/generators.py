@@ -36,7 +36,8 @@ class Generators:
     def check(self, engine_id: str) -> str:
         """`engine_id` if it names an engine that can run here (the embedded node's check of
         an order's engine); UnknownModel or WeightsUnavailable otherwise. Loads nothing."""
-        self.get(engine_id).check()
+        # The id first: "" must not fall back to the default engine as `get` would.
+        self.get(check_engine(engine_id)).check()
         return engine_id
 
     def warm_up(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backdrop.api.schemas import COLOR_SCHEMAS, MODEL_IDS, WHITESPACE
+
 
 def _error(status: int, title: str, code: str, detail: str) -> tuple[int, str, dict[str, Any]]:
     return status, code, {"errors": [{"title": title, "code": code, "detail": detail}]}
@@ -12,6 +14,13 @@ def _error(status: int, title: str, code: str, detail: str) -> tuple[int, str, d
 _ERRORS = (
     _error(400, "Invalid request", "invalid_request", "no image given: send image_file, ..."),
     _error(400, "Invalid image url", "invalid_image_url", "no images from 'example.com'"),
+    _error(
+        400,
+        "Unsupported media type",
+        "unsupported_media_type",
+        "the image is plain text; send a JPEG, PNG or WebP",
+    ),
+    _error(400, "Unknown model", "unknown_model", "unknown model 'x'; known models: ..."),
     _error(402, "Insufficient credits", "insufficient_credits", "0.0 credits are available"),
     _error(403, "API key invalid", "auth_failed", "missing x-api-key header"),
     _error(
@@ -19,6 +28,12 @@ _ERRORS = (
         "Service unavailable",
         "service_unavailable",
         "too many orders are waiting; try again shortly",
+    ),
+    _error(
+        503,
+        "Model unavailable",
+        "model_unavailable",
+        "model 'isnet-general-uint8' is not installed here; run `backdrop models fetch ...`",
     ),
 )
 
@@ -107,9 +122,24 @@ _FLAG = {"type": "boolean"}
 # A form carries text: the words a flag may be written as (pydantic's; any case).
 _TRUE_WORDS = ["true", "1", "yes", "on", "t", "y"]
 _FALSE_WORDS = ["false", "0", "no", "off", "f", "n"]
+# What sources.decode_b64 decodes: base64 (whitespace between groups of four allowed), or a
+# data URL carrying it; anything else is refused before the image is looked at.
+_BASE64 = (
+    r"^(?:data:[^,]*,)?\s*(?:[A-Za-z0-9+/]{4}\s*)*"
+    r"(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\s*$"
+)
+# What params.check_supported takes as roi (str.split's whitespace between the numbers).
+_S = WHITESPACE
+_FULL_ROI = f"^{_S}*0%{_S}+0%{_S}+100%{_S}+100%{_S}*$"
+# The image: exactly one of these (params.py, sources.image_key); an empty field is not given.
+IMAGE_FIELDS = ("image_file", "image_file_b64", "image_url")
 _FIELDS: dict[str, Any] = {
     "image_file": {"type": "string", "format": "binary", "description": "JPEG, PNG or WebP"},
-    "image_file_b64": {**_TEXT, "description": "the image in base64"},
+    "image_file_b64": {
+        **_TEXT,
+        "pattern": _BASE64,
+        "description": "the image in base64, or a data URL of it",
+    },
     "image_url": {**_TEXT, "description": "a URL of this server or an allowed host"},
     "size": {
         "type": "string",
@@ -132,16 +162,22 @@ _FIELDS: dict[str, Any] = {
         ],
         "default": "auto",
     },
+    "type_level": {"type": "string", "enum": ["none", "1", "2", "latest"], "default": "1"},
     "format": {"type": "string", "enum": ["auto", "png", "jpg", "webp", "zip"], "default": "auto"},
     "crop": {**_FLAG, "default": False},
     "crop_margin": {
         **_TEXT,
         "default": "0",
-        "pattern": r"^\s*\d+\s*(px)?\s*$",
+        "pattern": f"^{_S}*[0-9]+{_S}*(px)?{_S}*$",
         "description": "pixels, e.g. 30px",
     },
     "channels": {"type": "string", "enum": ["rgba", "alpha"], "default": "rgba"},
-    "bg_color": {**_TEXT, "description": "hex (81d4fa, fff) or a colour name"},
+    # A colour unless a background image is given, which takes its place (_background).
+    "bg_color": {
+        **_TEXT,
+        "description": "hex (81d4fa, fff) or a CSS colour name (case, spaces, '_' and '-' "
+        "ignored); not read when bg_image_file or bg_image_url is given",
+    },
     "bg_image_url": _TEXT,
     "bg_image_file": {"type": "string", "format": "binary"},
     "semitransparency": {**_FLAG, "default": True},
@@ -149,12 +185,19 @@ _FIELDS: dict[str, Any] = {
     "roi": {
         **_TEXT,
         "default": "0% 0% 100% 100%",
-        "pattern": r"^\s*0%\s+0%\s+100%\s+100%\s*$",
+        "pattern": _FULL_ROI,
         "description": "only the whole image",
     },
     "scale": {**_TEXT, "enum": ["original"], "default": "original"},
     "position": {**_TEXT, "enum": ["original", "center"], "default": "original"},
     "add_shadow": {**_FLAG, "enum": [False], "default": False, "description": "only false"},
+    # Not remove.bg's: backdrop's segmentation model.
+    "model": {
+        **_TEXT,
+        "enum": MODEL_IDS,
+        "description": "backdrop's segmentation model (`backdrop models list`): a built-in "
+        "one, or one the operator added in models.json",
+    },
 }
 
 
@@ -165,9 +208,20 @@ def _form(fields: dict[str, Any]) -> dict[str, Any]:
         if field.get("type") == "boolean":
             words = [w for v in field.get("enum", [True, False]) for w in _words(v)]
             default = _words(field["default"])[0]
-            field = {"type": "string", "enum": words, "default": default}
+            field = {
+                "type": "string",
+                "pattern": f"^(?:{'|'.join(_any_case(w) for w in words)})$",
+                "default": default,
+                "description": "; ".join(
+                    [*filter(None, [field.get("description")]), f"{', '.join(words)} in any case"]
+                ),
+            }
         form[name] = field
     return form
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
 
 
 def _blank_allowed(fields: dict[str, Any]) -> dict[str, Any]:
@@ -188,24 +242,93 @@ def _blank_allowed(fields: dict[str, Any]) -> dict[str, Any]:
     return allowed
 
 
+def _null_allowed(fields: dict[str, Any]) -> dict[str, Any]:
+    """In JSON, null counts as not given too."""
+    allowed: dict[str, Any] = {}
+    for name, field in fields.items():
+        field = dict(field)
+        if "enum" in field:
+            field["enum"] = [*field["enum"], None]
+            types = field.get("type")
+            if types is not None:
+                field["type"] = [*(types if isinstance(types, list) else [types]), "null"]
+        elif "anyOf" in field:
+            field["anyOf"] = [*field["anyOf"], {"type": "null"}]
+        else:
+            field["type"] = [field["type"], "null"]
+        allowed[name] = field
+    return allowed
+
+
 def _words(value: bool) -> list[str]:
     return _TRUE_WORDS if value else _FALSE_WORDS
 
+
+def _one_image(fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Exactly one of `fields` holds something: a file part (even an empty one), or a text
+    field that is not empty. Each branch also says the others are empty (or, for the file,
+    absent), so no value drawn for one branch can match another."""
+    branches: list[dict[str, Any]] = []
+    for name in fields:
+        properties: dict[str, Any] = {
+            other: False if other == "image_file" else {"maxLength": 0}
+            for other in fields
+            if other != name
+        }
+        if name != "image_file":
+            properties[name] = {"type": "string", "minLength": 1}
+        branches.append({"required": [name], "properties": properties})
+    return branches
+
+
+def _background(files: bool, nullable: bool) -> list[dict[str, Any]]:
+    """bg_color is a colour (or empty), unless a background image is given."""
+    color = [*COLOR_SCHEMAS, {"type": "null"}] if nullable else COLOR_SCHEMAS
+    branches: list[dict[str, Any]] = [{"properties": {"bg_color": {"anyOf": color}}}]
+    if files:
+        branches.append({"required": ["bg_image_file"]})
+    branches.append(
+        {
+            "required": ["bg_image_url"],
+            "properties": {"bg_image_url": {"type": "string", "minLength": 1}},
+        }
+    )
+    return branches
+
+
+def _body(
+    fields: dict[str, Any], images: tuple[str, ...], *, nullable: bool = False
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": fields,
+        "oneOf": _one_image(images),
+        "anyOf": _background("image_file" in images, nullable),
+    }
+
+
+_TEXT_FIELDS = {k: v for k, v in _FIELDS.items() if not k.endswith("_file")}
+# JSON has real booleans; crop_margin stays text there: the server also takes a number written
+# as an integer (30), but JSON Schema cannot tell 30 from 30.0, which it refuses.
+_JSON_FIELDS = _null_allowed(_blank_allowed(_TEXT_FIELDS))
+
+_EXAMPLE_URL = "http://127.0.0.1:8000/images/uploads/3f2a.jpg"
 
 REMOVEBG_REQUEST: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
             "multipart/form-data": {
-                "schema": {"type": "object", "properties": _blank_allowed(_form(_FIELDS))}
+                "schema": _body(_blank_allowed(_form(_FIELDS)), IMAGE_FIELDS),
+                "example": {"image_url": _EXAMPLE_URL, "size": "auto", "crop": "true"},
+            },
+            "application/x-www-form-urlencoded": {
+                "schema": _body(_blank_allowed(_form(_TEXT_FIELDS)), IMAGE_FIELDS[1:]),
+                "example": {"image_url": _EXAMPLE_URL, "bg_color": "81d4fa"},
             },
             "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": _blank_allowed(
-                        {k: v for k, v in _FIELDS.items() if not k.endswith("_file")}
-                    ),
-                }
+                "schema": _body(_JSON_FIELDS, IMAGE_FIELDS[1:], nullable=True),
+                "example": {"image_url": _EXAMPLE_URL, "format": "png", "crop": True},
             },
         },
     },

@@ -29,7 +29,12 @@ async def store_bytes(uploads: Uploads, key_id: str, data: bytes) -> str:
 
 def decode_b64(text: str) -> bytes:
     # Clients often send a data URL ("data:image/png;base64,...") as it came from a browser.
-    payload = text.split(",", 1)[1] if text.startswith("data:") else text
+    if text.startswith("data:"):
+        if "," not in text:
+            raise InvalidRequest("image_file_b64 is a data URL without its data (no comma)")
+        payload = text.split(",", 1)[1]
+    else:
+        payload = text
     try:
         return base64.b64decode(payload.strip(), validate=False)
     except (binascii.Error, ValueError):
