@@ -30,7 +30,7 @@ from backdrop.engines.models_file import load_catalog
 from backdrop.engines.segmentation import Segmenter
 from backdrop.engines.segmenters import KnownModels, Segmenters
 from backdrop.kinds import GenerationEngine
-from backdrop.orders.desk import ModelCheck, OrderDesk
+from backdrop.orders.desk import OrderDesk
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY, Housekeeper
 from backdrop.orders.lifecycle import Lifecycle, PendingOrder
 from backdrop.orders.lookup import Orders, RecentOrders
@@ -109,7 +109,11 @@ class _NodeBase:
     """What both API-serving nodes share: their services, readiness and the API's view."""
 
     def __init__(
-        self, services: _Services, queue: OrderQueue, view: QueueView, models: ModelCheck
+        self,
+        services: _Services,
+        queue: OrderQueue,
+        view: QueueView,
+        models: Segmenters | KnownModels,
     ) -> None:
         self._services = services
         self.settings = services.settings
@@ -149,6 +153,7 @@ class _NodeBase:
             desk=desk,
             orders=services.orders,
             readiness=self,
+            models=models,
         )
 
     def not_ready(self) -> str | None:
