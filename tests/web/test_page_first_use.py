@@ -20,6 +20,7 @@ from tests.web.browser import DESKTOP, PHONE, broken_images, chromium, screensho
 from tests.web.test_page import _assert_looks_right, _finished, _open, _pixels
 
 LIMIT = 5 * 1024 * 1024
+X = "\u00d7"  # the page writes sizes with the multiplication sign: 4032 X 3024
 
 
 def _small_ball(tmp_path: Path) -> Path:
@@ -41,7 +42,7 @@ def test_every_quality_offered_is_installed_and_gives_a_result(
         _open(page, base_url, api_key)
         expected = [("Balanced", "")] + [
             (label, listing["qualities"][quality])
-            for quality, label in (("best", "Best (about 2× the time)"), ("fast", "Fast"))
+            for quality, label in (("best", f"Best (about 2{X} the time)"), ("fast", "Fast"))
             if quality in listing["qualities"]
         ]
         options = page.locator("#quality option")
@@ -52,7 +53,7 @@ def test_every_quality_offered_is_installed_and_gives_a_result(
         ]
         assert offered == expected
         # Where `make run`'s models are installed, Best is the mirror model, not multiscale.
-        assert ("Best (about 2× the time)", "isnet-general-mirror") in offered
+        assert (f"Best (about 2{X} the time)", "isnet-general-mirror") in offered
         for label, value in offered:
             assert value == "" or value in listing["installed"]
             page.set_input_files("#file", str(ball))
@@ -67,7 +68,7 @@ def test_every_quality_offered_is_installed_and_gives_a_result(
 
 
 def _phone_photo(path: Path, grain: int) -> Path:
-    """A 4032×3024 JPEG over 5 MB, as a phone saves it: fine grain (±`grain`) adds the bytes."""
+    """A 4032x3024 JPEG over 5 MB, as a phone saves it: fine grain (±`grain`) adds the bytes."""
     photo = np.asarray(subject_photo(4032, 3024)[0].convert("RGB"), dtype=np.int16)
     noise = np.random.default_rng(7).integers(-grain, grain + 1, size=photo.shape, dtype=np.int16)
     image = Image.fromarray(np.clip(photo + noise, 0, 255).astype(np.uint8))
@@ -100,11 +101,11 @@ def test_a_phone_photo_over_the_limit_is_shrunk_in_the_page_and_says_so(
         errors = watch_errors(page)
         _open(page, base_url, api_key)
         text, shown = _picked_and_run(page, photo, "re-encoded from 5.3 MB to ")
-        assert "still 4032×3024" in text, text
+        assert f"still 4032{X}3024" in text, text
         assert (shown["width"], shown["height"]) == (4032, 3024)
         screenshot(page, "phone-photo-reencoded-phone")
-        text, shown = _picked_and_run(page, grainy, "resized from 4032×3024 to ")
-        width, height = (int(n) for n in text.split(" to ")[1].split(" ")[0].split("×"))
+        text, shown = _picked_and_run(page, grainy, f"resized from 4032{X}3024 to ")
+        width, height = (int(n) for n in text.split(" to ")[1].split(" ")[0].split(X))
         # The aspect ratio is kept; the largest that fits, so not much smaller than the photo.
         assert abs(width / height - 4032 / 3024) < 0.01 and 2000 < width < 4032, text
         assert (shown["width"], shown["height"]) == (width, height)
@@ -136,7 +137,7 @@ def test_a_text_file_renamed_jpg_is_refused_before_upload(
         screenshot(page, "not-an-image-desktop")
         # With a real photo beside it, the photo is taken and the text file is not.
         page.set_input_files("#file", [str(notes), str(ball)])
-        expect(page.locator("#picked")).to_contain_text("ball.jpg · 480×360")
+        expect(page.locator("#picked")).to_contain_text(f"ball.jpg · 480{X}360")
         expect(page.locator("#run")).to_have_text("Remove background")
         expect(message).to_contain_text("notes.jpg")
         _assert_looks_right(page, errors, DESKTOP["width"])
@@ -231,9 +232,7 @@ def test_results_are_kept_across_a_reload_until_they_expire(
         expect(rows.nth(0)).to_contain_text("ball.jpg")
         expect(rows.nth(1)).to_contain_text("other ball.jpg")
         expect(rows.nth(0)).to_contain_text("0.5 credits · balance after: 9.5")
-        assert [
-            rows.nth(i).locator("text=Result").get_attribute("href") for i in range(2)
-        ] == links
+        assert [rows.nth(i).locator("text=Result").get_attribute("href") for i in range(2)] == links
         expect(page.locator("#message")).to_contain_text("2 earlier results, kept in this browser")
         expect(page.locator("#compare")).to_be_visible()
         shown = _pixels(page, "#after", [(2, 2), (240, 180)])
