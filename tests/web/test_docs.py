@@ -21,6 +21,7 @@ def test_every_endpoint_has_success_and_error_examples(client: TestClient) -> No
         "/external/api/v1/background-generator",
         "/external/api/v1/order-status",
         "/external/api/v1/account",
+        "/external/api/v1/models",
         "/images/{prefix}/{name}",
         "/health",
         "/v1.0/removebg",

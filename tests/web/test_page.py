@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,9 @@ def test_several_images_transparent_with_options_zip_and_touch_up(
             assert sorted(archive.namelist()) == [
                 "ball.mask.png", "ball.png", "small ball.mask.png", "small ball.png",
             ]  # fmt: skip
+            # Dated when it was made (DOS time: local, 2-second steps), not 1980-00-00.
+            for info in archive.infolist():
+                assert abs(datetime(*info.date_time) - datetime.now()) < timedelta(minutes=10)
         screenshot(page, "transparent-two-images-desktop")
 
         # Touch up the first: erase the ball's centre, save, download the corrected cutout.

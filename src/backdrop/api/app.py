@@ -17,7 +17,7 @@ from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
 from backdrop.api.removebg import routes as removebg
 from backdrop.api.responses import Envelope, HealthBody, LiveBody
-from backdrop.api.routes import docs, orders, uploads, web
+from backdrop.api.routes import docs, models, orders, uploads, web
 from backdrop.api.services import ApiServices, Readiness
 from backdrop.observability.metrics import render as render_metrics
 
@@ -63,6 +63,7 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     app.add_middleware(RequestLog)
     app.include_router(uploads.router)
     app.include_router(orders.router)
+    app.include_router(models.router)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.include_router(removebg.router)

@@ -142,6 +142,20 @@ ORDER_STATUS = responses(
 
 ACCOUNT = responses({"credits": 99.5}, _BAD_KEY, _LIMITED)
 
+MODELS = responses(
+    {
+        "defaultModel": "isnet-general",
+        "installed": ["isnet-general", "isnet-general-mirror", "isnet-general-int8"],
+        "qualities": {
+            "fast": "isnet-general-int8",
+            "balanced": "isnet-general",
+            "best": "isnet-general-mirror",
+        },
+    },
+    _BAD_KEY,
+    _LIMITED,
+)
+
 LIVEZ = responses({"status": "ok"})
 
 HEALTH = responses(

@@ -50,6 +50,16 @@ class AccountBody(_Closed):
     credits: float
 
 
+class ModelsBody(_Closed):
+    # The model an order without `model` runs (the "balanced" quality).
+    defaultModel: str
+    # Segmentation model ids whose weights are installed for this server's workers.
+    installed: list[str]
+    # Quality -> the installed model id to send as `model` for it; a quality whose model is
+    # not installed is left out.
+    qualities: dict[str, str]
+
+
 class HealthBody(_Closed):
     status: Literal["ok"]
     version: str

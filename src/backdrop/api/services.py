@@ -22,6 +22,21 @@ class Readiness(Protocol):
         ...
 
 
+class ModelListing(Protocol):
+    """The segmentation models the workers this node queues to can run."""
+
+    @property
+    def default_model(self) -> str: ...
+
+    def installed(self) -> list[str]:
+        """Model ids whose weights are installed."""
+        ...
+
+    def qualities(self) -> dict[str, str]:
+        """Quality ("fast", "balanced", "best") -> the installed model id that answers it."""
+        ...
+
+
 @dataclass(frozen=True)
 class ApiServices:
     settings: Settings
@@ -32,3 +47,4 @@ class ApiServices:
     desk: OrderDesk
     orders: Orders
     readiness: Readiness
+    models: ModelListing

@@ -30,7 +30,7 @@ from backdrop.engines.models_file import load_catalog
 from backdrop.engines.segmentation import Segmenter
 from backdrop.engines.segmenters import KnownModels, Segmenters
 from backdrop.kinds import GenerationEngine
-from backdrop.orders.desk import EngineCheck, ModelCheck, OrderDesk
+from backdrop.orders.desk import EngineCheck, OrderDesk
 from backdrop.orders.housekeeping import SWEEPER_LOCK_KEY, Housekeeper
 from backdrop.orders.lifecycle import Lifecycle, PendingOrder
 from backdrop.orders.lookup import Orders, RecentOrders
@@ -113,7 +113,7 @@ class _NodeBase:
         services: _Services,
         queue: OrderQueue,
         view: QueueView,
-        models: ModelCheck,
+        models: Segmenters | KnownModels,
         engines: EngineCheck,
     ) -> None:
         self._services = services
@@ -155,6 +155,7 @@ class _NodeBase:
             desk=desk,
             orders=services.orders,
             readiness=self,
+            models=models,
         )
 
     def not_ready(self) -> str | None:

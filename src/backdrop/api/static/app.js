@@ -2,12 +2,19 @@
 "use strict";
 
 const KEY_STORAGE = "backdrop.apiKey";
+const RESULTS_STORAGE = "backdrop.results";
+// Result image URLs live 24 h on the server (LightX's lifetime): the list is kept that long,
+// less a minute for the time between the server storing a result and the page seeing it.
+const RESULT_LIFETIME_MS = 24 * 3600 * 1000 - 60 * 1000;
+// The API's upload limit (5 MB); a larger image is re-encoded smaller in the page first.
+const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+const RESIZE_QUALITY = 0.9; // JPEG quality of an image shrunk to fit the limit
 const TYPES = ["image/jpeg", "image/png", "image/webp"];
 const COST = { remove: 0.5, generate: 1 }; // credits per image, as the API charges
 const $ = (id) => document.getElementById(id);
 
 // items: one per picked file, in order; selected: the one shown in the compare view.
-const state = { items: [], selected: null, running: false, touchUp: null };
+const state = { items: [], selected: null, running: false, touchUp: null, picks: 0 };
 
 // ---- API ------------------------------------------------------------------------------
 
@@ -31,6 +38,7 @@ async function api(method, path, body) {
   return data.body;
 }
 
+// file: a File or Blob (a shrunk image is a Blob).
 async function upload(file) {
   if (!TYPES.includes(file.type)) throw new Error("Pick a JPEG, PNG or WebP image");
   const grant = await api("POST", "/external/api/v2/uploadImageUrl", {
@@ -71,6 +79,24 @@ async function waitFor(order, onTick) {
   }
 }
 
+// Only the qualities whose model the server has installed are offered (GET /models).
+const QUALITY_LABELS = [["best", "Best (about 2× the time)"], ["fast", "Fast"]];
+
+async function loadQualities() {
+  if (!apiKey()) return;
+  let listing;
+  try { listing = await api("GET", "/external/api/v1/models"); } catch (_) { return; }
+  const select = $("quality");
+  const current = select.value;
+  const options = [new Option("Balanced", "")];
+  for (const [quality, label] of QUALITY_LABELS) {
+    const model = listing.qualities[quality];
+    if (model && model !== listing.defaultModel) options.push(new Option(label, model));
+  }
+  select.replaceChildren(...options);
+  select.value = options.some((option) => option.value === current) ? current : "";
+}
+
 // ---- what the person chose ----------------------------------------------------------------
 
 function mode() {
@@ -108,12 +134,15 @@ function say(text, isError = false) {
 const formatCredits = (value) => `${Number(value.toFixed(2))}`;
 const credits = (value) => `${formatCredits(value)} credit${value === 1 ? "" : "s"}`;
 
+// The items of picked files (restored results have none: there is nothing to run again).
+const picked = () => state.items.filter((item) => item.file);
+
 function refreshControls() {
   const prompt = isPrompt();
   $("remove-options").hidden = prompt;
   $("prompt-options").hidden = !prompt;
   $("margin-row").hidden = !$("crop").checked;
-  const count = state.items.length;
+  const count = picked().length;
   const missing = !apiKey() ? "Save your API key first."
     : !count ? ""
     : prompt && !$("prompt").value.trim() ? "Write a prompt first."
@@ -156,26 +185,128 @@ function clearResults() {
   $("before").removeAttribute("src");
 }
 
-function pick(files) {
+const megabytes = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+function encode(canvas, quality) {
+  return new Promise((resolve, reject) => canvas.toBlob(
+    (blob) => (blob ? resolve(blob) : reject(new Error("Could not re-encode the image"))),
+    "image/jpeg", quality));
+}
+
+// The largest JPEG (at RESIZE_QUALITY) of the image, keeping its aspect ratio, under `limit`.
+async function shrink(bitmap, limit) {
+  const canvas = document.createElement("canvas");
+  let scale = 1;
+  for (;;) {
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#fff"; // JPEG has no alpha: transparent pixels become white
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    const blob = await encode(canvas, RESIZE_QUALITY);
+    if (blob.size <= limit) return { blob, width: canvas.width, height: canvas.height };
+    // Bytes go roughly with the area: aim just under the limit, at least 5% smaller a step.
+    scale *= Math.min(0.95, Math.sqrt(limit / blob.size) * 0.98);
+  }
+}
+
+// A picked file, opened in the browser first: null when it is not an image it can open.
+async function prepare(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch (_) {
+    return null;
+  }
+  const item = {
+    file, name: file.name, stem: stem(file.name), status: "waiting",
+    width: bitmap.width, height: bitmap.height, upload: file, resized: "",
+  };
+  try {
+    if (file.size > MAX_UPLOAD_BYTES) {
+      const small = await shrink(bitmap, MAX_UPLOAD_BYTES);
+      item.upload = small.blob;
+      const quality = `JPEG quality ${RESIZE_QUALITY * 100}%`;
+      item.resized = small.width === bitmap.width
+        ? `re-encoded from ${megabytes(file.size)} to ${megabytes(small.blob.size)} `
+          + `(${quality}, still ${small.width}×${small.height}) to fit the 5 MB limit`
+        : `resized from ${bitmap.width}×${bitmap.height} to ${small.width}×${small.height} `
+          + `(${quality}, ${megabytes(small.blob.size)}) to fit the 5 MB limit`;
+    }
+  } finally {
+    bitmap.close();
+  }
+  item.previewUrl = URL.createObjectURL(item.upload);
+  return item;
+}
+
+function describe(item) {
+  const size = `${item.width}×${item.height} · ${(item.file.size / 1024).toFixed(0)} KB`;
+  return `${item.name} · ${size}${item.resized ? ` — ${item.resized}` : ""}`;
+}
+
+function showPreview(item) {
+  $("preview").src = item.previewUrl;
+  $("preview").alt = item.name;
+  $("thumbs").querySelectorAll("button").forEach((button, index) => {
+    button.setAttribute("aria-pressed", String(state.items[index] === item));
+  });
+}
+
+async function pick(files) {
   const list = [...files];
   if (!list.length) return;
-  const bad = list.filter((file) => !TYPES.includes(file.type));
+  const token = ++state.picks;
+  const wrongType = list.filter((file) => !TYPES.includes(file.type));
   clearResults();
-  if (bad.length) {
-    say(`Not a JPEG, PNG or WebP image: ${bad.map((file) => file.name).join(", ")}`, true);
+  say("Opening the images…");
+  const items = [];
+  const unreadable = [];
+  for (const file of list.filter((entry) => TYPES.includes(entry.type))) {
+    const item = await prepare(file);
+    if (token !== state.picks) {
+      if (item) URL.revokeObjectURL(item.previewUrl);
+      return; // a newer pick replaced this one
+    }
+    if (item) items.push(item); else unreadable.push(file.name);
   }
-  state.items = list.filter((file) => TYPES.includes(file.type)).map((file) => ({
-    file, stem: stem(file.name), status: "waiting", previewUrl: URL.createObjectURL(file),
-  }));
-  const first = state.items[0];
+  state.items = items;
+  const first = items[0];
   $("preview").hidden = !first;
   $("drop-hint").hidden = Boolean(first);
-  if (first) $("preview").src = first.previewUrl;
+  $("thumbs").replaceChildren(...(items.length > 1 ? items : []).map((item) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.title = item.name;
+    const image = document.createElement("img");
+    image.src = item.previewUrl;
+    image.alt = item.name;
+    button.append(image);
+    button.addEventListener("click", () => showPreview(item));
+    return button;
+  }));
+  $("thumbs").hidden = items.length < 2;
+  if (first) showPreview(first);
   $("picked").hidden = !first;
-  $("picked").textContent = state.items.length === 1
-    ? `${first.file.name} · ${(first.file.size / 1024).toFixed(0)} KB`
-    : `${state.items.length} images: ${state.items.map((item) => item.file.name).join(", ")}`;
-  if (!bad.length) say("");
+  $("picked").replaceChildren(...(items.length === 1 ? [describe(first)]
+    : items.length ? [`${items.length} images: ${items.map((item) => item.name).join(", ")}`,
+      ...items.filter((item) => item.resized).map((item) => {
+        const line = document.createElement("span");
+        line.className = "resized";
+        line.textContent = `${item.name}: ${item.resized}`;
+        return line;
+      })]
+    : []));
+  const problems = [];
+  if (wrongType.length) {
+    problems.push(`Not a JPEG, PNG or WebP image: ${wrongType.map((file) => file.name).join(", ")}`);
+  }
+  if (unreadable.length) {
+    problems.push(`Not an image this browser can open (damaged, or another kind of file `
+      + `renamed): ${unreadable.join(", ")}`);
+  }
+  say(problems.join(". "), problems.length > 0);
   refreshControls();
 }
 
@@ -212,7 +343,7 @@ function renderItem(item) {
   const title = document.createElement("button");
   title.type = "button";
   title.className = "name";
-  title.textContent = item.file.name;
+  title.textContent = item.name;
   title.disabled = item.status !== "done";
   title.addEventListener("click", () => select(item));
   const note = document.createElement("span");
@@ -241,10 +372,11 @@ async function select(item) {
   $("touchup").hidden = true;
   const shown = (item.editedUrls && item.editedUrls[0]) || item.output;
   await loadImage(shown);
-  $("before").src = item.previewUrl;
+  if (item.previewUrl) $("before").src = item.previewUrl; else $("before").removeAttribute("src");
   $("after").src = shown;
-  // A cropped result no longer lines up with the original: it is shown alone.
-  $("compare").classList.toggle("single", Boolean(item.cropped));
+  // A cropped result no longer lines up with the original, and a restored one has none:
+  // it is shown alone.
+  $("compare").classList.toggle("single", Boolean(item.cropped || !item.previewUrl));
   $("compare").hidden = false;
   state.items.forEach(renderItem);
 }
@@ -272,7 +404,7 @@ async function saveTouchUp() {
 async function processOne(item, chosen, options) {
   item.status = "working";
   renderItem(item);
-  const imageUrl = await upload(item.file);
+  const imageUrl = await upload(item.upload);
   let order;
   if (chosen === "prompt") {
     const body = { imageUrl, textPrompt: $("prompt").value.trim() };
@@ -290,6 +422,8 @@ async function processOne(item, chosen, options) {
     $("progress").value = Math.min(95, (options.done + Math.min(fraction, 0.95)) / options.total * 100);
   });
   await loadImage(status.output);
+  item.orderId = order.orderId;
+  item.expiresAt = Date.now() + RESULT_LIFETIME_MS;
   item.output = status.output;
   item.mask = status.mask;
   item.outputName = `${item.stem}.${extension(status.output)}`;
@@ -303,7 +437,8 @@ async function processOne(item, chosen, options) {
 
 async function run() {
   const chosen = mode();
-  const items = state.items;
+  const items = picked();
+  state.items = items;
   state.running = true;
   refreshControls();
   $("result").hidden = false;
@@ -327,7 +462,7 @@ async function run() {
       options.backgroundUrl = await upload($("bg-file").files[0]);
     }
     for (const item of items) {
-      say(`Working on ${item.file.name}…`);
+      say(`Working on ${item.name}…`);
       try {
         await processOne(item, chosen, options);
         if (!state.selected) await select(item);
@@ -337,6 +472,7 @@ async function run() {
       }
       options.done += 1;
       renderItem(item);
+      saveResults(items);
       if (state.items !== items) return; // a new pick replaced this run's list
     }
     const failed = items.filter((item) => item.status === "failed");
@@ -352,6 +488,55 @@ async function run() {
     state.running = false;
     $("progress").hidden = true;
     refreshControls();
+  }
+}
+
+// ---- results kept across reloads, until their URLs expire ------------------------------------
+
+const SAVED_FIELDS = ["name", "stem", "orderId", "output", "mask", "outputName", "cost",
+  "balanceAfter", "cropped", "expiresAt"];
+
+function saveResults(items) {
+  const done = items.filter((item) => item.status === "done")
+    .map((item) => Object.fromEntries(SAVED_FIELDS.map((field) => [field, item[field]])));
+  try {
+    if (done.length) localStorage.setItem(RESULTS_STORAGE, JSON.stringify(done));
+    else localStorage.removeItem(RESULTS_STORAGE);
+  } catch (_) { /* storage full or blocked: the list just is not kept */ }
+}
+
+function savedResults() {
+  let saved = [];
+  try { saved = JSON.parse(localStorage.getItem(RESULTS_STORAGE) || "[]"); } catch (_) { /* unreadable */ }
+  if (!Array.isArray(saved)) return [];
+  const live = saved.filter((entry) => entry && entry.output && entry.expiresAt > Date.now());
+  if (live.length !== saved.length) saveResults(live.map((entry) => ({ ...entry, status: "done" })));
+  return live;
+}
+
+const clock = (ms) => new Date(ms).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+
+async function restoreResults() {
+  const saved = savedResults();
+  if (!saved.length) return;
+  state.items = saved.map((entry) => ({ ...entry, status: "done", restored: true }));
+  $("result").hidden = false;
+  $("result").dataset.state = "done";
+  state.items.forEach(renderItem);
+  $("all-downloads").hidden = state.items.length < 2;
+  const until = Math.min(...state.items.map((item) => item.expiresAt));
+  const count = state.items.length;
+  say(`${count} earlier result${count === 1 ? "" : "s"}, kept in this browser; `
+    + `the links work until ${clock(until)}.`);
+  const first = state.items[0];
+  try {
+    await select(first);
+  } catch (_) {
+    if (state.items[0] !== first) return;
+    // Gone from the server early (deleted, or a restored server): forget the list.
+    saveResults([]);
+    clearResults();
+    say("The earlier results are no longer on the server.", true);
   }
 }
 
@@ -382,6 +567,7 @@ function init() {
     localStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
     refreshControls();
     showCredits();
+    loadQualities();
   });
   $("file").addEventListener("change", () => pick($("file").files));
   const drop = $("drop");
@@ -414,6 +600,8 @@ function init() {
   $("touchup-cancel").addEventListener("click", () => select(state.touchUpItem));
   refreshControls();
   showCredits();
+  loadQualities();
+  restoreResults();
 }
 
 init();

@@ -17,9 +17,19 @@ function crc32(bytes) {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-// files: [{name, bytes: Uint8Array}] → Blob (application/zip).
-function makeZip(files) {
+// A local date and time in MS-DOS's two 16-bit fields (2-second steps, years from 1980).
+function dosDateTime(date) {
+  const year = Math.min(Math.max(date.getFullYear(), 1980), 2107);
+  return {
+    time: (date.getHours() << 11) | (date.getMinutes() << 5) | (date.getSeconds() >> 1),
+    date: ((year - 1980) << 9) | ((date.getMonth() + 1) << 5) | date.getDate(),
+  };
+}
+
+// files: [{name, bytes: Uint8Array}] → Blob (application/zip); entries dated `when` (now).
+function makeZip(files, when = new Date()) {
   const encoder = new TextEncoder();
+  const stamp = dosDateTime(when);
   const parts = [];
   const central = [];
   let offset = 0;
@@ -30,6 +40,8 @@ function makeZip(files) {
     local.setUint32(0, 0x04034b50, true);
     local.setUint16(4, 20, true);
     local.setUint16(6, 0x0800, true); // UTF-8 names
+    local.setUint16(10, stamp.time, true);
+    local.setUint16(12, stamp.date, true);
     local.setUint32(14, crc, true);
     local.setUint32(18, file.bytes.length, true);
     local.setUint32(22, file.bytes.length, true);
@@ -40,6 +52,8 @@ function makeZip(files) {
     entry.setUint16(4, 20, true);
     entry.setUint16(6, 20, true);
     entry.setUint16(8, 0x0800, true);
+    entry.setUint16(12, stamp.time, true);
+    entry.setUint16(14, stamp.date, true);
     entry.setUint32(16, crc, true);
     entry.setUint32(20, file.bytes.length, true);
     entry.setUint32(24, file.bytes.length, true);
