@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SUCCESS_CODE = 2000
 # An absolute path inside a message (not a URL path: those follow a host or a backtick).
 _SERVER_PATH = re.compile(r"(?<![\w`:/])/[^\s;,'`]+")
+_PATH_IN_WORDS = "a location on the server (see its log)"
 # Codes for errors raised by the HTTP layer itself rather than by a domain error.
 _HTTP_ERRORS: dict[int, tuple[int, str]] = {
     404: (4040, "NOT_FOUND"),
@@ -76,7 +77,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(error, WeightsUnavailable):
             # Its detail names paths on the server: whole in the operator's log, not for clients.
             log.warning("%s", error.detail)
-            detail = _SERVER_PATH.sub("<server path>", detail)
+            # Words, not a placeholder: "installed in a location on the server (see its log)".
+            detail = _SERVER_PATH.sub(_PATH_IN_WORDS, detail)
         return error_response(
             error.http_status, error.status_code, error.message, detail, error.headers
         )

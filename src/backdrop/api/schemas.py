@@ -21,6 +21,8 @@ CONTENT_TYPES: list[JsonValue] = [
     "image/jpeg",
     "image/png",
     "image/webp",
+    "image/heic",
+    "image/heif",
     "image/jpg",
     "image/pjpeg",
 ]
@@ -38,7 +40,7 @@ class UploadImageUrlRequest(_Body):
     )
     contentType: str = Field(
         examples=["image/jpeg"],
-        description="image/jpeg, image/png or image/webp",
+        description="image/jpeg, image/png, image/webp or image/heic (image/heif)",
         json_schema_extra={"enum": CONTENT_TYPES},
     )
 
