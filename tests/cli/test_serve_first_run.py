@@ -24,9 +24,7 @@ def test_first_start_prints_the_page_the_key_and_the_next_command(tmp_path: Path
 
         # Another start on the same port fails at once, naming BACKDROP_PORT, and makes no key.
         started = time.monotonic()
-        taken = run_backdrop(
-            "serve", data_dir=tmp_path / "other", BACKDROP_PORT=str(server.port)
-        )
+        taken = run_backdrop("serve", data_dir=tmp_path / "other", BACKDROP_PORT=str(server.port))
         assert taken.returncode == 1
         assert time.monotonic() - started < 8  # before any model loads
         assert f"port {server.port} on 127.0.0.1 is already in use" in taken.stderr
