@@ -142,7 +142,8 @@ class WeightsUnavailable(BackdropError):
     @property
     def public_detail(self) -> str:
         # The detail names paths on the server (where the weights were looked for).
-        return _SERVER_PATH.sub("<server path>", self.detail)
+        # Words, not a placeholder: "installed in a location on the server (see its log)".
+        return _SERVER_PATH.sub("a location on the server (see its log)", self.detail)
 
 
 class ServiceUnavailable(BackdropError):

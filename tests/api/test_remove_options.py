@@ -121,6 +121,8 @@ def test_model_field(client: TestClient, runtime: EmbeddedNode, api_key: str) ->
     assert (status, body["statusCode"]) == (503, 5030)
     assert "backdrop models fetch --model birefnet-absent" in body["body"]["detail"]
     assert str(runtime.settings.models_dir) not in body["body"]["detail"]  # no server paths
+    assert "a location on the server (see its log)" in body["body"]["detail"]
+    assert "<server path>" not in body["body"]["detail"]
 
     named = order(
         client, api_key, "remove-background", {"imageUrl": image_url, "model": "isnet-general"}

@@ -32,6 +32,8 @@ CONTENT_TYPES: list[JsonValue] = [
     "image/jpeg",
     "image/png",
     "image/webp",
+    "image/heic",
+    "image/heif",
     "image/jpg",
     "image/pjpeg",
 ]
@@ -215,7 +217,7 @@ class UploadImageUrlRequest(_Body):
     )
     contentType: str = Field(
         examples=["image/jpeg"],
-        description="image/jpeg, image/png or image/webp",
+        description="image/jpeg, image/png, image/webp or image/heic (image/heif)",
         json_schema_extra={"enum": CONTENT_TYPES},
     )
 

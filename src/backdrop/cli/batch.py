@@ -29,11 +29,12 @@ from rich.progress import (
 from rich.text import Text
 
 from backdrop.client.errors import BackdropClientError
+from backdrop.client.images import NotAnImage
 from backdrop.common.files import write_atomically
 from backdrop.errors import BackdropError
 
 # What a folder is searched for; files named on the command line are always tried.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})
 
 
 class Processor(Protocol):
@@ -120,8 +121,8 @@ def describe(error: BaseException) -> str:
     """A failure in the user's words."""
     if isinstance(error, BackdropError):
         return error.detail
-    if isinstance(error, BackdropClientError):
-        return str(error)
+    if isinstance(error, BackdropClientError | NotAnImage):
+        return str(error)  # already in words; its class name would only add noise
     if isinstance(error, OSError):
         if error.strerror and error.filename:
             return f"{error.strerror}: {error.filename}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -74,27 +75,33 @@ def serve(
     """Run the API server: embedded by default (SQLite, local files, in-process workers), or
     an API node of a cluster with BACKDROP_QUEUE__BACKEND=celery (it loads no model)."""
     from backdrop.api.app import create_app
+    from backdrop.cli.first_run import ReadyBlock, page_url, taken_port_message
     from backdrop.observability.logs import configure_logging
     from backdrop.serving.node import EmbeddedNode, build_node
+    from backdrop.serving.server import PortTaken, check_port_free
     from backdrop.serving.server import serve as run_server
 
     settings = _settings()
     configure_logging(settings.log)
+    # Database migrations are the operator's log, not the first screen a newcomer reads.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if host is not None:
         settings.host = host
     if port is not None:
         settings.port = port
     try:
+        # Before the model loads (seconds): a taken port is said at once, in words.
+        check_port_free(settings.host, settings.port)
+    except PortTaken:
+        console.print(
+            f"[red]error:[/red] {taken_port_message(settings.host, settings.port)}",
+            highlight=False,
+        )
+        raise typer.Exit(code=1) from None
+    try:
         node = build_node(settings)
     except BackdropError as error:
         raise _fail(error) from None
-    if node.keys.count() == 0:
-        new = node.keys.create("default", settings.initial_key_credits)
-        console.print(
-            f"[bold]Created an API key[/bold] '{new.info.name}' with {new.info.credits:g} credits "
-            "(shown once; keep it):"
-        )
-        print(new.secret, flush=True)
     console.print(f"backdrop {backdrop.__version__} on http://{settings.host}:{settings.port}")
     console.print(describe_storage(settings))
     if isinstance(node, EmbeddedNode):
@@ -106,7 +113,16 @@ def serve(
         )
     else:
         console.print(f"API node: orders go to Celery queue {settings.queue.name!r}")
-    run_server(create_app(node.api, node), node, settings)
+
+    def first_key() -> str | None:
+        # Made once the server listens: a start that fails (a taken port, a model that does
+        # not load) makes no key, and the next start makes it.
+        if node.keys.count():
+            return None
+        return node.keys.create("default", settings.initial_key_credits).secret
+
+    ready = ReadyBlock(page_url(settings.host, settings.port), first_key, console)
+    run_server(create_app(node.api, node), node, settings, on_listening=ready)
 
 
 @app.command()
@@ -147,7 +163,7 @@ def models_fetch(
     ] = None,
 ) -> None:
     """Download and verify model weights into the model cache (BACKDROP_MODELS_DIR)."""
-    from backdrop.engines.model_install import fetch_model
+    from backdrop.engines.model_install import fetch_model, is_installed
     from backdrop.engines.models_file import load_catalog
 
     settings = _settings()
@@ -159,7 +175,11 @@ def models_fetch(
         # The graph this CPU will run in its place (engines/choice.py), so `serve` finds it.
         int8_graph = catalog[model_id].int8_graph
         if int8_graph is not None and _cpu_choice(settings).graph == "int8":
-            console.print(f"this CPU runs {int8_graph} in its place: deriving it (minutes, once)")
+            # Said only when it is about to happen: `make run` fetches at every start.
+            if not is_installed(catalog[int8_graph], settings.models_dir):
+                console.print(
+                    f"this CPU runs {int8_graph} in its place: deriving it (minutes, once)"
+                )
             path = fetch_model(int8_graph, settings.models_dir, catalog=catalog)
             console.print(f"{int8_graph}: {path}")
     except BackdropError as error:
@@ -178,10 +198,8 @@ def _cpu_choice(settings: backdrop.settings.Settings) -> RuntimeChoice:
 
 @models_app.command("list")
 def models_list() -> None:
-    """List segmentation models: id, whether installed, licence and source."""
-    from rich.table import Table
-
-    from backdrop.engines.model_install import is_installed
+    """List segmentation models: id, whether installed, licence, source and description."""
+    from backdrop.cli.model_table import model_rows, models_table
     from backdrop.engines.models_file import load_catalog
 
     settings = _settings()
@@ -189,20 +207,9 @@ def models_list() -> None:
         catalog = load_catalog(settings.models_dir, settings.models_config)
     except BackdropError as error:
         raise _fail(error) from None
-    table = Table("id", "installed", "default", "license", "source", "description")
-    # Ids are what people copy into --model: never cut or wrapped, whatever the width.
-    table.columns[0].no_wrap = True
-    table.columns[0].min_width = max((len(m) for m in catalog), default=2)
-    for model in catalog.values():
-        table.add_row(
-            model.model_id,
-            "yes" if is_installed(model, settings.models_dir) else "no",
-            "*" if model.model_id == settings.segmentation_model else "",
-            model.license,
-            model.source,
-            model.description,
-        )
-    Console().print(table)
+    out = Console()
+    rows = model_rows(catalog.values(), settings.models_dir, settings.segmentation_model)
+    out.print(models_table(rows, out.width))
 
 
 # Options shared by `remove` and `generate` (batch runs, local or through a server).
@@ -241,6 +248,14 @@ def _batch_options(
     if server and not api_key:
         console.print("[red]error:[/red] --server needs --api-key (or BACKDROP_API_KEY)")
         raise typer.Exit(code=2)
+    if server:
+        from backdrop.client.core import checked_base_url
+
+        try:
+            checked_base_url(server)
+        except ValueError as error:
+            console.print(f"[red]error:[/red] --server: {error}", highlight=False)
+            raise typer.Exit(code=2) from None
     return BatchOptions(images, output_dir, jobs, overwrite, server, api_key)
 
 

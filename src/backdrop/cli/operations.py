@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,27 @@ from backdrop.kinds import OutputFormat
 
 if TYPE_CHECKING:
     from backdrop.client import Client
+
+# Where a remote operation says something about one image (that it was shrunk to fit).
+Notify = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """The default `Notify`: say nothing."""
+
+
+def _prepared(source: Path, notify: Notify) -> bytes:
+    """What the SDK will upload for `source`, with a line when it had to be shrunk.
+
+    Only remote runs shrink: the API takes at most 5 MB, the local pipeline any size.
+    """
+    from backdrop.client.images import as_upload
+
+    upload = as_upload(source)
+    if upload.note is not None:
+        notify(f"{source}: {upload.note}")
+    return upload.data
+
 
 REMOVE_SUFFIXES = (".png", ".mask.png")
 GENERATE_SUFFIXES = (".jpg",)
@@ -118,13 +140,15 @@ class RemoteRemove:
     client: Client
     background: str
     wish: RemoveWish = field(default_factory=RemoveWish)
+    notify: Notify = _quiet
     suffixes: tuple[str, ...] = field(init=False, default=REMOVE_SUFFIXES)
 
     def __post_init__(self) -> None:
         self.suffixes = remove_suffixes(self.wish.output)
 
     def process(self, source: Path) -> tuple[bytes, ...]:
-        result = self.client.remove_background(source, self.background, **self.wish.api_options())
+        image = _prepared(source, self.notify)
+        result = self.client.remove_background(image, self.background, **self.wish.api_options())
         output = result.output_bytes()
         # Files are named by the format asked for: a server answering another type (LightX
         # knows only PNG) is converted, not misnamed.
@@ -135,12 +159,12 @@ class RemoteRemove:
 class RemoteGenerate:
     client: Client
     wish: GenerateWish
+    notify: Notify = _quiet
     suffixes: tuple[str, ...] = GENERATE_SUFFIXES
 
     def process(self, source: Path) -> tuple[bytes, ...]:
-        result = self.client.generate_background(
-            source, self.wish.prompt, **self.wish.api_options()
-        )
+        image = _prepared(source, self.notify)
+        result = self.client.generate_background(image, self.wish.prompt, **self.wish.api_options())
         return (_as_jpeg(result.output_bytes()),)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ def remove(
             choice = background or "transparent"
             if jobs and is_image_background(choice):
                 choice = client.upload(Path(choice))  # once, not once per image
-            remote = RemoteRemove(client, choice, wish)
+            remote = RemoteRemove(client, choice, wish, _notifier(console))
             return _run_remote(client, remote, jobs, summary, options, console)
     from backdrop.cli.local_background import parse_background
     from backdrop.engines import models_file, placement
@@ -113,7 +114,12 @@ def generate(
     if options.server:
         with _client(options) as client:
             return _run_remote(
-                client, RemoteGenerate(client, wish), jobs, summary, options, console
+                client,
+                RemoteGenerate(client, wish, _notifier(console)),
+                jobs,
+                summary,
+                options,
+                console,
             )
     from backdrop.engines import models_file, placement
     from backdrop.engines.generators import Generators
@@ -130,6 +136,15 @@ def generate(
         settings.limits.max_pixels,
     )
     return _finish(batch.run(local, jobs, summary, workers=options.jobs, console=console), console)
+
+
+def _notifier(console: Console) -> Callable[[str], None]:
+    """A line per remark on one image, above the progress bar."""
+
+    def notify(message: str) -> None:
+        console.print(f"[yellow]note:[/yellow] {message}", highlight=False)
+
+    return notify
 
 
 def _client(options: BatchOptions) -> AbstractContextManager[Client]:

@@ -36,7 +36,7 @@ class ClientCore(ABC, Generic[R]):
         poll: PollSchedule | None,
         clock: Callable[[], float],
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = checked_base_url(base_url)
         self.retry = retry or RetryPolicy()
         self.poll = poll or PollSchedule()
         self._api_key = api_key
@@ -144,6 +144,21 @@ class ClientCore(ABC, Generic[R]):
         )
         response = yield from send_with_retries(request, self.retry, idempotent=idempotent)
         return protocol.parse_envelope(response)
+
+
+def checked_base_url(base_url: str) -> str:
+    """`base_url` without a trailing slash; one without http(s):// is refused with the fix.
+
+    httpx would only fail at the first request, as a transport error that reads like a server
+    that is down ("could not reach ...").
+    """
+    url = base_url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(
+            f"the server address {base_url!r} has no scheme: use http://{url} "
+            "(or https:// where the server has TLS)"
+        )
+    return url
 
 
 def _as_order(order: str | Order) -> Order:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backdrop.errors import CorruptImage, ImageTooLarge, UnsupportedMediaType
@@ -21,11 +22,18 @@ from backdrop.imaging.formats import (
     PIL_FORMAT_BY_TYPE,
     SNIFF_LENGTH,
     SUPPORTED_TYPES,
+    SUPPORTED_WORDS,
     describe_bytes,
+    same_type,
     sniff_content_type,
     type_label,
 )
 from backdrop.imaging.inspect import ImageInfo, inspect_image
+
+# Pillow opens HEIC/HEIF through pillow-heif's plugin; every decode of an upload (the upload
+# check, its process pool, the worker) imports this module, so registering here covers them.
+# Thumbnails are not needed: only the primary image is decoded.
+pillow_heif.register_heif_opener(thumbnails=False)
 
 # Modes that carry an alpha channel of their own.
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -78,7 +86,7 @@ def load_image(source: bytes | Path, *, max_pixels: int, complete: bool = False)
     content_type = sniff_content_type(head)
     if content_type is None:
         raise UnsupportedMediaType(
-            f"the bytes are not a JPEG, PNG or WebP image (they look like {describe_bytes(head)})"
+            f"the bytes are not a {SUPPORTED_WORDS} image (they look like {describe_bytes(head)})"
         )
     inspect_image(data, max_pixels=max_pixels)
     if complete:
@@ -111,9 +119,10 @@ def _check_type(head: bytes, content_type: str) -> None:
     """Refuse an unsupported declared type, or bytes that are not of the declared type."""
     if content_type not in SUPPORTED_TYPES:
         raise UnsupportedMediaType(
-            f"{content_type!r} is not supported; send image/jpeg, image/png or image/webp"
+            f"{content_type!r} is not supported; "
+            "send image/jpeg, image/png, image/webp or image/heic"
         )
-    if sniff_content_type(head) != content_type:
+    if not same_type(content_type, sniff_content_type(head)):
         raise UnsupportedMediaType(
             f"the bytes are not a {type_label(content_type)} image "
             f"(they look like {describe_bytes(head)})"

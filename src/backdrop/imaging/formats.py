@@ -3,26 +3,47 @@
 from __future__ import annotations
 
 # The sniffing is shared with the client package, which imports no server code.
-from backdrop.common.magic import SNIFF_LENGTH, sniff_content_type
+from backdrop.common.magic import HEIF_TYPES, SNIFF_LENGTH, heif_brands, sniff_content_type
 
-__all__ = ["SNIFF_LENGTH", "sniff_content_type"]
+__all__ = ["HEIF_TYPES", "SNIFF_LENGTH", "heif_brands", "same_type", "sniff_content_type"]
 
-EXTENSION_BY_TYPE: dict[str, str] = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+EXTENSION_BY_TYPE: dict[str, str] = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    # iPhones' default; decoded by pillow-heif (decode.py registers its Pillow plugin).
+    "image/heic": "heic",
+    "image/heif": "heif",
+}
 SUPPORTED_TYPES: frozenset[str] = frozenset(EXTENSION_BY_TYPE)
+# For messages: what a client may send.
+SUPPORTED_WORDS = "JPEG, PNG, WebP or HEIC"
 
 # Pillow's plugin name per type, so a decoder can be pinned to the declared format.
 PIL_FORMAT_BY_TYPE: dict[str, str] = {
     "image/jpeg": "JPEG",
     "image/png": "PNG",
     "image/webp": "WEBP",
+    "image/heic": "HEIF",
+    "image/heif": "HEIF",
 }
+
+
+def same_type(declared: str, sniffed: str | None) -> bool:
+    """Whether bytes sniffed as `sniffed` are of the `declared` type.
+
+    image/heic and image/heif name one container; senders use either for the same file.
+    """
+    if declared in HEIF_TYPES:
+        return sniffed in HEIF_TYPES
+    return sniffed == declared
 
 
 def type_label(content_type: str) -> str:
     """A short human name for a supported type: "JPEG", "PNG", "WebP"."""
-    return {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}.get(
-        content_type, content_type
-    )
+    labels = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
+    labels |= {"image/heic": "HEIC", "image/heif": "HEIF"}
+    return labels.get(content_type, content_type)
 
 
 def describe_bytes(head: bytes) -> str:
@@ -37,8 +58,9 @@ def describe_bytes(head: bytes) -> str:
             return label
     if head[4:8] == b"ftyp":
         brand = head[8:12]
-        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-            return "a HEIC image (not supported)"
+        if brand in (b"msf1", b"hevc", b"mif1"):
+            # Accepted HEIC is sniffed above: this is a sequence or another codec's HEIF.
+            return "a HEIF sequence or non-HEVC HEIF file (not supported)"
         if brand in (b"avif", b"avis"):
             return "an AVIF image (not supported)"
         return "an MP4/QuickTime file"

@@ -3,8 +3,8 @@
 Decoding cost is not bounded by the file size: a 1.35 MB progressive JPEG of 6144x6144 grey
 made of thousands of identical empty scans takes libjpeg about a minute, because every scan
 walks the whole coefficient buffer again. This module walks the container's structure (JPEG
-markers, PNG chunks, WebP RIFF chunks) in time linear in the file size and refuses what no
-normal encoder writes, before a decoder gets to spend CPU on it. Errors are domain errors;
+markers, PNG chunks, WebP RIFF chunks, HEIF boxes) in time linear in the file size and refuses
+what no normal encoder writes, before a decoder gets to spend CPU on it. Errors are domain errors;
 their messages name the image, never a server path.
 """
 
@@ -16,7 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from backdrop.errors import BackdropError, CorruptImage, ImageTooLarge, UnsupportedMediaType
-from backdrop.imaging.formats import describe_bytes, sniff_content_type
+from backdrop.imaging.formats import (
+    SUPPORTED_WORDS,
+    describe_bytes,
+    heif_brands,
+    sniff_content_type,
+)
 
 # Progressive encoders write about 10 scans (libjpeg's default script: 10 for colour, 6 for
 # grey; mozjpeg's optimised scripts stay under 20) and baseline files one per component at
@@ -35,6 +40,11 @@ BYTES_PER_CHUNK = 1024
 # Only the first frame of an animation is used (Pillow decodes frame 0 and no other), but a
 # long animation is never needed and libwebp's demuxer indexes every frame when it opens one.
 MAX_FRAMES = 100
+# HEIF boxes walked (top level and inside `meta`): a phone photo has about 10 top-level and 10
+# meta boxes; items (the tiles of a grid, thumbnails, Exif) are about 50 for 12 MP. Each item
+# is a separate HEVC stream libheif sets up, so their count bounds the decode's fixed costs.
+MAX_HEIF_BOXES = 256
+MAX_HEIF_ITEMS = 1024
 
 _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # C4 DHT, C8 JPG, CC DAC
 _JPEG_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}  # RSTn and TEM have no length
@@ -65,7 +75,7 @@ def inspect_image(data: bytes, *, max_pixels: int) -> ImageInfo:
     content_type = sniff_content_type(data[:32])
     if content_type is None:
         raise UnsupportedMediaType(
-            f"the bytes are not a JPEG, PNG or WebP image (they look like {describe_bytes(data)})"
+            f"the bytes are not a {SUPPORTED_WORDS} image (they look like {describe_bytes(data)})"
         )
     inspect: Callable[[bytes, int], ImageInfo] = _INSPECTORS[content_type]
     try:
@@ -268,8 +278,120 @@ def _check_frames(frames: int, label: str) -> None:
         )
 
 
+# --- HEIF (HEIC) ---------------------------------------------------------------------------
+
+
+def _inspect_heif(data: bytes, max_pixels: int) -> ImageInfo:
+    """Walk the ISO-BMFF boxes: ftyp, then `meta`'s primary item and its `ispe` (its size).
+
+    Every `ispe` is checked against the pixel limit, not only the primary's: libheif may set
+    up any item (a grid's tiles, thumbnails), so none may claim an absurd size.
+    """
+    brands = heif_brands(data[:256])
+    if brands is None:
+        raise CorruptImage("the HEIF image does not start with its file type box (ftyp)")
+    content_type = "image/heic" if brands[0] != b"mif1" else "image/heif"
+    meta: tuple[int, int] | None = None
+    for name, start, end in _heif_boxes(data, 0, len(data)):
+        if name == b"meta":
+            if meta is not None:
+                raise CorruptImage("the HEIF image has more than one metadata box (meta)")
+            meta = (start, end)
+    if meta is None:
+        raise CorruptImage("the HEIF image has no metadata box (meta)")
+    width, height = _heif_primary_size(data, meta[0] + 4, meta[1], max_pixels)
+    return ImageInfo(content_type, width, height)
+
+
+def _heif_boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the boxes between `start` and `end`, bounded."""
+    boxes: list[tuple[bytes, int, int]] = []
+    position = start
+    while position + 8 <= end:
+        size, name = struct.unpack_from(">I4s", data, position)
+        header = 8
+        if size == 1:  # a 64-bit size follows the type
+            size = struct.unpack_from(">Q", data, position + 8)[0]
+            header = 16
+        elif size == 0:  # the box runs to the end of its parent
+            size = end - position
+        if size < header or position + size > end:
+            raise CorruptImage(f"the HEIF image has a box ({name!r}) that runs past its end")
+        boxes.append((name, position + header, position + size))
+        if len(boxes) > MAX_HEIF_BOXES:
+            raise CorruptImage(f"the HEIF image has more than {MAX_HEIF_BOXES} boxes in one level")
+        position += size
+    return boxes
+
+
+def _heif_primary_size(data: bytes, start: int, end: int, max_pixels: int) -> tuple[int, int]:
+    """The primary item's size from `meta` (after its version and flags): pitm, ipco, ipma."""
+    boxes = {name: (s, e) for name, s, e in _heif_boxes(data, start, end)}
+    for needed in (b"pitm", b"iinf", b"iprp"):
+        if needed not in boxes:
+            raise CorruptImage(f"the HEIF image's metadata has no {needed.decode()} box")
+    primary = _heif_item_id(data, boxes[b"pitm"][0])
+    _check_heif_items(data, boxes[b"iinf"][0])
+    properties = {name: (s, e) for name, s, e in _heif_boxes(data, *boxes[b"iprp"])}
+    if b"ipco" not in properties or b"ipma" not in properties:
+        raise CorruptImage("the HEIF image has no item properties (ipco, ipma)")
+    sizes: dict[int, tuple[int, int]] = {}
+    for index, (name, s, _) in enumerate(_heif_boxes(data, *properties[b"ipco"]), start=1):
+        if name == b"ispe":
+            width, height = struct.unpack_from(">II", data, s + 4)  # after version and flags
+            check_pixels(width, height, max_pixels)
+            sizes[index] = (width, height)
+    for index in _heif_associations(data, properties[b"ipma"][0], primary):
+        if index in sizes:
+            return sizes[index]
+    raise CorruptImage("the HEIF image's primary item has no size (ispe)")
+
+
+def _heif_item_id(data: bytes, position: int) -> int:
+    version = data[position]
+    if version == 0:
+        return int(struct.unpack_from(">H", data, position + 4)[0])
+    return int(struct.unpack_from(">I", data, position + 4)[0])
+
+
+def _check_heif_items(data: bytes, position: int) -> None:
+    version = data[position]
+    fmt = ">H" if version == 0 else ">I"
+    count = struct.unpack_from(fmt, data, position + 4)[0]
+    if count > MAX_HEIF_ITEMS:
+        raise CorruptImage(
+            f"the HEIF image has {count} items; photos have tens, at most "
+            f"{MAX_HEIF_ITEMS} are accepted"
+        )
+
+
+def _heif_associations(data: bytes, position: int, item: int) -> list[int]:
+    """The property indexes (1-based, into ipco) that `ipma` associates with `item`."""
+    version, flags = data[position], int.from_bytes(data[position + 1 : position + 4], "big")
+    count = struct.unpack_from(">I", data, position + 4)[0]
+    if count > MAX_HEIF_ITEMS:
+        raise CorruptImage(f"the HEIF image has property associations for {count} items")
+    position += 8
+    id_size = 2 if version < 1 else 4
+    index_size = 2 if flags & 1 else 1
+    for _ in range(count):
+        item_id = int.from_bytes(data[position : position + id_size], "big")
+        associations = data[position + id_size]
+        position += id_size + 1
+        if item_id == item:
+            mask = 0x7FFF if index_size == 2 else 0x7F  # the high bit flags "essential"
+            return [
+                int.from_bytes(data[at : at + index_size], "big") & mask
+                for at in range(position, position + associations * index_size, index_size)
+            ]
+        position += associations * index_size
+    return []
+
+
 _INSPECTORS: dict[str, Callable[[bytes, int], ImageInfo]] = {
     "image/jpeg": _inspect_jpeg,
     "image/png": _inspect_png,
     "image/webp": _inspect_webp,
+    "image/heic": _inspect_heif,
+    "image/heif": _inspect_heif,
 }

@@ -35,7 +35,7 @@ from backdrop.errors import (
 )
 from backdrop.imaging.compose import encode_jpeg
 from backdrop.imaging.decode import load_image
-from backdrop.imaging.formats import sniff_content_type
+from backdrop.imaging.formats import same_type, sniff_content_type
 from backdrop.imaging.inspect import inspect_image
 from backdrop.imaging.isolation import DecodePool
 from backdrop.imaging.output import render
@@ -201,7 +201,7 @@ class OrderRunner:
         # Uploads straight to a bucket are not seen by an API node: their type is checked here.
         declared = job.declared_types.get(key)
         actual = sniff_content_type(data[:32])
-        if declared is not None and actual is not None and actual != declared:
+        if declared is not None and actual is not None and not same_type(declared, actual):
             raise UnsupportedMediaType(
                 f"the uploaded bytes are {actual}, but the upload URL was for {declared}"
             )

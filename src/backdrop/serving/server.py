@@ -8,10 +8,13 @@ exits 0.
 
 from __future__ import annotations
 
+import errno
 import logging
 import resource
 import signal
+import socket
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Protocol
 
@@ -46,10 +49,22 @@ class Drainable(Protocol):
 class DrainingServer(uvicorn.Server):
     """uvicorn.Server whose first SIGTERM/SIGINT drains the node before stopping."""
 
-    def __init__(self, config: uvicorn.Config, node: Drainable) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        node: Drainable,
+        on_listening: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self._node = node
         self._drain_started = False
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # uvicorn exits inside startup when it cannot bind: getting here means it listens.
+        if self.started and self._on_listening is not None:
+            self._on_listening()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # uvicorn re-raises a captured signal after it stops, which would end the process
@@ -69,8 +84,35 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
 
 
-def serve(app: FastAPI, node: Drainable, settings: Settings) -> None:
-    """Run `app` until a signal has drained it."""
+class PortTaken(Exception):
+    """Another process listens on the address `serve` was asked to bind."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind and release (host, port) as uvicorn will, to find a taken port in milliseconds.
+
+    `serve` checks before loading the model, which takes seconds; a race with another process
+    taking the port in between still ends in uvicorn's own error.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn does: a port left in TIME_WAIT by a stopped server is free to reuse.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortTaken(f"{host}:{port}") from error
+            raise
+
+
+def serve(
+    app: FastAPI,
+    node: Drainable,
+    settings: Settings,
+    on_listening: Callable[[], None] | None = None,
+) -> None:
+    """Run `app` until a signal has drained it; `on_listening` runs once it accepts connections."""
     server_settings = settings.connections
     open_files = raise_open_files(server_settings.open_files)
     guard = ConnectionGuard(
@@ -97,4 +139,4 @@ def serve(app: FastAPI, node: Drainable, settings: Settings) -> None:
         # Requests still open after the drain get this long before they are cancelled.
         timeout_graceful_shutdown=10,
     )
-    DrainingServer(config, node).run()
+    DrainingServer(config, node, on_listening).run()

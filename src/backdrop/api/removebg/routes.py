@@ -56,6 +56,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 )
 async def removebg(
     request: Request,
+    response: Response,
     key: KeyDep,
     desk: DeskDep,
     uploads: UploadsDep,
@@ -72,6 +73,9 @@ async def removebg(
         # Decoding the mask and zipping are CPU work: off the event loop.
         result = await asyncio.to_thread(answer_for, output, mask, options, zipped)
         headers = result.headers(from_cents(COST_CENTS[Operation.REMOVE_BACKGROUND]), detected)
+        # The answer is a Response of its own, so FastAPI drops what the key dependency set
+        # on `response`; every keyed answer carries the X-RateLimit-* headers (README).
+        headers |= rate_limit_headers(response)
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(result.json(), headers=headers)
         # The bytes are an image (or a zip) from this origin: never to be sniffed as anything.
@@ -81,6 +85,15 @@ async def removebg(
     zipped = call.fields.format == "zip"
     detected = call.fields.type if call.fields.type != "auto" else "other"
     return await desk.deliver(key.id, accepted.order.id, request.is_disconnected, answer)
+
+
+def rate_limit_headers(response: Response) -> dict[str, str]:
+    """The X-RateLimit-* headers `current_key` put on the route's response."""
+    return {
+        name: value
+        for name, value in response.headers.items()
+        if name.lower().startswith("x-ratelimit-")
+    }
 
 
 async def _create_order(

@@ -22,7 +22,7 @@ async def store_bytes(uploads: Uploads, key_id: str, data: bytes) -> str:
     content_type = sniff_content_type(data[:SNIFF_LENGTH])
     if content_type is None:
         raise UnsupportedMediaType(
-            f"the image is {describe_bytes(data[:SNIFF_LENGTH])}; send a JPEG, PNG or WebP"
+            f"the image is {describe_bytes(data[:SNIFF_LENGTH])}; send a JPEG, PNG, WebP or HEIC"
         )
     return await uploads.keep(key_id, data, content_type)
 
