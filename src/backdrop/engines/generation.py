@@ -24,6 +24,15 @@ Framing = Literal["place", "keep"]
 FRAMINGS: tuple[Framing, ...] = ("place", "keep")
 
 
+def check_framing(value: object) -> Framing:
+    """`value` as a framing; "place" when it is missing (params stored before framing)."""
+    if value is None or value == "place":
+        return "place"
+    if value == "keep":
+        return "keep"
+    raise ValueError(f"unknown framing {value!r}; known: {', '.join(FRAMINGS)}")
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """What every generation engine gets: the photo, the subject's alpha and the wishes."""

@@ -105,3 +105,13 @@ def test_keep_gives_the_bytes_of_the_unplaced_engine(generator: StudioGenerator)
     )
     digest = hashlib.sha256(generator.generate(request).tobytes()).hexdigest()
     assert digest == KEPT_SHA256
+
+
+def test_framing_is_stored_with_the_order_and_old_params_read_as_place() -> None:
+    from backdrop.kinds import Operation
+    from backdrop.orders.params import GenerationParams, from_json, to_json
+
+    kept = GenerationParams(prompt="studio", framing="keep")
+    assert from_json(Operation.GENERATE_BACKGROUND, to_json(kept)) == kept
+    older = {"prompt": "studio", "seed": None, "negative_prompt": None, "engine": None}
+    assert from_json(Operation.GENERATE_BACKGROUND, older) == GenerationParams(prompt="studio")
