@@ -293,6 +293,13 @@ class _GenerationOptions(_Body):
     engine: Annotated[str | None, WithJsonSchema(_or_null({"enum": ENGINES}))] = Field(
         None, max_length=40, description="studio (default) or diffusion", examples=["studio"]
     )
+    framing: Literal["place", "keep"] | None = Field(
+        None,
+        description="place (default): the subject is scaled to a good share of the frame, "
+        "centred and stood on the scene's floor; keep: it stays where and as large as it is "
+        "in the photo. The diffusion engine always keeps it.",
+        examples=["place"],
+    )
 
 
 def _required(*names: str) -> Any:

@@ -35,6 +35,13 @@ app.add_typer(models_app, name="models")
 console = Console(stderr=True, soft_wrap=True)
 
 
+class FramingChoice(enum.StrEnum):
+    """--framing: where the generated picture puts the subject."""
+
+    place = "place"
+    keep = "keep"
+
+
 class QualityChoice(enum.StrEnum):
     fast = "fast"
     balanced = "balanced"
@@ -370,6 +377,12 @@ def generate(
     engine: Annotated[
         str | None, typer.Option(help="Generation engine: studio (default) or diffusion.")
     ] = None,
+    framing: Annotated[
+        FramingChoice | None,
+        typer.Option(
+            help="place (default): scale, centre and ground the subject; keep: its framing."
+        ),
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print the studio scene recipe for --prompt and stop.")
     ] = False,
@@ -398,7 +411,12 @@ def generate(
         raise typer.Exit(code=2)
     settings = _settings()
     options = _batch_options(images, output_dir, jobs, overwrite, server, api_key)
-    wish = GenerateWish(prompt=prompt, seed=seed, engine=engine)
+    wish = GenerateWish(
+        prompt=prompt,
+        seed=seed,
+        engine=engine,
+        framing=framing.value if framing is not None else None,
+    )
     _run_batch(
         lambda: runs.generate(
             settings, options, wish, model or settings.segmentation_model, console

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from backdrop.engines import pipeline
-from backdrop.engines.generation import BackgroundGenerator
+from backdrop.engines.generation import BackgroundGenerator, Framing
 from backdrop.engines.segmentation import Segmenter
 from backdrop.imaging.compose import encode_jpeg, encode_png
 from backdrop.imaging.decode import load_image
@@ -106,6 +106,7 @@ class GenerateWish:
     prompt: str
     seed: int | None = None
     engine: str | None = None
+    framing: Framing | None = None  # None: the default, "place"
 
     def api_options(self) -> dict[str, Any]:
         """backdrop's optional API fields; none are sent unless given (LightX knows none)."""
@@ -114,6 +115,8 @@ class GenerateWish:
             options["seed"] = self.seed
         if self.engine is not None:
             options["engine"] = self.engine
+        if self.framing is not None:
+            options["framing"] = self.framing
         return options
 
 
@@ -128,7 +131,12 @@ class LocalGenerate:
     def process(self, source: Path) -> tuple[bytes, ...]:
         image = load_image(source, max_pixels=self.max_pixels)
         result = pipeline.generate_background(
-            image, self.segmenter, self.generator, self.wish.prompt, seed=self.wish.seed
+            image,
+            self.segmenter,
+            self.generator,
+            self.wish.prompt,
+            seed=self.wish.seed,
+            framing=self.wish.framing or "place",
         )
         return (encode_jpeg(result),)
 

@@ -80,6 +80,7 @@ class DiffusionGenerator:
 
         Without a seed the prompt seeds the noise, so the same request gives the same bytes
         (on the same hardware and library versions).
+        `request.framing` is ignored: inpainting keeps the subject where it is in the photo.
         """
         image = request.image.convert("RGB")
         width, height = image.size

@@ -8,7 +8,7 @@ Which class an id builds is engines/generators.py's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +17,20 @@ from PIL import Image
 from backdrop.engines.engine import Engine
 from backdrop.errors import UnknownModel
 from backdrop.kinds import GenerationEngine
+
+# "place": the subject is cut out by its box, scaled to a good share of the frame, centred and
+# stood on the scene's floor; "keep": it stays exactly where and as large as it is in the photo.
+Framing = Literal["place", "keep"]
+FRAMINGS: tuple[Framing, ...] = ("place", "keep")
+
+
+def check_framing(value: object) -> Framing:
+    """`value` as a framing; "place" when it is missing (params stored before framing)."""
+    if value is None or value == "place":
+        return "place"
+    if value == "keep":
+        return "keep"
+    raise ValueError(f"unknown framing {value!r}; known: {', '.join(FRAMINGS)}")
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,8 @@ class GenerationRequest:
     negative_prompt: str | None = None
     # A reference photo whose palette and light the new background should take (studio).
     style_image: Image.Image | None = None
+    # Where the subject goes in the frame; an engine that cannot move it keeps it (diffusion).
+    framing: Framing = "place"
 
 
 class BackgroundGenerator(Engine, Protocol):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from backdrop.engines.generation import BackgroundGenerator, GenerationRequest
+from backdrop.engines.generation import BackgroundGenerator, Framing, GenerationRequest
 from backdrop.engines.segmentation import Segmenter
 from backdrop.imaging import compose
 from backdrop.observability.metrics import MODEL_TIME
@@ -95,8 +95,10 @@ def generate_background(
     seed: int | None = None,
     negative_prompt: str | None = None,
     style_image: Image.Image | None = None,
+    framing: Framing = "place",
 ) -> Image.Image:
-    """The subject on a new background built from `prompt`, at the input's size."""
+    """The subject on a new background built from `prompt`, at the input's size; `framing`
+    says whether the engine may place the subject ("place") or keeps the photo's ("keep")."""
     alpha = subject_alpha(image, segmenter)
     request = GenerationRequest(
         image=image.convert("RGB"),
@@ -105,5 +107,6 @@ def generate_background(
         seed=seed,
         negative_prompt=negative_prompt,
         style_image=style_image.convert("RGB") if style_image is not None else None,
+        framing=framing,
     )
     return generator.generate(request)

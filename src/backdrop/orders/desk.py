@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 from backdrop.accounts.admission import Admission
 from backdrop.db.models import StoredImage
+from backdrop.engines.generation import Framing
 from backdrop.errors import (
     BackdropError,
     ClientGone,
@@ -85,6 +86,7 @@ class GenerationWish:
     negative_prompt: str | None = None
     engine: str | None = None
     style_image_key: str | None = None
+    framing: Framing | None = None  # None: the default, "place"
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,7 @@ class OrderDesk:
             negative_prompt=negative,
             engine=engine,
             style_key=wish.style_image_key,
+            framing=wish.framing or "place",
         )
         return Accepted(self._create(key_id, operation, image_key, params, megapixels), expected)
 

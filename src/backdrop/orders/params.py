@@ -13,6 +13,7 @@ from typing import Any
 from PIL import Image
 
 from backdrop.engines import pipeline
+from backdrop.engines.generation import Framing, check_framing
 from backdrop.imaging.colors import parse_color
 from backdrop.imaging.output import OutputOptions
 from backdrop.kinds import Operation
@@ -57,6 +58,7 @@ class GenerationParams:
     negative_prompt: str | None = None
     engine: str | None = None
     style_key: str | None = None
+    framing: Framing = "place"
 
     def image_keys(self) -> list[str]:
         return [self.style_key] if self.style_key else []
@@ -97,6 +99,7 @@ def to_json(params: OrderParams) -> dict[str, Any]:
             "negative_prompt": params.negative_prompt,
             "engine": params.engine,
             "style_key": params.style_key,
+            "framing": params.framing,
         }
     background: dict[str, Any]
     if isinstance(params.background, ImageBackground):
@@ -122,6 +125,8 @@ def from_json(operation: Operation, data: dict[str, Any]) -> OrderParams:
             negative_prompt=data.get("negative_prompt"),
             engine=data.get("engine"),
             style_key=data.get("style_key"),
+            # Params stored before framing existed have none: they get the default.
+            framing=check_framing(data.get("framing")),
         )
     raw = data.get("background") or {"kind": "transparent"}
     background: BackgroundSpec

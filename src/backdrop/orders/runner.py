@@ -230,6 +230,7 @@ class OrderRunner:
                 seed=params.seed,
                 negative_prompt=params.negative_prompt,
                 style_image=self._load(job, style_key) if style_key else None,
+                framing=params.framing,
             )
             return _Outputs(_Output(f"{stem}.jpg", "image/jpeg", encode_jpeg(generated)))
         cutout = pipeline.remove_background(

@@ -44,10 +44,13 @@ def closest_pairs(
     )
     alpha = np.asarray(matte).copy()
     outside = alpha == 0
+    # "keep": the subject stays inside the matte, so `outside` is all scene (placed, it would
+    # grow over part of it and make every pair look alike there).
     backgrounds = {
-        p: np.asarray(generator.generate(GenerationRequest(photo, alpha, p)), dtype=np.float32)[
-            outside
-        ]
+        p: np.asarray(
+            generator.generate(GenerationRequest(photo, alpha, p, framing="keep")),
+            dtype=np.float32,
+        )[outside]
         for p in dict.fromkeys(prompts)
     }
     pairs = [

@@ -115,7 +115,7 @@ def test_any_int_is_a_seed(generator: StudioGenerator) -> None:
 )
 def test_subject_pixels_are_kept(generator: StudioGenerator, prompt: str) -> None:
     image, alpha = noisy_subject(width=160, height=200, left=50, right=110, top=40, bottom=170)
-    result = generator.generate(GenerationRequest(image, alpha, prompt, seed=5))
+    result = generator.generate(GenerationRequest(image, alpha, prompt, seed=5, framing="keep"))
     opaque = alpha == 255
     change = np.abs(np.asarray(image).astype(int)[opaque] - np.asarray(result).astype(int)[opaque])
     assert change.mean() <= 8
@@ -153,7 +153,9 @@ def test_the_subject_casts_a_shadow_below_it(generator: StudioGenerator) -> None
     flat = Image.new("RGB", (160, 120), (128, 128, 128))
     empty = np.zeros_like(alpha)
     with_subject = np.asarray(
-        generator.generate(GenerationRequest(flat, alpha, "plain white studio background", seed=9))
+        generator.generate(
+            GenerationRequest(flat, alpha, "plain white studio background", seed=9, framing="keep")
+        )
     ).astype(float)
     without = np.asarray(
         generator.generate(GenerationRequest(flat, empty, "plain white studio background", seed=9))
@@ -200,6 +202,7 @@ class TestStudioContract(GenerationContract):
 
     # The studio engine nudges the subject toward the scene light (at most ±3 %).
     subject_tolerance: ClassVar[float] = 8.0
+    places_subject: ClassVar[bool] = True
 
     @pytest.fixture
     def generator(self, understanding: PromptUnderstanding) -> StudioGenerator:

@@ -124,6 +124,7 @@ def _generate(
         negative_prompt=body.negativePrompt,
         engine=body.engine,
         style_image_key=style_key,
+        framing=body.framing,
     )
     return desk.generate_background(key.id, image_key, wish, operation)
 

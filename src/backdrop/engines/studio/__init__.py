@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from backdrop.engines.engine import Lazy
-from backdrop.engines.generation import GenerationRequest
+from backdrop.engines.generation import Framing, GenerationRequest
 from backdrop.engines.studio.composite import (
     decontaminate,
     depth_of_field,
@@ -27,6 +27,7 @@ from backdrop.engines.studio.composite import (
 )
 from backdrop.engines.studio.layers import F, grain
 from backdrop.engines.studio.lighting import grade
+from backdrop.engines.studio.placement import place
 from backdrop.engines.studio.recipe import Light, Palette, Recipe
 from backdrop.engines.studio.scenes import Stage, render_scene
 from backdrop.engines.studio.understanding import PromptUnderstanding
@@ -88,6 +89,7 @@ class StudioGenerator:
 
         Without a seed the prompt seeds the scene, so the same request gives the same bytes.
         The negative prompt removes what it names (see `understanding._apply_negative`).
+        The subject is placed in the frame (`placement`) unless `request.framing` is "keep".
         """
         image, alpha = request.image.convert("RGB"), request.alpha
         width, height = image.size
@@ -98,12 +100,26 @@ class StudioGenerator:
         )
         seed %= 2**64
         recipe = self.explain(request.prompt, request.style_image, request.negative_prompt)
-        return render(vary(recipe, seed), image, alpha, seed)
+        return render(vary(recipe, seed), image, alpha, seed, request.framing)
 
 
-def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> Image.Image:
-    """Paint `recipe` behind the subject of `image` (matte `alpha`), at the image's size."""
+def render(
+    recipe: Recipe,
+    image: Image.Image,
+    alpha: np.ndarray,
+    seed: int,
+    framing: Framing = "place",
+) -> Image.Image:
+    """Paint `recipe` behind the subject of `image` (matte `alpha`), at the image's size.
+
+    Placed, the subject is moved first and the scene is laid out round its new box, so the
+    floor (which the scenes build from the subject's base) is where it stands.
+    """
     width, height = image.size
+    subject = np.asarray(image, dtype=np.float32) / 255.0
+    placed = place(image, alpha) if framing == "place" else None
+    if placed is not None:
+        subject, alpha = placed
     scale = min(1.0, WORK_SIDE / max(width, height))
     work_w, work_h = max(8, round(width * scale)), max(8, round(height * scale))
     small = np.asarray(
@@ -129,13 +145,15 @@ def render(recipe: Recipe, image: Image.Image, alpha: np.ndarray, seed: int) -> 
     if found is not None:
         shadow = shadow_map(matte, box, horizon, recipe.light)
         backdrop = (backdrop * (1.0 - shadow[..., None])).astype(np.float32)
-    return _composite(backdrop, image, alpha, recipe.light, stage)
+    return _composite(backdrop, subject, alpha, recipe.light, stage, clean=placed is not None)
 
 
 def _composite(
-    backdrop: F, image: Image.Image, alpha: np.ndarray, light: Light, stage: Stage
+    backdrop: F, subject: F, alpha: np.ndarray, light: Light, stage: Stage, *, clean: bool
 ) -> Image.Image:
-    width, height = image.size
+    """The subject (colours 0..1) over the backdrop; `clean`: its edges are already free of
+    the old background (a placed subject is decontaminated before it is resampled)."""
+    height, width = alpha.shape
     pixels = np.clip(backdrop * 255.0 + 0.5, 0, 255).astype(np.uint8)
     full = Image.fromarray(pixels)
     if full.size != (width, height):
@@ -146,7 +164,6 @@ def _composite(
     a = alpha.astype(np.float32) / 255.0
     if not a.any():
         return _to_image(background)
-    subject = np.asarray(image, dtype=np.float32) / 255.0
     # Only the subject's bounding box (with a margin) needs the edge work.
     rows, cols = np.flatnonzero(a.max(axis=1) > 0), np.flatnonzero(a.max(axis=0) > 0)
     margin = max(4, round(0.02 * max(width, height)))
@@ -154,7 +171,8 @@ def _composite(
     x0, x1 = max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)
     crop = (slice(y0, y1), slice(x0, x1))
     s, m, b = subject[crop], a[crop], background[crop]
-    s = decontaminate(s, m)
+    if not clean:
+        s = decontaminate(s, m)
     s = harmonise(s, m, b, light)
     s = light_wrap(s, m, b, light)
     background[crop] = s * m[..., None] + b * (1.0 - m[..., None])
