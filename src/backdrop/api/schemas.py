@@ -140,15 +140,8 @@ BLANK_PATTERN = f"^{WHITESPACE}*$"
 # out for the schema: ECMA-262's `\s` is another set.
 WHITE_SPACE: tuple[tuple[int, int], ...] = (
     (0x0009, 0x000D),
-    (0x0020, 0x0020),
-    (0x0085, 0x0085),
-    (0x00A0, 0x00A0),
-    (0x1680, 0x1680),
-    (0x2000, 0x200A),
-    (0x2028, 0x2029),
-    (0x202F, 0x202F),
-    (0x205F, 0x205F),
-    (0x3000, 0x3000),
+    (0x0020, 0x0020),  # str.strip's 0x1C-0x1F (information separators) are not in it
+    *SPACES[2:],
 )
 IMAGE_URL_SCHEMA = f"^https?://[^{_class(WHITE_SPACE)}]+$"
 # maxLength counts the whitespace around the prompt too (the server counts the trimmed text):
