@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page
+
+from tests.conftest import jpeg_bytes, subject_photo
 from tests.web.browser import DESKTOP, chromium, screenshot, watch_errors
 
 
@@ -31,3 +36,51 @@ def test_docs_render_every_operation(base_url: str) -> None:
         screenshot(page, "docs")
         assert errors == []
         assert all(url.startswith(base_url) for url in requests), requests
+
+
+def _operation(page: Page, path: str) -> Locator:
+    return page.locator(".opblock", has=page.locator(".opblock-summary-path", has_text=path))
+
+
+def _try_it_out(operation: Locator) -> str:
+    """Execute the operation as a person would, and read the status Swagger shows."""
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table .response .response-col_status").first
+    status.wait_for(timeout=60_000)
+    return status.inner_text().strip()
+
+
+def test_try_it_out_works_with_the_authorize_button(
+    base_url: str, api_key: str, tmp_path: Path
+) -> None:
+    """The key is typed once (Authorize), operations are grouped by API, and "Try it out"
+    sends what it shows: an upload URL as the example stands, a photo through remove.bg."""
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg_bytes(subject_photo(320, 240)[0]))
+    with chromium() as browser:
+        page = browser.new_page(viewport=DESKTOP)
+        errors = watch_errors(page)
+        page.goto(f"{base_url}/docs")
+        page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+        groups = page.locator(".opblock-tag-section h3 .nostyle span").all_inner_texts()
+        assert groups[:4] == ["LightX", "remove.bg", "Account", "Health"]
+        page.locator("button.authorize").first.click()
+        page.locator(".modal-ux input[type=text]").fill(api_key)
+        page.locator(".modal-ux button.authorize").click()
+        page.locator(".modal-ux button.close-modal").click()
+
+        upload = _operation(page, "/external/api/v2/uploadImageUrl")
+        upload.locator(".opblock-summary").click()
+        upload.locator("button.try-out__btn").click()
+        assert _try_it_out(upload) == "200"
+
+        removebg = _operation(page, "/v1.0/removebg")
+        removebg.locator(".opblock-summary").click()
+        removebg.locator("button.try-out__btn").click()
+        removebg.locator("input[type=file]").first.set_input_files(str(photo))
+        assert _try_it_out(removebg) == "200", removebg.locator(
+            ".live-responses-table"
+        ).inner_text()
+        assert "image/png" in removebg.locator(".live-responses-table").inner_text()
+        screenshot(page, "docs-try-it-out")
+        assert errors == []

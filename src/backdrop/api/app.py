@@ -10,14 +10,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 import backdrop
-from backdrop.api import examples
+from backdrop.api import examples, tags
 from backdrop.api.deps import ReadinessDep
 from backdrop.api.envelope import error_response, install_error_handlers, success
 from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
 from backdrop.api.removebg import routes as removebg
 from backdrop.api.responses import Envelope, HealthBody, LiveBody
-from backdrop.api.routes import docs, models, orders, uploads, web
+from backdrop.api.routes import account, docs, orders, uploads, web
 from backdrop.api.services import ApiServices, Readiness
 from backdrop.observability.metrics import render as render_metrics
 
@@ -54,6 +54,7 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
         # /docs is served by routes.docs from local files (no CDN); ReDoc needs a CDN.
         docs_url=None,
         redoc_url=None,
+        openapi_tags=tags.OPENAPI_TAGS,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -63,13 +64,14 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     app.add_middleware(RequestLog)
     app.include_router(uploads.router)
     app.include_router(orders.router)
-    app.include_router(models.router)
+    app.include_router(account.router)
     app.include_router(web.router)
     app.include_router(docs.router)
     app.include_router(removebg.router)
 
     @app.get(
         "/health",
+        tags=[tags.HEALTH],
         response_model=Envelope[HealthBody],
         summary="200 when the server can take orders",
         responses=examples.HEALTH,
@@ -78,13 +80,17 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
         return _readiness(readiness)
 
     @app.get(
-        "/readyz", summary="Readiness: 200 when the server takes orders", responses=examples.HEALTH
+        "/readyz",
+        tags=[tags.HEALTH],
+        summary="Readiness: 200 when the server takes orders",
+        responses=examples.HEALTH,
     )
     def readyz(readiness: ReadinessDep) -> Any:
         return _readiness(readiness)
 
     @app.get(
         "/livez",
+        tags=[tags.HEALTH],
         response_model=Envelope[LiveBody],
         summary="Liveness: 200 while the process answers",
         responses=examples.LIVEZ,

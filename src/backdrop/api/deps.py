@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import APIKeyHeader
 
 from backdrop.accounts.admission import Admission
 from backdrop.accounts.api_keys import KeyInfo
@@ -57,11 +58,22 @@ AdmissionDep = Annotated[Admission, Depends(_admission)]
 ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 
 
+# Declared as a security scheme, so /docs has an Authorize button that sends it with every
+# "Try it out"; auto_error=False: a missing key is answered by the key check, in each API's
+# own error shape, not by FastAPI.
+API_KEY_HEADER = APIKeyHeader(
+    name="x-api-key",
+    scheme_name="apiKey",
+    description="Your API key (`backdrop keys create`); remove.bg clients send it as X-Api-Key.",
+    auto_error=False,
+)
+
+
 def current_key(
     request: Request,
     response: Response,
     services: ServicesDep,
-    x_api_key: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Security(API_KEY_HEADER)] = None,
 ) -> KeyInfo:
     """The calling key, its request counted; answers carry its X-RateLimit-* headers.
 

@@ -296,6 +296,17 @@ def _background(files: bool, nullable: bool) -> list[dict[str, Any]]:
     return branches
 
 
+def _left_empty(fields: dict[str, Any]) -> dict[str, Any]:
+    """Text fields without a default shown empty: Swagger UI's "Try it out" otherwise fills
+    each with a sample made from its pattern, and sends them all, which no server takes."""
+    return {
+        name: field
+        if "default" in field or field.get("format") == "binary"
+        else field | {"example": ""}
+        for name, field in fields.items()
+    }
+
+
 def _body(
     fields: dict[str, Any], images: tuple[str, ...], *, nullable: bool = False
 ) -> dict[str, Any]:
@@ -319,7 +330,7 @@ REMOVEBG_REQUEST: dict[str, Any] = {
         "required": True,
         "content": {
             "multipart/form-data": {
-                "schema": _body(_blank_allowed(_form(_FIELDS)), IMAGE_FIELDS),
+                "schema": _body(_left_empty(_blank_allowed(_form(_FIELDS))), IMAGE_FIELDS),
                 "example": {"image_url": _EXAMPLE_URL, "size": "auto", "crop": "true"},
             },
             "application/x-www-form-urlencoded": {

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from backdrop.accounts.api_keys import KeyInfo
 from backdrop.accounts.credits import COST_CENTS, from_cents
+from backdrop.api import tags
 from backdrop.api.deps import BasesDep, DeskDep, KeyDep, SettingsDep, UploadsDep
 from backdrop.api.removebg import examples
 from backdrop.api.removebg.errors import PREFIX, RemoveBgRoute
@@ -30,7 +31,7 @@ from backdrop.settings import Settings
 from backdrop.storage.fetch import FetchPolicy
 from backdrop.uploads.service import Uploads
 
-router = APIRouter(prefix=PREFIX, route_class=RemoveBgRoute, tags=["remove.bg compatible"])
+router = APIRouter(prefix=PREFIX, route_class=RemoveBgRoute, tags=[tags.REMOVEBG])
 
 # Room for an image and a background image, base64-encoded (4/3 larger), plus the fields.
 BODY_FACTOR = 3

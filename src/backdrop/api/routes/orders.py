@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 
 from backdrop.accounts.api_keys import KeyInfo
-from backdrop.api import examples
+from backdrop.api import examples, tags
 from backdrop.api.deps import BasesDep, DeskDep, KeyDep, OrdersDep, SettingsDep
 from backdrop.api.envelope import success
-from backdrop.api.responses import AccountBody, Envelope, OrderCreatedBody, OrderStatusBody
+from backdrop.api.responses import Envelope, OrderCreatedBody, OrderStatusBody
 from backdrop.api.schemas import (
     BackgroundGeneratorRequest,
     OrderStatusRequest,
@@ -23,7 +23,7 @@ from backdrop.kinds import Operation
 from backdrop.orders.desk import Accepted, GenerationWish, OrderDesk, RemovalWish
 from backdrop.settings import Settings
 
-router = APIRouter(prefix="/external/api/v1")
+router = APIRouter(prefix="/external/api/v1", tags=[tags.LIGHTX])
 
 
 def _accepted(settings: Settings, accepted: Accepted) -> dict[str, Any]:
@@ -150,13 +150,3 @@ def order_status(
     if order.failure_reason:
         result["reason"] = order.failure_reason
     return success(result)
-
-
-@router.get(
-    "/account",
-    response_model=Envelope[AccountBody],
-    summary="The calling key's credit balance",
-    responses=examples.ACCOUNT,
-)
-def account(key: KeyDep) -> dict[str, Any]:
-    return success({"credits": key.credits})

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from backdrop.api import examples
+from backdrop.api import examples, tags
 from backdrop.api.deps import AdmissionDep, BasesDep, KeyDep, UploadsDep
 from backdrop.api.envelope import success
 from backdrop.api.responses import Envelope, UploadImageUrlBody
@@ -17,7 +17,7 @@ from backdrop.errors import InvalidRequest
 from backdrop.storage.object_keys import validate_key
 from backdrop.uploads.signing import UploadGrant
 
-router = APIRouter()
+router = APIRouter(tags=[tags.LIGHTX])
 # Images are served from the API's own origin: a browser must take them as the type they are
 # sent with, never sniff an upload into HTML or script.
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}

@@ -1,4 +1,4 @@
-"""Which segmentation models this server can run, and which one answers each quality."""
+"""The calling key's account: its balance, and the models (and qualities) it can use."""
 
 from __future__ import annotations
 
@@ -6,12 +6,22 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from backdrop.api import examples
+from backdrop.api import examples, tags
 from backdrop.api.deps import KeyDep, ServicesDep
 from backdrop.api.envelope import success
-from backdrop.api.responses import Envelope, ModelsBody
+from backdrop.api.responses import AccountBody, Envelope, ModelsBody
 
-router = APIRouter(prefix="/external/api/v1")
+router = APIRouter(prefix="/external/api/v1", tags=[tags.ACCOUNT])
+
+
+@router.get(
+    "/account",
+    response_model=Envelope[AccountBody],
+    summary="The calling key's credit balance",
+    responses=examples.ACCOUNT,
+)
+def account(key: KeyDep) -> dict[str, Any]:
+    return success({"credits": key.credits})
 
 
 @router.get(
