@@ -49,8 +49,15 @@ def _json_integer(value: object) -> object:
 # JSON's integers: a number without a fraction (2253.0 too, as JSON Schema counts it), never
 # true or false, never a string of digits.
 JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+# Bounded JsonInts for optional fields: the bounds go before the validator, since after it
+# pydantic writes them into the schema as `ge`/`le`, which JSON Schema does not know.
+_CropMargin = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_json_integer)]
+# At most 2**53 - 1: larger integers lose digits in JSON parsers that read numbers as
+# doubles (JavaScript, and schema-driven test generators).
+_Seed = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_json_integer)]
 # A maximum long side in pixels.
-_LongSide = Annotated[JsonInt, Field(ge=1, le=20_000)]
+_LongSide = Annotated[int, Field(ge=1, le=20_000), BeforeValidator(_json_integer)]
 # Image URLs are ones this server handed out: absolute http(s) URLs.
 IMAGE_URL = r"^https?://[^\s]+$"
 
@@ -245,10 +252,8 @@ class RemoveBackgroundRequest(_Body):
     crop: bool | None = Field(
         None, description="Crop output and mask to the subject (alpha >= 0.5) plus cropMargin"
     )
-    cropMargin: JsonInt | None = Field(
+    cropMargin: _CropMargin | None = Field(
         None,
-        ge=0,
-        le=10_000,
         description="Pixels of the input kept around the subject",
     )
     size: Literal["preview", "full"] | _LongSide | None = Field(
@@ -265,12 +270,8 @@ class RemoveBackgroundRequest(_Body):
 class _GenerationOptions(_Body):
     """Optional fields beyond LightX; a LightX client never sends them."""
 
-    seed: JsonInt | None = Field(
-        # At most 2**53 - 1: larger integers lose digits in JSON parsers that read numbers
-        # as doubles (JavaScript, and schema-driven test generators).
+    seed: _Seed | None = Field(
         None,
-        ge=0,
-        le=2**53 - 1,
         description="Same seed and inputs give the same image",
     )
     negativePrompt: Annotated[str | None, WithJsonSchema(NEGATIVE_PROMPT_SCHEMA)] = Field(

@@ -297,12 +297,13 @@ def _background(files: bool, nullable: bool) -> list[dict[str, Any]]:
 
 
 def _left_empty(fields: dict[str, Any]) -> dict[str, Any]:
-    """Text fields without a default shown empty: Swagger UI's "Try it out" otherwise fills
-    each with a sample made from its pattern, and sends them all, which no server takes."""
+    """Text fields without a default get "" (what leaving one empty means): Swagger UI's
+    "Try it out" otherwise fills each with a sample made from its pattern and sends them all,
+    which no server takes."""
     return {
         name: field
         if "default" in field or field.get("format") == "binary"
-        else field | {"example": ""}
+        else field | {"default": ""}
         for name, field in fields.items()
     }
 
