@@ -18,7 +18,8 @@ def test_first_start_prints_the_page_the_key_and_the_next_command(tmp_path: Path
             time.sleep(0.1)
         log = server.log()
         assert f"Open http://127.0.0.1:{server.port}/ and paste this key" in log
-        assert f"--server {server.base_url} --api-key {server.api_key}" in log
+        assert f"--server {server.base_url} --api-key <the key above>" in log
+        assert server.api_key not in log  # the log (stderr) never holds a secret
         assert "alembic" not in log and "Running upgrade" not in log
         assert "deriving it" not in log
 

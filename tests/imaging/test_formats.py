@@ -50,7 +50,13 @@ def test_gif_is_not_sniffed_even_when_pillow_wrote_it() -> None:
 
 
 def test_extensions_cover_exactly_the_supported_types() -> None:
-    assert set(EXTENSION_BY_TYPE) == SUPPORTED_TYPES == {"image/jpeg", "image/png", "image/webp"}
+    assert set(EXTENSION_BY_TYPE) == SUPPORTED_TYPES == {
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/heic",
+        "image/heif",
+    }
     assert EXTENSION_BY_TYPE["image/jpeg"] == "jpg"
 
 
@@ -63,7 +69,7 @@ def test_extensions_cover_exactly_the_supported_types() -> None:
         (b"", "an empty file"),
         (b"GIF87a....", "a GIF image (not supported)"),
         (b"%PDF-1.7\n", "a PDF document"),
-        (b"\x00\x00\x00\x18ftypheic\x00\x00", "a HEIC image (not supported)"),
+        (b"\x00\x00\x00\x18ftypavif\x00\x00", "an AVIF image (not supported)"),
         (b"\x00\x01\x02\xfe\xfd\x80\x81", "unrecognised binary data"),
     ],
 )

@@ -51,14 +51,15 @@ class ReadyBlock:
                 highlight=False,
             )
             print(secret, flush=True)
-            key = secret
+            # The console is the server's log: the secret is printed once, on stdout only.
+            key = "<the key above>"
         else:
             self.console.print(f"Open {self.url} and paste your API key.", highlight=False)
             self.console.print(
                 "No key at hand? `backdrop keys create --credits 10` (same BACKDROP_DATA_DIR).",
                 highlight=False,
             )
-            key = "YOUR_KEY"
+            key = "<your key>"
         self.console.print(
             "Next, in another terminal: "
             f"backdrop remove photo.jpg -o cutouts --server {base} --api-key {key}",
