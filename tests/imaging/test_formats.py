@@ -50,13 +50,17 @@ def test_gif_is_not_sniffed_even_when_pillow_wrote_it() -> None:
 
 
 def test_extensions_cover_exactly_the_supported_types() -> None:
-    assert set(EXTENSION_BY_TYPE) == SUPPORTED_TYPES == {
-        "image/jpeg",
-        "image/png",
-        "image/webp",
-        "image/heic",
-        "image/heif",
-    }
+    assert (
+        set(EXTENSION_BY_TYPE)
+        == SUPPORTED_TYPES
+        == {
+            "image/jpeg",
+            "image/png",
+            "image/webp",
+            "image/heic",
+            "image/heif",
+        }
+    )
     assert EXTENSION_BY_TYPE["image/jpeg"] == "jpg"
 
 
