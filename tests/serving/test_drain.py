@@ -13,10 +13,10 @@ from tests.conftest import jpeg_bytes, subject_photo
 from tests.servers import Server, start_server
 
 API = "/external/api"
-# A 12 MP order is quoted 5 s x (1 + 12) / 2 = 32.5 s until one is measured: the second is
-# done in about 65 s, within the bound; the third (about 97 s away) is over it.
+# Until one is measured, a 12 MP removal is quoted 5 s x 0.8 fixed + 5 s x 0.2 per MP x 12
+# = 16 s: the second is done in about 32 s, within the bound; the third (48 s) is over it.
 SETTINGS = {
-    "BACKDROP_WORKER__MAX_WAIT_SECONDS": "80",
+    "BACKDROP_WORKER__MAX_WAIT_SECONDS": "40",
     "BACKDROP_WORKER__DEFAULT_RESPONSE_SECONDS": "5",
 }
 
