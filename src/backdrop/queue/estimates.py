@@ -29,11 +29,11 @@ _DEFAULT_WEIGHT = 0.01
 # The share of a 1 MP order's time that does not grow with the pixels, before any run says
 # otherwise. A removal is mostly the model at 1024²; a generation also renders its scene at
 # the photo's size. (On a 2-core Zen 4: removal 0.5 s + 0.09 s/MP, generation 0.6 s + 0.5
-# s/MP, bench/ESTIMATES.md.)
+# s/MP, growing faster past 4 MP: bench/ESTIMATES.md.)
 FIXED_SHARE: dict[str, float] = {
     Operation.REMOVE_BACKGROUND: 0.8,
-    Operation.GENERATE_BACKGROUND: 0.5,
-    Operation.PRODUCT_PHOTOSHOOT: 0.5,
+    Operation.GENERATE_BACKGROUND: 0.6,
+    Operation.PRODUCT_PHOTOSHOOT: 0.6,
 }
 _OTHER_FIXED_SHARE = 0.5
 
