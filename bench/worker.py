@@ -6,8 +6,9 @@ of input it answers {"maxrss_mb": N}. Run by bench/run.py; not a user tool.
 
 Contenders (the same ISNet weights, 2 threads each):
 - backdrop: `pipeline.subject_alpha` with the default engine (`placement.create_segmenter`,
-  refinement included) on the default runtime, exactly what `remove` uses: the fp32 file derived from the shipped
-  one, run by OpenVINO (bf16 on a CPU that has it; engines/inference.py).
+  refinement included) on the default runtime, exactly what `remove` uses: the fp32 file
+  derived from the shipped one, run by OpenVINO (bf16 on a CPU that has it;
+  engines/inference.py).
 - backdrop_ort: the same, run by onnxruntime instead (the runtime's share of the speed).
 - backdrop_int8: the same engine on the int8 file (`--quality fast`).
 - backdrop_best: the same engine on the two-scale file (`--quality best`).
