@@ -229,7 +229,9 @@ class Uploads:
     def image_size(self, key_id: str, object_key: str) -> tuple[int, int]:
         """Width and height of an uploaded image of `key_id`, from its header only."""
         # Another key's image URL is refused before anything of it is read.
-        self.owned_image(key_id, object_key)
+        image = self.owned_image(key_id, object_key)
+        if image.width is not None and image.height is not None:
+            return image.width, image.height  # kept when its upload was checked
         # From the container only: a direct upload to a bucket has not been verified yet.
         data = self._store.read(object_key)
         return inspect_image(data, max_pixels=self._settings.limits.max_pixels).size
