@@ -16,6 +16,8 @@ from PIL import Image
 
 from backdrop.errors import UnableToProcess
 from backdrop.imaging.compose import encode_jpeg, encode_png
+from backdrop.imaging.layout import Layout, layout_from_params
+from backdrop.imaging.shadows import ShadowSpec
 from backdrop.kinds import Channels, OutputFormat
 
 CONTENT_TYPES: dict[OutputFormat, str] = {
@@ -40,6 +42,9 @@ class OutputOptions:
     crop_margin: int = 0  # pixels of the input image kept around the subject when cropping
     max_side: int | None = None  # longest side of the result; None = the input's size
     channels: Channels = "rgba"
+    # Where the subject goes on the canvas, and the shadow under it; None: as it was.
+    layout: Layout | None = None
+    shadow: ShadowSpec | None = None
 
     @property
     def content_type(self) -> str:
@@ -52,7 +57,15 @@ class OutputOptions:
     @classmethod
     def from_params(cls, params: dict[str, Any] | None) -> OutputOptions:
         """The options stored by `to_params`; an order stored without them gets the defaults."""
-        return cls(**params) if params else cls()
+        if not params:
+            return cls()
+        values = dict(params)
+        layout, shadow = values.pop("layout", None), values.pop("shadow", None)
+        return cls(
+            **values,
+            layout=layout_from_params(layout) if layout else None,
+            shadow=ShadowSpec(**shadow) if shadow else None,
+        )
 
 
 @dataclass(frozen=True)
