@@ -36,7 +36,7 @@ class ConnectionGuard:
     # header names the client behind the proxy; those clients' wrong-key lockout and rate
     # limits still count per client (api/proxy_headers.py), and the proxy's own limits
     # bound how many connections each of them holds.
-    exempt: Callable[[str], bool] = lambda address: False
+    exempt: Callable[[str], bool] = field(default=lambda address: False)
     _per_address: Counter[str] = field(default_factory=Counter)
     _total: int = 0
 
