@@ -31,9 +31,9 @@ PROXY_LOCATION = """
 
 
 def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if Path(path).is_file()), None
-    )
+    """Debian's nginx, also when /usr/sbin is not on a non-root PATH; None if not installed."""
+    sbin = Path("/usr/sbin/nginx")
+    return shutil.which("nginx") or (str(sbin) if sbin.is_file() else None)
 
 
 def nginx_config(root: Path, port: int, upstreams: list[str]) -> str:
