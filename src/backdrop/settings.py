@@ -6,12 +6,14 @@ at import time.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from backdrop.kinds import DEFAULT_MODEL, GenerationEngine
 
@@ -218,7 +220,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Path("data")
     # Where the service is reached from outside (behind a proxy); URLs handed out start with it.
+    # Unset behind a trusted proxy: URLs follow the host and scheme the proxy forwards.
     public_url: str | None = None
+    # Addresses or networks (IPv4/IPv6, CIDR) of the reverse proxies in front of this node;
+    # only their forwarded headers are believed (api/forwarded.py). Empty: none, not even
+    # loopback: by default every local process would be a proxy that can claim any address.
+    # Env: a JSON list or comma-separated, `BACKDROP_TRUSTED_PROXIES=127.0.0.1,10.0.0.0/8`.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Which headers those proxies write: X-Forwarded-For/-Proto/-Host (nginx, HAProxy, most
+    # load balancers) or RFC 7239 Forwarded. Only one family is read: a proxy passes the
+    # other family through from the client untouched, so reading both would let it lie.
+    forwarded_headers: Literal["x-forwarded", "forwarded"] = "x-forwarded"
     # SQLAlchemy URL; default: SQLite in the data dir.
     database_url: str | None = None
     models_dir: Path = Path.home() / ".cache" / "backdrop" / "models"
@@ -249,6 +261,33 @@ class Settings(BaseSettings):
     connections: ConnectionSettings = ConnectionSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     log: LogSettings = LogSettings()
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        """A JSON list or a comma-separated string (what an operator types in an env file)."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"not a JSON list of addresses: {error}") from None
+        return [entry for entry in (part.strip() for part in value.split(",")) if entry]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, entries: list[str]) -> list[str]:
+        # A typo here would silently trust no one (or the wrong hosts): refuse it at start.
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry.strip())
+            except ValueError as error:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network: {error} (write e.g. "
+                    "10.0.0.5, 10.0.0.0/8 or fd00::/8; host names are not accepted)"
+                ) from None
+        return [entry.strip() for entry in entries]
 
     @property
     def resolved_database_url(self) -> str:

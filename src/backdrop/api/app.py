@@ -13,8 +13,10 @@ import backdrop
 from backdrop.api import examples, tags
 from backdrop.api.deps import ReadinessDep
 from backdrop.api.envelope import error_response, install_error_handlers, success
+from backdrop.api.forwarded import TrustedProxies
 from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
+from backdrop.api.proxy_headers import ProxyHeaders
 from backdrop.api.removebg import routes as removebg
 from backdrop.api.responses import Envelope, HealthBody, LiveBody
 from backdrop.api.routes import account, docs, orders, uploads, web
@@ -60,8 +62,16 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     install_error_handlers(app)
     removebg_bytes = services.settings.limits.max_upload_bytes * removebg.BODY_FACTOR
     app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger={removebg.PATH: removebg_bytes})
-    # Added last, so it is outermost: it sees every answer, errors included.
+    # Added after the others, so it is outside them: it sees every answer, errors included.
     app.add_middleware(RequestLog)
+    # Outermost: the access line, the per-address limits and the URLs handed out all see the
+    # client and host a trusted proxy forwarded.
+    settings = services.settings
+    app.add_middleware(
+        ProxyHeaders,
+        trusted=TrustedProxies.parse(settings.trusted_proxies),
+        family=settings.forwarded_headers,
+    )
     app.include_router(uploads.router)
     app.include_router(orders.router)
     app.include_router(account.router)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import h11
@@ -30,6 +31,12 @@ class ConnectionGuard:
     max_per_address: int
     header_timeout: float
     body_timeout: float
+    # Addresses the per-address cap does not apply to: trusted reverse proxies, whose
+    # connections carry many clients. The cap acts when a connection opens, before any
+    # header names the client behind the proxy; those clients' wrong-key lockout and rate
+    # limits still count per client (api/proxy_headers.py), and the proxy's own limits
+    # bound how many connections each of them holds.
+    exempt: Callable[[str], bool] = field(default=lambda address: False)
     _per_address: Counter[str] = field(default_factory=Counter)
     _total: int = 0
 
@@ -37,18 +44,21 @@ class ConnectionGuard:
         if self._total >= self.max_connections:
             CONNECTIONS_REFUSED.labels("server_full").inc()
             return False
-        if self._per_address[address] >= self.max_per_address:
+        counted = not self.exempt(address)
+        if counted and self._per_address[address] >= self.max_per_address:
             CONNECTIONS_REFUSED.labels("address_full").inc()
             return False
         self._total += 1
-        self._per_address[address] += 1
+        if counted:
+            self._per_address[address] += 1
         return True
 
     def release(self, address: str) -> None:
         self._total -= 1
-        self._per_address[address] -= 1
-        if self._per_address[address] <= 0:
-            del self._per_address[address]
+        if address in self._per_address:
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
 
     @property
     def open_connections(self) -> int:

@@ -21,6 +21,7 @@ from typing import Protocol
 import uvicorn
 from fastapi import FastAPI
 
+from backdrop.api.forwarded import TrustedProxies
 from backdrop.serving.connections import ConnectionGuard, guarded_protocol
 from backdrop.settings import Settings
 
@@ -120,12 +121,17 @@ def serve(
         max_per_address=server_settings.max_connections_per_address,
         header_timeout=server_settings.header_timeout_seconds,
         body_timeout=server_settings.body_timeout_seconds,
+        # A proxy's connections carry many clients: only the server-wide cap applies to them.
+        exempt=TrustedProxies.parse(settings.trusted_proxies).trusts,
     )
     log.info(
-        "open files %d; at most %d connections, %d per address",
+        "open files %d; at most %d connections, %d per address%s",
         open_files,
         guard.max_connections,
         guard.max_per_address,
+        f" (trusted proxies exempt: {', '.join(settings.trusted_proxies)})"
+        if settings.trusted_proxies
+        else "",
     )
     config = uvicorn.Config(
         app,
@@ -136,6 +142,9 @@ def serve(
         # print signed upload URLs.
         access_log=False,
         log_config=None,
+        # The app reads forwarded headers itself, from BACKDROP_TRUSTED_PROXIES only
+        # (api/proxy_headers.py); uvicorn's would trust loopback and FORWARDED_ALLOW_IPS.
+        proxy_headers=False,
         # Requests still open after the drain get this long before they are cancelled.
         timeout_graceful_shutdown=10,
     )
