@@ -11,7 +11,7 @@ REMOVEBG_NPM := remove.bg@1.3.0
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup setup-test model test-models browser node-clients run test lint clean
+.PHONY: setup setup-test model test-models browser nginx node-clients run test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ model: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# The proxy tests put a real nginx in front of two API nodes.
+nginx:
+	@command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
+
 node-clients: $(NODE_CLIENTS)/node_modules/remove.bg/package.json
 
 $(NODE_CLIENTS)/node_modules/remove.bg/package.json:
@@ -57,7 +61,7 @@ lint: setup-test
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: setup-test test-models browser node-clients lint
+test: setup-test test-models browser nginx node-clients lint
 	$(BIN)/pytest
 
 clean:
