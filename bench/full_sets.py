@@ -1,11 +1,12 @@
 """Quality on the whole dev sets, against the anchors the issue states for them.
 
-    .venv/bin/python bench/full_sets.py                 # ~15 min on 2 cores; see bench/README.md
+    .venv/bin/python bench/full_sets.py                 # ~20 min on 2 cores; see bench/README.md
 
 Runs `backdrop eval` (the remove pipeline exactly as users run it) for each model over every
-image of `davis` and `sod_bsds`, writes the means to `bench/results_full.json` and prints a
-table next to rembg's scores on the same sets with the same weights, as the issue gives them
-(rembg is not re-run here: bench/run.py measures it on the subsets).
+image of `davis`, `sod_bsds` and `berkeley`, writes the means to `bench/results_full.json`
+and prints a table next to rembg's scores on the same sets with the same weights, as the
+issue gives them (rembg is not re-run here: bench/run.py measures it on the subsets; the
+issue gives none for `berkeley`, whose figures are for comparing configurations).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, dict[str, Any]] = {}
-    for set_name, root in (("davis", args.davis), ("sod_bsds", args.sod)):
+    sets = (("davis", args.davis), ("sod_bsds", args.sod), ("berkeley", args.berkeley))
+    for set_name, root in sets:
         results[set_name] = {}
         for model in args.models:
             report = evaluate(model, root / "images", root / "masks")
@@ -67,7 +69,7 @@ def main() -> None:
         for model, v in rows.items():
             scores = f"{v['iou']:.4f} | {v['mae']:.4f} | {v['boundary_f']:.4f}"
             print(f"| backdrop `{model}` | {scores} |")
-        for name, (iou, mae, bf) in ANCHORS[set_name].items():
+        for name, (iou, mae, bf) in ANCHORS.get(set_name, {}).items():
             print(f"| {name} (the issue's figure) | {iou:.3f} | {mae:.4f} | {bf:.3f} |")
 
 

@@ -106,8 +106,12 @@ def add_dataset_args(parser: argparse.ArgumentParser) -> None:
     """The dev sets and the fixed subsets every bench script measures on."""
     parser.add_argument("--davis", type=Path, default=REPO / "../shared/eval/davis")
     parser.add_argument("--sod", type=Path, default=REPO / "../shared/eval/sod_bsds")
+    # 70 BSDS photos with precisely traced single-object masks (its SOURCE.md): some masks
+    # mark one object among several, so compare configurations on it, not absolute figures.
+    parser.add_argument("--berkeley", type=Path, default=REPO / "../shared/eval/berkeley")
     parser.add_argument("--every-davis", type=int, default=7)
     parser.add_argument("--every-sod", type=int, default=8)
+    parser.add_argument("--every-berkeley", type=int, default=3)  # 24 of 70
 
 
 def main() -> None:
@@ -152,6 +156,7 @@ def main() -> None:
     datasets = {
         "davis": (args.davis, stems_of(args.davis, args.every_davis)),
         "sod_bsds": (args.sod, stems_of(args.sod, args.every_sod)),
+        "berkeley": (args.berkeley, stems_of(args.berkeley, args.every_berkeley)),
     }
     names = ["backdrop", "bare"] + ([] if args.skip_rembg else ["rembg"])
     names += ["backdrop_ort"] * args.with_ort + ["int8"] * args.with_int8

@@ -48,7 +48,7 @@ from backdrop.evaluation.scores import score
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO.parent / "shared" / "eval"
-SETS = ("davis", "sod_bsds")
+SETS = ("davis", "sod_bsds", "berkeley")
 GEOMETRIES = (
     "stretch1024",
     "stretch768",
@@ -152,7 +152,7 @@ class Graphs:
 
 
 def cache_predictions(graph: Path, cache: Path, geometries: list[str]) -> dict[str, float]:
-    """Run `graph` over both sets for each geometry; seconds per image by geometry."""
+    """Run `graph` over every set for each geometry; seconds per image by geometry."""
     graphs = Graphs(graph)
     seconds: dict[str, float] = {}
     for geometry in geometries:
@@ -284,7 +284,7 @@ def border_scores(job: tuple[Path, str, str]) -> list[float]:
 
 
 def border_subsets(cache: Path) -> dict[str, dict[str, Any]]:
-    """Stretch vs mirrored margin on the images whose subject the border cuts (both sets)."""
+    """Stretch vs mirrored margin on the images whose subject the border cuts (every set)."""
     jobs = [
         (cache, dataset, path.stem)
         for dataset in SETS

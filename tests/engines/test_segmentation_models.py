@@ -143,7 +143,7 @@ def test_models_file_adds_url_and_path_models(tmp_path: Path) -> None:
     _write_config(
         tmp_path,
         {
-            "birefnet-lite": {
+            "my-birefnet": {
                 "preset": "birefnet",
                 "url": "https://example.org/birefnet-lite.onnx",
                 "sha256": "A" * 64,
@@ -154,10 +154,10 @@ def test_models_file_adds_url_and_path_models(tmp_path: Path) -> None:
     )
     catalog = load_catalog(tmp_path)
 
-    birefnet = resolve_model("birefnet-lite", catalog)
+    birefnet = resolve_model("my-birefnet", catalog)
     assert isinstance(birefnet.weights, WeightsSpec)
     assert birefnet.weights == WeightsSpec(
-        "birefnet-lite.onnx", "a" * 64, None, UrlSource("https://example.org/birefnet-lite.onnx")
+        "my-birefnet.onnx", "a" * 64, None, UrlSource("https://example.org/birefnet-lite.onnx")
     )
     assert birefnet.license == "MIT" and not birefnet.builtin
     assert isinstance(birefnet.engine, PresetEngine)
@@ -173,8 +173,7 @@ def test_models_file_adds_url_and_path_models(tmp_path: Path) -> None:
     with pytest.raises(UnknownModel) as caught:
         resolve_model("nope", catalog)
     assert caught.value.detail == (
-        "unknown model 'nope'; known models: "
-        + ", ".join([*BUILTIN_MODELS, "birefnet-lite", "mine"])
+        "unknown model 'nope'; known models: " + ", ".join([*BUILTIN_MODELS, "my-birefnet", "mine"])
     )
 
 
@@ -205,6 +204,10 @@ def test_bad_models_file_entries_say_what_is_wrong(
 def test_models_file_cannot_shadow_a_builtin_or_use_odd_ids(tmp_path: Path) -> None:
     _write_config(tmp_path, {"isnet-general": {"path": "m.onnx"}})
     with pytest.raises(InvalidModelConfig, match="is a built-in model id"):
+        load_catalog(tmp_path)
+    # An entry kept from before the id was built in: what to do about it.
+    _write_config(tmp_path, {"birefnet-lite": {"preset": "birefnet", "path": "m.onnx"}})
+    with pytest.raises(InvalidModelConfig, match=r"remove the entry to use the built-in model"):
         load_catalog(tmp_path)
     _write_config(tmp_path, {"../evil": {"path": "m.onnx"}})
     with pytest.raises(InvalidModelConfig, match="ids are"):

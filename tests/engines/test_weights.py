@@ -12,7 +12,7 @@ import sys
 import tarfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -136,6 +136,10 @@ def test_verify_file(tmp_path: Path, model_bytes: bytes) -> None:
     assert not verify_file(path, spec)
     path.write_bytes(model_bytes)
     assert verify_file(path, spec)
+    # A publisher's md5, where one is declared, must match too.
+    md5 = hashlib.md5(model_bytes).hexdigest()
+    assert verify_file(path, replace(spec, md5=md5.upper()))
+    assert not verify_file(path, replace(spec, md5="0" * 32))
 
 
 # -- the real subprocess path, with a fake `npm` -----------------------------------------------

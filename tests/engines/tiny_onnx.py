@@ -43,3 +43,51 @@ def white_square_on_black(width: int = 96, height: int = 64) -> tuple[Image.Imag
     truth[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] = 255
     image = Image.fromarray(np.stack([truth] * 3, axis=-1))
     return image, truth
+
+
+def tiny_conv_segmentation_model(
+    size: int,
+    *,
+    input_name: str = "input_image",
+    output_name: str = "output_image",
+    gain: float = 4.0,
+    bias: float = 0.0,
+    sigmoid: bool = False,
+) -> bytes:
+    """A graph shaped like the published exports: a 3x3 convolution to 8 channels (ReLU), a 1x1
+    head convolution to one map (`gain` x the mean of the channels + `bias`), and an optional
+    sigmoid; input and output named as the exports name theirs. After the head a bright
+    pixel is high and a dark one low, under any of the presets' normalisations (with `bias`
+    centring inputs on 0..1 where the preset subtracts no mean)."""
+    pixels = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1, 3, size, size])
+    result = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [1, 1, size, size])
+    # The body passes each channel through (and its negation, so ReLU keeps both signs).
+    body = np.zeros((8, 3, 3, 3), dtype=np.float32)
+    for channel in range(3):
+        body[channel, channel, 1, 1] = 1.0
+        body[3 + channel, channel, 1, 1] = -1.0
+    head = np.zeros((1, 8, 1, 1), dtype=np.float32)
+    head[0, :3, 0, 0] = gain / 3
+    head[0, 3:6, 0, 0] = -gain / 3
+    initializers = [
+        numpy_helper.from_array(body, name="body.weight"),
+        numpy_helper.from_array(head, name="head.weight"),
+        numpy_helper.from_array(np.array([bias], dtype=np.float32), name="head.bias"),
+    ]
+    logits = "logits" if sigmoid else output_name
+    nodes = [
+        helper.make_node(
+            "Conv", [input_name, "body.weight"], ["body"], name="/body/Conv", pads=[1] * 4
+        ),
+        helper.make_node("Relu", ["body"], ["features"], name="/body/Relu"),
+        helper.make_node(
+            "Conv", ["features", "head.weight", "head.bias"], [logits], name="/head/Conv"
+        ),
+    ]
+    if sigmoid:
+        nodes.append(helper.make_node("Sigmoid", [logits], [output_name], name="/Sigmoid"))
+    graph = helper.make_graph(nodes, "tiny-conv-segmenter", [pixels], [result], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -427,8 +427,18 @@ def generate(
 
 @app.command("eval")
 def eval_command(
-    images: Annotated[Path, typer.Option(help="Folder of images.")],
-    masks: Annotated[Path, typer.Option(help="Folder of masks named like the images (.png).")],
+    sets: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Set folders, each with images/ and masks/ inside; several are scored side "
+            "by side.",
+            show_default=False,
+        ),
+    ] = None,
+    images: Annotated[Path | None, typer.Option(help="Folder of images (one set).")] = None,
+    masks: Annotated[
+        Path | None, typer.Option(help="Folder of masks named like the images (.png).")
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the scores to this JSON file.")
     ] = None,
@@ -438,36 +448,52 @@ def eval_command(
 ) -> None:
     """Score the remove pipeline against ground-truth masks: IoU, MAE, boundary F.
 
-    Mask value 128 marks unknown pixels, which are not scored.
+    Give set folders (`backdrop eval ../eval/davis ../eval/berkeley`: each holds images/ and
+    masks/) or --images and --masks. Mask value 128 marks unknown pixels, which are not scored.
     """
     import json
 
     from backdrop.engines.models_file import load_catalog
     from backdrop.engines.placement import create_segmenter
-    from backdrop.evaluation.evaluate import evaluate, pair_files, pipeline_alpha
-    from backdrop.evaluation.render import report_table
+    from backdrop.evaluation.evaluate import evaluate, pipeline_alpha
+    from backdrop.evaluation.render import report_table, sets_table
+    from backdrop.evaluation.sets import EvalSet, eval_sets
 
     settings = _settings()
     try:
-        pairs = pair_files(images, masks)
+        chosen: list[EvalSet] = eval_sets(sets or [], images, masks)
         segmenter = create_segmenter(
             model or settings.segmentation_model,
             models_dir=settings.models_dir,
             inference=settings.inference,
             catalog=load_catalog(settings.models_dir, settings.models_config),
         )
-        with console.status(f"scoring {len(pairs)} images"):
-            report = evaluate(
-                pairs,
-                pipeline_alpha(segmenter),
-                max_pixels=settings.limits.max_pixels,
-                tolerance=tolerance,
-            )
+        alpha = pipeline_alpha(segmenter)
+        reports = {}
+        for chosen_set in chosen:
+            with console.status(f"scoring {len(chosen_set.pairs)} images of {chosen_set.name}"):
+                reports[chosen_set.name] = evaluate(
+                    chosen_set.pairs,
+                    alpha,
+                    max_pixels=settings.limits.max_pixels,
+                    tolerance=tolerance,
+                )
     except BackdropError as error:
         raise _fail(error) from None
-    Console().print(report_table(report, tolerance=tolerance, per_image=per_image))
+    out = Console()
+    if len(reports) == 1:
+        (report,) = reports.values()
+        out.print(report_table(report, tolerance=tolerance, per_image=per_image))
+        scores = report.to_json()
+    else:
+        if per_image:
+            for name, report in reports.items():
+                out.print(name, style="bold")
+                out.print(report_table(report, tolerance=tolerance, per_image=True))
+        out.print(sets_table(reports, tolerance=tolerance))
+        scores = {"sets": {name: report.to_json() for name, report in reports.items()}}
     if json_out is not None:
-        json_out.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
+        json_out.write_text(json.dumps(scores, indent=2) + "\n", encoding="utf-8")
 
 
 def main() -> None:

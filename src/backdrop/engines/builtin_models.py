@@ -1,4 +1,5 @@
-"""The built-in segmentation models: id -> weights + engine; adding one is adding a line here.
+"""The built-in segmentation models: id -> weights + engine; adding one is adding a line here
+(or in engines/preset_models.py, for a model that runs on a preset).
 
 `resolve_model` is the one place an unknown id becomes an error listing the known ones, in
 this table or in a catalog that extends it (engines/models_file.py).
@@ -13,6 +14,7 @@ from backdrop.engines.derive import (
     derive_multiscale,
 )
 from backdrop.engines.model_spec import Catalog, SegmentationModel
+from backdrop.engines.preset_models import PRESET_MODELS
 from backdrop.engines.refine import DEFAULT_REFINE
 from backdrop.engines.segmentation import OnnxSegmenter, RefinedEngine
 from backdrop.engines.weights import NpmSource, WeightsSpec
@@ -98,6 +100,9 @@ BUILTIN_MODELS: dict[str, SegmentationModel] = {
             "isnet-general runs on CPUs without AMX (derived at fetch time)",
             license=_ISNET_LICENSE,
         ),
+        # BiRefNet, U²-Net, ISNet-anime: the files their publishers release, each with its
+        # int8 graph (engines/preset_models.py).
+        *PRESET_MODELS,
     )
 }
 

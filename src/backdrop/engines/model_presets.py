@@ -33,7 +33,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class ModelFormat:
     """How an ONNX segmentation graph wants its input and what its output means.
 
-    `mean`/`std` apply to RGB on the 0..1 scale: `(v / 255 - mean) / std`. `activation` turns
+    `mean`/`std` apply to RGB on the 0..1 scale: `(v / 255 - mean) / std`, or `(v / top - mean)
+    / std` with `scale_by_max`, where `top` is the image's brightest channel value (as U²-Net's
+    own test code and rembg do). `activation` turns
     the chosen output into 0..1: "none" (already a probability), "sigmoid" (logits) or
     "minmax" (rescaled so its minimum is 0 and its maximum 1). Names left None mean the
     graph's first input / first output.
@@ -45,6 +47,7 @@ class ModelFormat:
     activation: Activation
     input_name: str | None = None
     output_name: str | None = None
+    scale_by_max: bool = False
 
 
 PRESETS: dict[str, ModelFormat] = {
@@ -52,8 +55,13 @@ PRESETS: dict[str, ModelFormat] = {
     "isnet": ModelFormat((1024, 1024), (128 / 255,) * 3, (256 / 255,) * 3, "none"),
     # BiRefNet ONNX exports: ImageNet normalisation at 1024², the first output is logits.
     "birefnet": ModelFormat((1024, 1024), IMAGENET_MEAN, IMAGENET_STD, "sigmoid"),
-    # U²-Net (u2net, u2netp, silueta...): ImageNet normalisation at 320², d0 min-max scaled.
-    "u2net": ModelFormat((320, 320), IMAGENET_MEAN, IMAGENET_STD, "minmax"),
+    # U²-Net (u2net, u2netp, silueta...): the image over its maximum, ImageNet normalisation
+    # at 320², d0 min-max scaled (xuebinqin/U-2-Net's u2net_test.py: ToTensorLab, normPRED).
+    "u2net": ModelFormat((320, 320), IMAGENET_MEAN, IMAGENET_STD, "minmax", scale_by_max=True),
+    # ISNet trained on anime (SkyTNT/anime-segmentation): RGB on 0..1 with no mean or std, and
+    # a sigmoid inside the exported graph (its inference.py and export.py). rembg subtracts
+    # the ImageNet mean; the authors' own code does not.
+    "isnet-anime": ModelFormat((1024, 1024), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "none"),
 }
 
 
@@ -94,18 +102,25 @@ class PresetSegmenter(OnnxSegmenter):
         return _NamedSession(super()._load(), self.model_format)
 
     def _preprocess(self, image: Image.Image) -> FloatArray:
-        """RGB stretched to the input size (bilinear), NCHW float32 `(v/255 - mean) / std`."""
-        fmt = self.model_format
-        rgb = flatten_alpha(image).resize(fmt.input_size, Image.Resampling.BILINEAR)
-        pixels = np.asarray(rgb, dtype=np.float32) / np.float32(255.0)
-        mean = np.asarray(fmt.mean, dtype=np.float32)
-        std = np.asarray(fmt.std, dtype=np.float32)
-        normalised = (pixels - mean) / std
-        return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
+        return preset_batch(image, self.model_format)
 
     def _postprocess(self, prediction: npt.NDArray[Any], size: tuple[int, int]) -> Mask:
         """The output made 0..1 by the format's activation, then resized like any engine's."""
         return super()._postprocess(to_probability(prediction, self.model_format.activation), size)
+
+
+def preset_batch(image: Image.Image, fmt: ModelFormat) -> FloatArray:
+    """RGB stretched to the input size (bilinear), NCHW float32 `(v/255 - mean) / std`
+    (`v/top` in place of `v/255` with the format's `scale_by_max`): the engine's input, and
+    what an int8 derivation calibrates on (engines/derive_preset.py)."""
+    rgb = flatten_alpha(image).resize(fmt.input_size, Image.Resampling.BILINEAR)
+    pixels = np.asarray(rgb, dtype=np.float32)
+    top = max(float(pixels.max()), 1.0) if fmt.scale_by_max else 255.0
+    pixels /= np.float32(top)
+    mean = np.asarray(fmt.mean, dtype=np.float32)
+    std = np.asarray(fmt.std, dtype=np.float32)
+    normalised = (pixels - mean) / std
+    return np.ascontiguousarray(normalised.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
 
 
 def to_probability(prediction: npt.NDArray[Any], activation: Activation) -> FloatArray:

