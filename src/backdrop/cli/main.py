@@ -166,6 +166,13 @@ def worker(
         run_worker(app, settings.queue.name, concurrency, hostname, node.runs.drain_in_background)
     finally:
         node.stop()
+    if node.runs.gave_up:
+        # Runs handed back are still going in their threads, inside a model: exit now rather
+        # than tear the models down under them at interpreter shutdown (a crash, not a 0).
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @models_app.command("fetch")

@@ -149,6 +149,13 @@ def register_task(app: Celery, run_order: Callable[[str], bool]) -> Any:
     return run_order_task
 
 
+def _reject_without_traceback(record: logging.LogRecord) -> bool:
+    if record.exc_info and isinstance(record.exc_info[1], Reject):
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 def default_node_name() -> str:
     """A Celery node name unique to this process: `backdrop worker` may run any number of
     times on one host (Celery's default, celery@<host>, locks its control queue to one)."""
@@ -167,6 +174,8 @@ def run_worker(
     SIGTERM (or SIGINT) makes Celery's warm shutdown: no new message, the running tasks
     awaited; `on_stop` is called then, from the signal handler, to bound that wait.
     """
+    # A handed-back order is a normal part of stopping: one warning line, not a traceback.
+    logging.getLogger("celery.app.trace").addFilter(_reject_without_traceback)
     if on_stop is not None:
 
         def stopping(**_: Any) -> None:

@@ -55,6 +55,12 @@ class DrainingRuns:
         return finished.is_set() and not self._runner.was_handed_back(order_id)
 
     @property
+    def gave_up(self) -> bool:
+        """Whether runs were left behind: their threads may still be inside a model."""
+        with self._lock:
+            return self._given_up
+
+    @property
     def waiting(self) -> int:
         with self._lock:
             return len(self._waiting)
