@@ -1,6 +1,6 @@
 """A node that cannot work refuses to start with one line saying why, not a traceback: a
 database behind its code (migrations a separate step) or ahead of it, a database or broker
-it cannot reach, a cluster without its signing secret."""
+it cannot reach. (A cluster node without its signing secret: tests/cluster/test_backends.py.)"""
 
 from __future__ import annotations
 
@@ -112,8 +112,3 @@ def test_an_unreachable_broker_is_said_in_one_line(tmp_path: Path, command: str)
         result = run_backdrop("worker", data_dir=tmp_path / "data", **env)
     line = _one_line_refusal(result, "cannot reach the broker", "BACKDROP_QUEUE__BROKER_URL")
     assert "guest:guest" not in line  # the password is not printed
-
-
-def test_a_cluster_node_without_its_signing_secret_is_refused(tmp_path: Path) -> None:
-    result = _serve(tmp_path / "data", BACKDROP_QUEUE__BACKEND="celery")
-    _one_line_refusal(result, "BACKDROP_SIGNING_SECRET")
