@@ -198,6 +198,16 @@ class QueueSettings(BaseModel):
     recover_interval_seconds: float = Field(default=10.0, gt=0)
 
 
+class DatabaseSettings(BaseModel):
+    """What a process does with the database's schema at start (the URL is
+    BACKDROP_DATABASE_URL, kept at the top level where it has always been)."""
+
+    # True: migrate at start, under a lock, so processes may start together. False: the
+    # migrations are a separate step (`backdrop db upgrade`, a Kubernetes Job), and a
+    # process refuses a database that is not at its code's schema.
+    migrate_on_start: bool = True
+
+
 class StorageSettings(BaseModel):
     """Where images live: files under the data dir (default) or an S3-compatible bucket."""
 
@@ -233,6 +243,7 @@ class Settings(BaseSettings):
     forwarded_headers: Literal["x-forwarded", "forwarded"] = "x-forwarded"
     # SQLAlchemy URL; default: SQLite in the data dir.
     database_url: str | None = None
+    database: DatabaseSettings = DatabaseSettings()
     models_dir: Path = Path.home() / ".cache" / "backdrop" / "models"
     segmentation_model: str = DEFAULT_MODEL
     # Models the operator adds (BiRefNet, U²-Net, local ONNX files); default:

@@ -150,7 +150,7 @@ def _celery_worker(settings: Settings, segmenter: Segmenter, clock: Clock) -> It
 
     worker = build_worker(settings, segmenter=segmenter, clock=clock)
     app = celery_app(settings.queue)
-    register_task(app, worker.runner.run)
+    register_task(app, worker.runs.run)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
             yield

@@ -40,8 +40,31 @@ class Cluster:
         wait_for_http(f"{url}/health", timeout=120)
         return url
 
-    def start_worker(self, name: str) -> None:
-        self._spawn(name, ["worker", "--concurrency", "1", "--hostname", f"{name}@%h"])
+    def start_worker(self, name: str, *, hostname: str | None = "{name}@%h", **env: str) -> None:
+        """`backdrop worker --concurrency 1`, with `--hostname` unless it is None."""
+        args = ["worker", "--concurrency", "1"]
+        if hostname is not None:
+            args += ["--hostname", hostname.format(name=name)]
+        self._spawn(name, args, env)
+
+    def wait_for_log(self, name: str, text: str, timeout: float = 300.0) -> None:
+        """Until the process's log shows `text` (Celery says "ready." once it consumes)."""
+        deadline = time.monotonic() + timeout
+        log = self.root / f"{name}.log"
+        while text not in log.read_text(errors="replace"):
+            process = self.processes[name]
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{name} never logged {text!r}:\n{self.logs()}")
+            time.sleep(0.2)
+
+    def log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(errors="replace")
+
+    def terminate(self, name: str, timeout: float = 120.0) -> int:
+        """SIGTERM, as an orchestrator stops a process; returns its exit status."""
+        process = self.processes[name]
+        process.send_signal(signal.SIGTERM)
+        return process.wait(timeout)
 
     def kill(self, pid: int) -> str:
         """kill -9 one of the cluster's processes; returns its name."""
@@ -82,11 +105,11 @@ class Cluster:
     def _env(self, name: str) -> dict[str, str]:
         return {**os.environ, **self.env, "BACKDROP_DATA_DIR": str(self.root / name)}
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.root / f"{name}.log").open("wb")
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "backdrop.cli", *args],
-            env=self._env(name),
+            env={**self._env(name), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

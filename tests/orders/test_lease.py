@@ -247,3 +247,40 @@ def test_one_holder_of_the_sweeper_lock(database_url: str) -> None:
         b.release()
         first.dispose()
         second.dispose()
+
+
+def test_a_stopping_worker_hands_a_running_order_back_for_another_at_once(
+    rt: EmbeddedNode, segmenter: Segmenter, clock: FakeClock
+) -> None:
+    """A drain out of time: the order is freed now (no lease to wait out), its task answers
+    False (the message goes back to the queue), and the run left behind drops its results."""
+    from backdrop.serving.worker_drain import DrainingRuns
+
+    key_id, order_id = _order(rt)
+    gated = GatedSegmenter(segmenter)
+    stopping = _runner(rt, gated, "stopping", clock)  # type: ignore[arg-type]
+    runs = DrainingRuns(stopping, grace_seconds=0)
+    answer: list[bool] = []
+    task = threading.Thread(target=lambda: answer.append(runs.run(order_id)))
+    task.start()
+    assert gated.entered.wait(60)  # the order is inside the model
+    runs.give_up()
+    task.join(10)
+    assert answer == [False] and runs.gave_up
+    row = _row(rt, order_id)
+    assert row.status == "init" and row.lease_owner is None and row.attempts == 0
+    # Redelivered to the same stopping worker: refused, and still free.
+    assert runs.run(order_id) is False and _row(rt, order_id).lease_owner is None
+
+    _runner(rt, segmenter, "next", clock).run(order_id)  # no clock advance: free at once
+    gated.gate.set()
+    for _ in range(200):  # the abandoned run ends, finds the order gone, drops its files
+        if stopping.running == 0:
+            break
+        threading.Event().wait(0.05)
+    row = _row(rt, order_id)
+    assert row.status == "active" and row.attempts == 1 and row.charged_cents == 50
+    assert rt.keys.get(key_id).credits == 4.5
+    # One run's output and mask: the abandoned run deleted what it wrote.
+    results = sorted(p.name for p in (rt.settings.files_dir / "results").iterdir())
+    assert len(results) == 2, results

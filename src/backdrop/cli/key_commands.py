@@ -28,7 +28,7 @@ def describe_storage(settings: Settings) -> str:
 
 def _keys(settings: Settings, *, must_exist: bool) -> ApiKeys:
     from backdrop.accounts.api_keys import ApiKeys
-    from backdrop.db.migrate import upgrade
+    from backdrop.db.migrate import prepare
     from backdrop.db.session import Database
 
     if must_exist and settings.database_url is None and not settings.data_dir.is_dir():
@@ -39,7 +39,10 @@ def _keys(settings: Settings, *, must_exist: bool) -> ApiKeys:
         )
         raise typer.Exit(code=1)
     db = Database(settings.resolved_database_url)
-    upgrade(db.engine)
+    try:
+        prepare(db.engine, migrate=settings.database.migrate_on_start)
+    except BackdropError as error:
+        raise _fail(error) from None
     console.print(f"[dim]{describe_storage(settings)}[/dim]")
     return ApiKeys(db)
 

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 import backdrop
+from backdrop.cli.db_commands import db_app
 from backdrop.cli.key_commands import describe_storage, keys_app
 from backdrop.errors import BackdropError
 from backdrop.kinds import Channels, OutputFormat
@@ -30,6 +31,7 @@ app = typer.Typer(
 models_app = typer.Typer(help="Manage model weights.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
 
 # soft_wrap: error messages, paths and commands stay whole, to be read and copied.
 console = Console(stderr=True, soft_wrap=True)
@@ -138,7 +140,8 @@ def worker(
         int, typer.Option(min=1, max=64, help="Orders run at once (threads sharing the models).")
     ] = 1,
     hostname: Annotated[
-        str | None, typer.Option(help="Celery node name (default: celery@<host>).")
+        str | None,
+        typer.Option(help="Celery node name (default: backdrop-<pid>-<random>@<host>)."),
     ] = None,
 ) -> None:
     """Run a Celery worker of a cluster: it loads the models once and runs orders queued by
@@ -156,11 +159,20 @@ def worker(
         raise _fail(error) from None
     print_segmentation_runtime(node.segmenters.get(), model_threads(settings.inference), console)
     app = celery_app(settings.queue)
-    register_task(app, node.runner.run)
+    register_task(app, node.runs.run)
     try:
-        run_worker(app, settings.queue.name, concurrency, hostname)
+        # SIGTERM: no new orders; running ones get BACKDROP_WORKER__DRAIN_SECONDS, then are
+        # handed back to the queue; the process exits 0.
+        run_worker(app, settings.queue.name, concurrency, hostname, node.runs.drain_in_background)
     finally:
         node.stop()
+    if node.runs.gave_up:
+        # Runs handed back are still going in their threads, inside a model: exit now rather
+        # than tear the models down under them at interpreter shutdown (a crash, not a 0).
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @models_app.command("fetch")

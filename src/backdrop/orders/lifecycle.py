@@ -1,5 +1,5 @@
-"""Every change of an order row, in one place: create, claim, renew, complete, fail, abandon,
-requeue, release and expire.
+"""Every change of an order row, in one place: create, claim, renew, hand back, complete,
+fail, abandon, requeue, release and expire.
 
 An order is claimed with a compare-and-set on its row: a lease naming the run and an expiry.
 A message delivered twice therefore runs once; a worker killed mid-order stops renewing its
@@ -196,6 +196,26 @@ class Lifecycle:
                 _held(job).values(lease_expires_at=self._clock() + self._lease)
             )
             return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+
+    def hand_back(self, job: Job) -> bool:
+        """Free the order at once for another worker, while this run still holds it (a
+        draining worker out of time); False when it finished or moved on meanwhile.
+
+        Unlike a lease left to expire, another worker can claim it the moment its message is
+        delivered again. The attempt is not counted: handing back is not a crash, and a
+        rolling restart must not bring an order nearer to being given up on.
+        """
+        now = self._clock()
+        with self._db.unit_of_work() as session:
+            freed = session.execute(
+                _held(job).values(
+                    lease_owner=None,
+                    # As for a new order: when recovery queues it again if no message comes.
+                    lease_expires_at=now + timedelta(seconds=self._settings.queue.requeue_seconds),
+                    attempts=Order.attempts - 1,
+                )
+            )
+            return bool(freed.rowcount == 1)  # type: ignore[attr-defined]
 
     def complete(self, job: Job, results: Results) -> bool:
         """Make the order `active` and charge it; False (order `failed`) without credits.

@@ -103,6 +103,11 @@ class OrderRunner:
         self._lease_seconds = settings.queue.lease_seconds
         limits = settings.limits
         self._decodes = DecodePool(limits.decode_workers, limits.decode_seconds)
+        # The orders this runner holds now, for a drain that runs out of time (hand_back_all).
+        self._guard = threading.Lock()
+        self._running: dict[str, Job] = {}
+        self._handing_back = False
+        self._handed_back: set[str] = set()
 
     def run(self, order_id: str) -> None:
         """Take the order from `init` to `active` or `failed`. Never raises."""
@@ -117,6 +122,13 @@ class OrderRunner:
         job = self.claim(order_id)
         if job is None:
             return
+        try:
+            self._run_claimed(job)
+        finally:
+            with self._guard:
+                self._running.pop(job.id, None)
+
+    def _run_claimed(self, job: Job) -> None:
         if job.attempts > MAX_ATTEMPTS:
             self._lifecycle.fail(
                 job, FailureCode.INTERRUPTED, f"gave up after {MAX_ATTEMPTS} interrupted attempts"
@@ -165,8 +177,49 @@ class OrderRunner:
                     self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, reason)
 
     def claim(self, order_id: str) -> Job | None:
-        """Lease the order to a new run of this worker, or None when it is not free."""
-        return self._lifecycle.claim(order_id, f"{self._worker_id}:{secrets.token_hex(6)}")
+        """Lease the order to a new run of this worker, or None when it is not free (or this
+        runner is handing its orders back)."""
+        job = self._lifecycle.claim(order_id, f"{self._worker_id}:{secrets.token_hex(6)}")
+        if job is None:
+            return None
+        with self._guard:
+            if not self._handing_back:
+                self._running[job.id] = job
+                return job
+        # Claimed just as the drain gave up: freed again at once, not left to expire.
+        if self._lifecycle.hand_back(job):
+            with self._guard:
+                self._handed_back.add(job.id)
+        return None
+
+    def hand_back_all(self) -> list[str]:
+        """Stop claiming, and free every order this runner holds so another worker may take
+        it at once; returns the ids freed. Their runs go on, find the lease gone when they
+        finish and drop what they made (LeaseLost), as a run that was taken over does."""
+        with self._guard:
+            self._handing_back = True
+            jobs = list(self._running.values())
+        freed = []
+        for job in jobs:
+            try:
+                if self._lifecycle.hand_back(job):
+                    freed.append(job.id)
+            except Exception:  # its lease then expires and recovery queues it again
+                log.exception("could not hand back order %s", job.id)
+        with self._guard:
+            self._handed_back.update(freed)
+        return freed
+
+    def was_handed_back(self, order_id: str) -> bool:
+        """Whether this runner let go of the order for another worker to run."""
+        with self._guard:
+            return order_id in self._handed_back
+
+    @property
+    def running(self) -> int:
+        """How many orders this runner holds now."""
+        with self._guard:
+            return len(self._running)
 
     def renew(self, job: Job) -> bool:
         """Extend the lease; False when it is no longer this run's."""

@@ -5,18 +5,26 @@ task is acknowledged late and rejected when its worker dies, so a broker that no
 worker delivers the id again; the order's lease (orders/lifecycle.py) makes a second
 delivery harmless, and the sweeper's recovery re-queues orders whose lease has run out,
 whatever the broker does.
+
+A worker told to stop (SIGTERM) takes no new message and lets its running orders finish; an
+order still running when its grace period ends is handed back (its lease freed) and its
+message rejected back to the queue, so another worker takes it at once (`register_task`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
+from celery.exceptions import Reject
+from celery.signals import worker_shutting_down
 
-from backdrop.errors import ServiceUnavailable
+from backdrop.errors import BackdropError, ServiceUnavailable
 from backdrop.settings import QueueSettings
 
 log = logging.getLogger(__name__)
@@ -93,19 +101,88 @@ class CeleryQueue:
         return self._alive
 
 
-def register_task(app: Celery, run_order: Callable[[str], None]) -> Any:
-    """Bind the task to a worker's runner (which never raises)."""
+class BrokerUnreachable(BackdropError):
+    """The broker could not be connected to at start."""
+
+    http_status = 503
+    status_code = 5030
+    message = "SERVICE_UNAVAILABLE"
+
+
+def check_broker(settings: QueueSettings, attempts: int = 3) -> None:
+    """Connect to the broker once, or BrokerUnreachable in one line: a node that cannot
+    reach it would otherwise start and fail every order (or, a worker, retry forever)."""
+    app = celery_app(settings)
+    try:
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(
+                max_retries=attempts - 1, interval_start=0.5, interval_step=1, timeout=5
+            )
+    except Exception as error:
+        where = _without_password(settings.broker_url)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BrokerUnreachable(
+            f"cannot reach the broker {where}: {reason} (check BACKDROP_QUEUE__BROKER_URL)"
+        ) from None
+    finally:
+        app.close()
+
+
+def _without_password(url: str) -> str:
+    from kombu.utils.url import maybe_sanitize_url
+
+    return str(maybe_sanitize_url(url))
+
+
+def register_task(app: Celery, run_order: Callable[[str], bool]) -> Any:
+    """Bind the task to a worker's runner, which never raises and says whether the order
+    was dealt with (True) or handed back by a drain that ran out of time (False)."""
 
     # shared=False: Celery would otherwise hand this task to every app made in the process.
     @app.task(name=TASK_NAME, ignore_result=True, shared=False)  # type: ignore[untyped-decorator]
     def run_order_task(order_id: str) -> None:
-        run_order(order_id)
+        if not run_order(order_id):
+            # With acks_late the message is still unacknowledged: back to the queue, for
+            # another worker now rather than after the lease expires.
+            raise Reject("handed back while the worker stops", requeue=True)
 
     return run_order_task
 
 
-def run_worker(app: Celery, queue: str, concurrency: int, hostname: str | None = None) -> None:
-    """Consume `queue` in this process with `concurrency` threads (the models load once)."""
+def _reject_without_traceback(record: logging.LogRecord) -> bool:
+    if record.exc_info and isinstance(record.exc_info[1], Reject):
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
+def default_node_name() -> str:
+    """A Celery node name unique to this process: `backdrop worker` may run any number of
+    times on one host (Celery's default, celery@<host>, locks its control queue to one)."""
+    return f"backdrop-{os.getpid()}-{secrets.token_hex(3)}@%h"
+
+
+def run_worker(
+    app: Celery,
+    queue: str,
+    concurrency: int,
+    hostname: str | None = None,
+    on_stop: Callable[[], None] | None = None,
+) -> None:
+    """Consume `queue` in this process with `concurrency` threads (the models load once).
+
+    SIGTERM (or SIGINT) makes Celery's warm shutdown: no new message, the running tasks
+    awaited; `on_stop` is called then, from the signal handler, to bound that wait.
+    """
+    # A handed-back order is a normal part of stopping: one warning line, not a traceback.
+    logging.getLogger("celery.app.trace").addFilter(_reject_without_traceback)
+    if on_stop is not None:
+
+        def stopping(**_: Any) -> None:
+            on_stop()
+
+        # weak=False: the closure has no other reference and would be collected.
+        worker_shutting_down.connect(stopping, weak=False)
     argv = [
         "worker",
         "--pool=threads",
@@ -114,7 +191,6 @@ def run_worker(app: Celery, queue: str, concurrency: int, hostname: str | None =
         "--loglevel=INFO",
         "--without-gossip",
         "--without-mingle",
+        f"--hostname={hostname or default_node_name()}",
     ]
-    if hostname:
-        argv.append(f"--hostname={hostname}")
     app.worker_main(argv)

@@ -23,7 +23,7 @@ from backdrop.accounts.quotas import Quotas
 from backdrop.api.services import ApiServices
 from backdrop.common.clock import Clock, utcnow
 from backdrop.db.locks import ClusterLock
-from backdrop.db.migrate import upgrade
+from backdrop.db.migrate import prepare
 from backdrop.db.session import Database
 from backdrop.engines.generators import Generators, KnownEngines
 from backdrop.engines.models_file import load_catalog
@@ -39,6 +39,7 @@ from backdrop.orders.runner import OrderRunner
 from backdrop.orders.sweeper import Sweeper
 from backdrop.queue.order_queue import OrderQueue
 from backdrop.queue.pool import WorkerPool
+from backdrop.serving.worker_drain import DrainingRuns
 from backdrop.serving.write_probe import WriteProbe
 from backdrop.settings import Settings
 from backdrop.storage.factory import build_store
@@ -240,6 +241,8 @@ class WorkerNode:
     runner: OrderRunner
     segmenters: Segmenters
     housekeeper: Housekeeper
+    # The Celery task's body: runs orders, and bounds the wait when the worker is stopped.
+    runs: DrainingRuns
     background: Background = field(default_factory=Background)
 
     def start(self) -> None:
@@ -284,9 +287,16 @@ def _generators(settings: Settings) -> Generators:
 
 
 def _database(settings: Settings) -> Database:
+    """The database, at this release's schema: migrated now (under a lock, so processes may
+    start together), or checked when migrations are a separate step (`backdrop db upgrade`).
+    DatabaseUnreachable / SchemaMismatch say in one line why a node cannot start."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    upgrade(db.engine)
+    try:
+        prepare(db.engine, migrate=settings.database.migrate_on_start)
+    except BaseException:
+        db.dispose()
+        raise
     return db
 
 
@@ -381,9 +391,10 @@ def build_node(
             default_run_seconds=worker.default_response_seconds,
         )
         return EmbeddedNode(services, pool, runner, segmenters)
-    from backdrop.queue.celery_queue import CeleryQueue
+    from backdrop.queue.celery_queue import CeleryQueue, check_broker
 
     _generators(settings)  # an engine the workers are told to use must exist
+    check_broker(settings.queue)
     queue = CeleryQueue(settings.queue)
     services = _services(settings, secret, clock, recover_to=queue)
     catalog = load_catalog(settings.models_dir, settings.models_config)
@@ -398,12 +409,14 @@ def build_worker(
     settings: Settings, segmenter: Segmenter | None = None, clock: Clock = utcnow
 ) -> WorkerNode:
     """Everything `backdrop worker` needs: the database, the store, the models, the runner."""
+    from backdrop.queue.celery_queue import CeleryQueue, check_broker
+
     generators = _generators(settings)
     segmenters = _segmenters(settings, segmenter)
+    check_broker(settings.queue)
     db = _database(settings)
     store = build_store(settings)
     runner = OrderRunner(db, store, settings, segmenters, generators, clock=clock)
-    from backdrop.queue.celery_queue import CeleryQueue
 
     # Workers take part in recovery too, so a cluster whose API nodes are all down still
     # re-queues the orders of a worker that died.
@@ -414,4 +427,5 @@ def build_worker(
         Sweeper(db, store, lifecycle, clock),
         _requeue(lifecycle, CeleryQueue(settings.queue)),
     )
-    return WorkerNode(settings, db, store, runner, segmenters, keeper)
+    runs = DrainingRuns(runner, settings.worker.drain_seconds)
+    return WorkerNode(settings, db, store, runner, segmenters, keeper, runs)
