@@ -266,6 +266,17 @@ class Lifecycle:
             else:
                 ORDERS.labels(job.operation, OrderStatus.FAILED).inc()
 
+    def release(self, job: Job) -> bool:
+        """Give back an order this run claimed but did not start (a worker draining): free to
+        claim at once, and the claim does not count as an attempt. False if not held."""
+        with self._db.unit_of_work() as session:
+            released = session.execute(
+                _held(job).values(
+                    lease_owner=None, lease_expires_at=self._clock(), attempts=Order.attempts - 1
+                )
+            )
+            return bool(released.rowcount == 1)  # type: ignore[attr-defined]
+
     def abandon(self, order_id: str, reason: str) -> None:
         """Fail an order that could not be queued; it charged nothing."""
         with self._db.unit_of_work() as session:

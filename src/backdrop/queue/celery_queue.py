@@ -104,6 +104,30 @@ def register_task(app: Celery, run_order: Callable[[str], None]) -> Any:
     return run_order_task
 
 
+def register_returning_task(app: Celery, run_order: Callable[[str], bool]) -> Any:
+    """Bind the task to a runner that says whether the order ended (True: acknowledge) or
+    was handed back unstarted by a draining worker (False: the message goes back to the
+    broker for another worker)."""
+    from celery.exceptions import Reject
+
+    @app.task(name=TASK_NAME, ignore_result=True, shared=False)  # type: ignore[untyped-decorator]
+    def run_order_task(order_id: str) -> None:
+        if not run_order(order_id):
+            raise Reject("this worker is draining; the order goes back to the queue", requeue=True)
+
+    return run_order_task
+
+
+def on_shutdown(callback: Callable[[], None]) -> None:
+    """Call `callback` when this process's Celery worker starts to shut down (SIGTERM)."""
+    from celery.signals import worker_shutting_down
+
+    def shutting_down(**_: Any) -> None:
+        callback()
+
+    worker_shutting_down.connect(shutting_down, weak=False)
+
+
 def run_worker(app: Celery, queue: str, concurrency: int, hostname: str | None = None) -> None:
     """Consume `queue` in this process with `concurrency` threads (the models load once)."""
     argv = [
