@@ -192,7 +192,7 @@ def test_a_cuda_provider_that_does_not_load_is_named_not_hidden(tmp_path: Path) 
 def test_each_cause_of_no_gpu_is_named() -> None:
     with pytest.raises(gpu.CudaUnavailable, match="no CUDA device: the driver sees no GPU"):
         gpu.check_cuda(devices=lambda: gpu.DeviceCount(0, "the driver sees no GPU"))
-    with pytest.raises(gpu.CudaUnavailable, match="has no CUDA provider.*onnxruntime-gpu"):
+    with pytest.raises(gpu.CudaUnavailable, match=r"has no CUDA provider.*onnxruntime-gpu"):
         gpu.check_cuda(
             devices=lambda: gpu.DeviceCount(1),
             providers=lambda: ["CPUExecutionProvider"],

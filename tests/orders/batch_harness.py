@@ -104,6 +104,7 @@ def harness(
     model: BatchModel | None = None,
     stages: Executor | None = None,
     credits: float = 1000,
+    cuda: bool = False,
 ) -> Iterator[Harness]:
     node = build_node(settings)
     assert isinstance(node, EmbeddedNode)
