@@ -111,7 +111,7 @@ def harness(
     segmenter = node.segmenters.get()
     assert isinstance(segmenter, OnnxSegmenter) and segmenter.model_path is not None
     recipe = Recipe.of(segmenter)
-    model = model or BatchModel.open(segmenter.model_path, recipe, settings.inference, cuda=False)
+    model = model or BatchModel.open(segmenter.model_path, recipe, settings.inference, cuda=cuda)
     config = BatchConfig(
         batch=batch,
         max_wait_seconds=max_wait_ms / 1000,
