@@ -21,7 +21,7 @@ from backdrop.engines.batch_graph import BATCH_DIM, PICTURES, PREDICTION, SCALE
 from backdrop.engines.batch_model import BatchModel, Placement, Recipe
 from backdrop.engines.model_presets import PRESETS, ModelFormat, PresetSegmenter
 from backdrop.engines.refine import DEFAULT_REFINE
-from backdrop.engines.segmentation import TunedIsnetSegmenter
+from backdrop.engines.segmentation import OnnxSegmenter, TunedIsnetSegmenter
 from backdrop.settings import InferenceSettings
 from tests.conftest import subject_photo
 from tests.engines.tiny_onnx import tiny_segmentation_model
@@ -210,3 +210,22 @@ def test_this_machine_without_a_gpu_says_so() -> None:
     if found.count:
         pytest.skip("this machine has a GPU")
     assert found.problem
+
+
+def test_the_real_isnet_graph_batches_to_the_same_masks() -> None:
+    """The default model's fp32 graph (no batch axis as shipped) run two pictures at a time
+    on onnxruntime gives the masks the per-image engine gives, to the grey level."""
+    from backdrop.engines.placement import create_segmenter
+    from backdrop.settings import Settings
+
+    settings = Settings()
+    fp32 = InferenceSettings(runtime="onnxruntime", device="cpu", precision="f32", threads=2)
+    engine = create_segmenter("isnet-general", models_dir=settings.models_dir, inference=fp32)
+    assert isinstance(engine, OnnxSegmenter) and engine.model_path is not None
+    if not engine.model_path.is_file():
+        pytest.skip("the default model is not installed (`backdrop models fetch`)")
+    recipe = Recipe.of(engine)
+    model = BatchModel.open(engine.model_path, recipe, fp32, cuda=False)
+    photos = [subject_photo(640, 480)[0], subject_photo(300, 400)[0]]
+    for photo, mask in zip(photos, _batched(model, recipe, photos), strict=True):
+        assert np.abs(mask.astype(int) - engine.predict(photo).astype(int)).max() <= 1
