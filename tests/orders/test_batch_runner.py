@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from prometheus_client import REGISTRY
 
 from backdrop.engines.batch_model import BatchModel
-from backdrop.kinds import FailureCode
+from backdrop.kinds import FailureCode, Operation
+from backdrop.orders.params import GenerationParams
 from tests.conftest import jpeg_bytes, subject_photo
 from tests.orders.batch_harness import harness, tiny_settings
 
@@ -50,6 +52,31 @@ def test_a_corrupt_image_in_a_batch_fails_only_its_own_order(tmp_path: Path) -> 
         assert before - rig.credits() == 3 * 50
         output = rig.node.store.read(rows[0].output_key or "")
         assert output.startswith(b"\x89PNG")
+    # What /metrics shows of it: batches, their sizes and model time, the stage queues.
+    assert (REGISTRY.get_sample_value("backdrop_batch_size_count") or 0) >= 1
+    assert (REGISTRY.get_sample_value("backdrop_batch_model_seconds_count") or 0) >= 1
+    assert REGISTRY.get_sample_value("backdrop_stage_queue_depth", {"stage": "ready"}) == 0
+
+
+def test_generation_orders_run_beside_batches_not_in_them(tmp_path: Path) -> None:
+    settings = tiny_settings(tmp_path)
+    good = jpeg_bytes(subject_photo(160, 120)[0])
+    with harness(settings, batch=4, max_wait_ms=300) as rig:
+        slow = SlowModel(rig.runner._model, seconds=0.0)
+        rig.runner._model = slow  # type: ignore[assignment]
+        removals = [rig.order(good) for _ in range(3)]
+        key = "uploads/generation.jpg"
+        rig.node.store.write(key, good, "image/jpeg")
+        generation = rig.node.lifecycle.create(
+            rig.key_id,
+            Operation.GENERATE_BACKGROUND,
+            key,
+            GenerationParams(prompt="a wooden table", seed=1),
+        ).id
+        assert rig.run_all([*removals, generation]) == [True] * 4
+        assert {rig.row(order_id).status for order_id in [*removals, generation]} == {"active"}
+        # The three removals went through the model together; the generation order did not.
+        assert slow.sizes == [3]
 
 
 def test_leases_are_renewed_through_a_long_batch(tmp_path: Path) -> None:

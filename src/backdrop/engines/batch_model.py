@@ -32,7 +32,14 @@ from backdrop.engines.batch_graph import (
     Normalisation,
     cached_batch_graph,
 )
-from backdrop.engines.gpu import CUDA_PROVIDER, TENSORRT_PROVIDER, check_cuda, check_session
+from backdrop.engines.gpu import (
+    CUDA_PROVIDER,
+    TENSORRT_PROVIDER,
+    DeviceCount,
+    check_cuda,
+    check_session,
+    count_devices,
+)
 from backdrop.engines.inference import make_session_options, model_threads
 from backdrop.engines.model_presets import PresetSegmenter, to_probability
 from backdrop.engines.refine import RefineSettings, refine_to_size
@@ -131,11 +138,16 @@ class Placement:
         )
 
 
-def wants_cuda(inference: InferenceSettings, providers: Callable[[], Sequence[str]]) -> bool:
-    """Whether the model goes to a GPU: asked for, or "auto" with a CUDA provider here."""
+def wants_cuda(
+    inference: InferenceSettings,
+    providers: Callable[[], Sequence[str]],
+    devices: Callable[[], DeviceCount] = count_devices,
+) -> bool:
+    """Whether the model goes to a GPU: asked for, or "auto" with a CUDA provider and a GPU
+    here (then any later failure to use it is still said, never hidden)."""
     if inference.device == "cuda":
         return True
-    return inference.device == "auto" and CUDA_PROVIDER in providers()
+    return inference.device == "auto" and CUDA_PROVIDER in providers() and devices().count > 0
 
 
 class BatchModel:
