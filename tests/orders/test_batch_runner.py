@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +152,28 @@ def test_batched_masks_match_the_per_image_engine(tmp_path: Path) -> None:
             image = load_image(jpeg_bytes(photo), max_pixels=10**8)
             expected = segmenter.predict(image)
             assert np.abs(mask.astype(int) - expected.astype(int)).max() <= 1
+
+
+class BrokenStages(ThreadPoolExecutor):
+    """A stage pool whose process died: every submission fails as a broken pool."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_exception(BrokenProcessPool("a stage process died"))
+        return future
+
+
+def test_a_dead_stage_process_hands_orders_back_instead_of_failing_them(
+    tmp_path: Path,
+) -> None:
+    settings = tiny_settings(tmp_path)
+    good = jpeg_bytes(subject_photo(160, 120)[0])
+    with harness(settings, batch=2, stages=BrokenStages(1)) as rig:
+        broken: list[bool] = []
+        rig.runner._on_broken = lambda: broken.append(True)
+        ids = [rig.order(good) for _ in range(2)]
+        assert rig.run_all(ids) == [False, False]
+        for order_id in ids:
+            row = rig.row(order_id)
+            assert row.status == "init" and row.lease_owner is None and row.attempts == 0
+        assert broken == [True]  # the worker is told once to stop

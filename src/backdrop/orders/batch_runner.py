@@ -37,7 +37,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import BrokenExecutor, Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -109,8 +109,13 @@ class BatchRunner:
         config: BatchConfig,
         *,
         lease_seconds: float,
+        on_broken: Callable[[], None] | None = None,
     ) -> None:
         self._runner = runner
+        # Called once when a stage process died (killed for memory, a crash in a codec):
+        # the pool is then unusable, so the worker drains and `on_broken` ends the process
+        # (the CLI sends itself SIGTERM), rather than failing every order after it.
+        self._on_broken = on_broken
         self._lifecycle = lifecycle
         self._model = model
         self._recipe = recipe
@@ -152,6 +157,8 @@ class BatchRunner:
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
+        # Nothing waits for a model that no longer runs.
+        self._hand_back_ready()
         self._stages.shutdown(wait=True, cancel_futures=True)
 
     @property
@@ -245,8 +252,20 @@ class BatchRunner:
         try:
             future: Future[T] = self._stages.submit(work, *args)
             return future.result()
+        except BrokenExecutor:
+            self._broken()
+            raise HandedBack from None
         finally:
             self._count(stage, -1)
+
+    def _broken(self) -> None:
+        with self._held_lock:
+            first = not self._closing.is_set()
+            self._closing.set()
+        if first:
+            log.critical("a stage process died: draining this worker; orders go to others")
+            if self._on_broken is not None:
+                self._on_broken()
 
     def _predict(self, prepared: batch_stages.Prepared) -> Any:
         ticket = _Ticket(prepared.pixels, prepared.scale)

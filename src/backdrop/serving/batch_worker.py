@@ -8,6 +8,8 @@ GPU raises CudaUnavailable (engines/gpu.py) instead of running on the CPU.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -71,9 +73,16 @@ def build_batch_runner(node: WorkerNode, options: BatchOptions) -> BatchRunner:
         stages,
         config,
         lease_seconds=settings.queue.lease_seconds,
+        on_broken=_stop_this_process,
     )
     runner.processes = processes
     return runner
+
+
+def _stop_this_process() -> None:
+    """A warm shutdown: the worker finishes what it runs and exits; its supervisor restarts
+    it with a new stage pool."""
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def placement_line(runner: BatchRunner) -> str:
