@@ -80,7 +80,7 @@ def cached_batch_graph(
 
 
 # Bumped when the graph this module makes changes, so older cached files are not read.
-_VERSION = 1
+_VERSION = 2
 
 
 def batch_graph(
@@ -108,19 +108,33 @@ def batch_graph(
         raise BatchUnsupported(f"{source.name}'s input is not NCHW with 3 channels")
     height, width = dims[2].dim_value, dims[3].dim_value
 
-    # The main output only, named PREDICTION, with a free batch dimension; the shapes of
-    # intermediate values are re-inferred by the runtime.
+    # The main output only, with a free batch dimension; the shapes of intermediate values
+    # are re-inferred by the runtime.
     main_name, main_type = main.name, main.type.tensor_type
     main_elem = main_type.elem_type
     main_dims: list[str | int] = [d.dim_param or d.dim_value for d in main_type.shape.dim]
     main_dims[0] = BATCH_DIM
+    input_node_name = model_input.name
+    input_dims: list[str | int] = [d.dim_param or d.dim_value for d in dims]
+    input_dims[0] = BATCH_DIM
+    model_input.CopyFrom(
+        helper.make_tensor_value_info(
+            input_node_name, model_input.type.tensor_type.elem_type, input_dims
+        )
+    )
     del graph.output[:]
-    graph.output.append(helper.make_tensor_value_info(PREDICTION, main_elem, main_dims))
+    graph.output.append(helper.make_tensor_value_info(main_name, main_elem, main_dims))
     del graph.value_info[:]
     _free_reshape_batches(graph, numpy_helper)
+    if fp16:
+        # Before the front is added: the model's own float32 input and output stay (casts to
+        # and from fp16 at its edges); the front's few per-pixel operations stay float32.
+        model = _to_fp16(model)
+        graph = model.graph
+        model_input = _named(list(graph.input), input_node_name)
+        main_name = graph.output[0].name
 
     # The front: uint8 NHWC pictures and a per-picture scale, normalised into the old input.
-    input_node_name = model_input.name
     graph.input.remove(model_input)
     pictures = helper.make_tensor_value_info(
         PICTURES, TensorProto.UINT8, [BATCH_DIM, height or "H", width or "W", 3]
@@ -148,9 +162,10 @@ def batch_graph(
     graph.node.extend([*front, *nodes])
     graph.input.insert(0, scale)
     graph.input.insert(0, pictures)
+    # The output gets one name whatever the model called it.
     graph.node.append(helper.make_node("Identity", [main_name], [PREDICTION]))
-    if fp16:
-        model = _to_fp16(model)
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(PREDICTION, main_elem, main_dims))
     onnx.checker.check_model(model)
     return model
 
