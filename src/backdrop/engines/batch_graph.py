@@ -80,7 +80,7 @@ def cached_batch_graph(
 
 
 # Bumped when the graph this module makes changes, so older cached files are not read.
-_VERSION = 2
+_VERSION = 3
 
 
 def batch_graph(
@@ -198,7 +198,17 @@ def _to_fp16(model: Any) -> Any:
         raise Fp16Unavailable(
             "fp16 needs the onnxconverter-common package (pip install backdrop[gpu])"
         ) from error
-    return float16.convert_float_to_float16(model, keep_io_types=True)
+    # The converter names the casts it adds after their node: nodes sharing a name (ISNet's
+    # export has such) would give two casts one output name.
+    seen: set[str] = set()
+    for index, node in enumerate(model.graph.node):
+        if not node.name or node.name in seen:
+            node.name = f"{node.name or node.op_type}_{index}"
+        seen.add(node.name)
+    # Resize is left to compute in fp16 (CUDA and TensorRT have fp16 kernels for it): kept
+    # in fp32, the converter's casts around ISNet's Resize nodes collide in name.
+    blocked = [op for op in float16.DEFAULT_OP_BLOCK_LIST if op != "Resize"]
+    return float16.convert_float_to_float16(model, keep_io_types=True, op_block_list=blocked)
 
 
 def _save_atomically(model: Any, target: Path) -> None:
