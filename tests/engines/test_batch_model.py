@@ -229,3 +229,25 @@ def test_the_real_isnet_graph_batches_to_the_same_masks() -> None:
     photos = [subject_photo(640, 480)[0], subject_photo(300, 400)[0]]
     for photo, mask in zip(photos, _batched(model, recipe, photos), strict=True):
         assert np.abs(mask.astype(int) - engine.predict(photo).astype(int)).max() <= 1
+
+
+def test_the_fp16_batch_graph_keeps_its_inputs_and_output(tmp_path: Path) -> None:
+    """The graph a GPU without TensorRT runs: fp16 inside, uint8/float32 at its edges, and
+    the same prediction as the fp32 graph to fp16's precision (run here on the CPU)."""
+    from backdrop.engines.batch_graph import cached_batch_graph
+
+    path = _isnet_like(tmp_path / "isnet.onnx")
+    recipe = Recipe.of(SmallIsnet(path, model_id="small", inference=CPU))
+    graphs = [cached_batch_graph(path, recipe.normalisation, fp16=fp16) for fp16 in (False, True)]
+    assert graphs[1].name.endswith("-fp16.onnx")
+    feed = {
+        PICTURES: np.stack([recipe.model_input(photo)[0] for photo in _photos()]),
+        SCALE: np.ones((4, 1, 1, 1), np.float32),
+    }
+    outputs = []
+    for graph in graphs:
+        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        assert [value.type for value in session.get_inputs()] == ["tensor(uint8)", "tensor(float)"]
+        assert session.get_outputs()[0].type == "tensor(float)"
+        outputs.append(session.run([PREDICTION], feed)[0])
+    assert np.abs(outputs[0] - outputs[1]).max() < 2e-3
