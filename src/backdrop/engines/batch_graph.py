@@ -193,7 +193,7 @@ def _free_reshape_batches(graph: Any, numpy_helper: Any) -> None:
 def _to_fp16(model: Any) -> Any:
     """The graph computing in fp16, its uint8/float32 inputs and float32 output unchanged."""
     try:
-        from onnxconverter_common import float16  # type: ignore[import-not-found,unused-ignore]
+        from onnxconverter_common import float16  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as error:
         raise Fp16Unavailable(
             "fp16 needs the onnxconverter-common package (pip install backdrop[gpu])"
