@@ -77,7 +77,9 @@ def _worker(cluster: Cluster, name: str) -> None:
             "--pipeline-processes",
             "1",
             "--hostname",
-            f"{name}@%h",
+            # Unique: a node name another test run on the same broker holds makes Celery
+            # refuse to start (its pidbox queue is exclusive).
+            f"{unique(name)}@%h",
         ],
     )
 
