@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -22,7 +23,7 @@ from backdrop.settings import QueueSettings, Settings, StorageSettings
 from backdrop.storage.s3 import S3ImageStore
 from tests.cluster.processes import Cluster
 from tests.conftest import jpeg_bytes, subject_photo
-from tests.infra import BROKERS, S3_ENV, unique
+from tests.infra import BROKERS, S3_ENV, free_port, unique
 from tests.orders.batch_harness import tiny_settings
 
 LEASE_SECONDS = 6
@@ -66,6 +67,7 @@ def cluster(tmp_path: Path, postgres_url: str, s3_endpoint: str) -> Iterator[Clu
 
 
 def _worker(cluster: Cluster, name: str) -> None:
+    cluster.ports[name] = free_port()
     cluster._spawn(
         name,
         [
@@ -76,6 +78,8 @@ def _worker(cluster: Cluster, name: str) -> None:
             "300",
             "--pipeline-processes",
             "1",
+            "--metrics-port",
+            str(cluster.ports[name]),
             "--hostname",
             # Unique: a node name another test run on the same broker holds makes Celery
             # refuse to start (its pidbox queue is exclusive).
@@ -164,6 +168,18 @@ def test_kill_9_mid_batch_loses_no_order_and_charges_once(
         with db.unit_of_work() as session:
             key = session.get(ApiKey, key_id)
             assert key is not None and key.credit_cents == 100 * 100 - ORDERS * 50
+        # The survivor said where its model runs, and its /metrics shows its batches.
+        survivor = next(
+            name
+            for name, process in cluster.processes.items()
+            if process.pid != victim and process.poll() is None
+        )
+        log = (cluster.root / f"{survivor}.log").read_text()
+        assert "batching worker: device cpu, provider CPU, precision fp32, batch 4" in log
+        port = cluster.ports[survivor]
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert "backdrop_batch_size_count" in metrics
+        assert 'backdrop_stage_queue_depth{stage="ready"}' in metrics
     except BaseException:
         print(cluster.logs())
         raise
