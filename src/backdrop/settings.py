@@ -121,6 +121,10 @@ class InferenceSettings(BaseModel):
     # (engines/inference.py `model_threads`). On OpenVINO, runs of one model take turns, so a
     # pool running several orders at once still makes one model call at a time.
     threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
+    # auto: a CUDA GPU when onnxruntime offers one, else the CPU; cuda: a GPU or nothing (a
+    # worker asked for CUDA without a usable GPU exits naming the cause, never falls back to
+    # the CPU: engines/gpu.py); cpu: the CPU even where a GPU is present.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class DiffusionSettings(BaseModel):

@@ -143,6 +143,27 @@ def worker(
         str | None,
         typer.Option(help="Celery node name (default: backdrop-<pid>-<random>@<host>)."),
     ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Removal orders per model call (default: 8 on a GPU, 1 on a CPU). Above 1, "
+            "or on a GPU, the batching worker runs (--concurrency is then derived).",
+        ),
+    ] = None,
+    max_wait_ms: Annotated[
+        float, typer.Option(min=0, max=1000, help="Longest wait for a batch to fill (ms).")
+    ] = 5.0,
+    pipeline_processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=256, help="Processes decoding and encoding (default: cores less one)."
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's /metrics on this port.")
+    ] = None,
 ) -> None:
     """Run a Celery worker of a cluster: it loads the models once and runs orders queued by
     the API nodes (BACKDROP_QUEUE__BROKER_URL, BACKDROP_DATABASE_URL, BACKDROP_STORAGE__*)."""
@@ -152,6 +173,15 @@ def worker(
     from backdrop.serving.node import build_worker
 
     settings = _settings()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    if (batch is not None and batch > 1) or settings.inference.device != "cpu":
+        from backdrop.cli.worker_batching import batching_worker
+
+        if batching_worker(settings, batch, max_wait_ms, pipeline_processes, hostname, console):
+            return
     try:
         node = build_worker(settings)
         node.start()

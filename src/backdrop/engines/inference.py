@@ -101,7 +101,8 @@ def open_session(
     providers: Sequence[str] = DEFAULT_PROVIDER_PREFERENCE,
 ) -> InferenceSessionLike:
     """A session over `model_path` on the runtime `inference` asks for."""
-    chosen = choose_providers(providers)
+    # device "cpu": the CPU even where a GPU provider is installed.
+    chosen = ["CPUExecutionProvider"] if inference.device == "cpu" else choose_providers(providers)
     if choose_runtime(inference.runtime, chosen) == "openvino":
         return OpenVinoSession(model_path, inference)
     import onnxruntime as ort

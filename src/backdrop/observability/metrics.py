@@ -44,6 +44,30 @@ ORDER_RUN = Histogram(
 MODEL_TIME = Histogram(
     "backdrop_model_seconds", "Segmentation model time per image", ["model"], buckets=_SLOW_BUCKETS
 )
+# The batching worker (orders/batch_runner.py).
+BATCH_SIZE = Histogram(
+    "backdrop_batch_size", "Orders per model call", buckets=(1, 2, 4, 8, 12, 16, 24, 32, 64)
+)
+BATCH_MODEL_TIME = Histogram(
+    "backdrop_batch_model_seconds",
+    "Model time per batch",
+    buckets=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30),
+)
+STAGE_DEPTH = Gauge(
+    "backdrop_stage_queue_depth",
+    "Orders waiting for or in a stage of the batching worker",
+    ["stage"],
+    multiprocess_mode="livesum",
+)
+STAGE_TIME = Histogram(
+    "backdrop_stage_seconds",
+    "Time one order spends in a stage's work (decode+resize, model share, finish)",
+    ["stage"],
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10),
+)
+GPU_MEMORY = Gauge(
+    "backdrop_gpu_memory_bytes", "Memory in use on the worker's GPU", multiprocess_mode="max"
+)
 CREDITS_CHARGED = Counter("backdrop_credits_charged_total", "Credits charged for finished orders")
 CREDITS_REFUNDED = Counter(
     "backdrop_credits_refunded_total", "Credits given back for one-call answers not handed over"

@@ -69,7 +69,7 @@ def failure_code(error: BackdropError) -> FailureCode:
 
 
 @dataclass(frozen=True)
-class _Output:
+class Output:
     """A file a run made, before it is stored."""
 
     key: str
@@ -123,58 +123,76 @@ class OrderRunner:
         if job is None:
             return
         try:
-            self._run_claimed(job)
+            self.run_claimed(job)
         finally:
-            with self._guard:
-                self._running.pop(job.id, None)
+            self.forget(job)
 
-    def _run_claimed(self, job: Job) -> None:
-        if job.attempts > MAX_ATTEMPTS:
-            self._lifecycle.fail(
-                job, FailureCode.INTERRUPTED, f"gave up after {MAX_ATTEMPTS} interrupted attempts"
-            )
+    def forget(self, job: Job) -> None:
+        """The claimed order is over for this run (ended, failed or handed back): a drain
+        has nothing of it to hand back. Every path that claims must call it."""
+        with self._guard:
+            self._running.pop(job.id, None)
+
+    def gave_up(self, job: Job) -> bool:
+        """Fail an order that crashed its workers too often; True if it was failed."""
+        if job.attempts <= MAX_ATTEMPTS:
+            return False
+        self._lifecycle.fail(
+            job, FailureCode.INTERRUPTED, f"gave up after {MAX_ATTEMPTS} interrupted attempts"
+        )
+        return True
+
+    def run_claimed(self, job: Job) -> None:
+        """Run an order this worker has claimed, to `active` or `failed` (never raises)."""
+        if self.gave_up(job):
             return
         with self._renewing(job):
             try:
                 outputs = self._execute(job)
-            except BackdropError as error:
-                # The reason is shown to the client (order-status, remove.bg's error): the
-                # server paths some details name stay in the operator's log.
-                if error.public_detail != error.detail:
-                    log.warning("order %s failed: %s", job.id, error.detail)
-                self._lifecycle.fail(job, failure_code(error), error.public_detail)
-                return
-            except Exception:
-                log.exception("order %s failed unexpectedly", job.id)
-                self._lifecycle.fail(
-                    job, FailureCode.PROCESSING_FAILED, "unable to process this image"
-                )
-                return
-            files = [output for output in (outputs.output, outputs.mask) if output is not None]
-            try:
-                for output in files:
-                    self._store.write(output.key, output.data, output.content_type)
-                results = Results(
-                    outputs.output.stored(), outputs.mask.stored() if outputs.mask else None
-                )
-                if not self._lifecycle.complete(job, results):
-                    # The key could not pay: deleted once the row is unlocked, not inside it.
-                    self._discard(files)
-            except LeaseLost:
-                # Another run took it over (its results stand), or it was cancelled.
-                log.warning("order %s is no longer this run's; its results are dropped", job.id)
-                self._discard(files)
             except Exception as error:
-                log.exception("order %s could not be stored", job.id)
+                self.fail(job, error)
+                return
+            self.deliver(job, outputs)
+
+    def fail(self, job: Job, error: Exception) -> None:
+        """Fail the order for `error`, uncharged, saying why in words the client may read."""
+        if isinstance(error, BackdropError):
+            # The reason is shown to the client (order-status, remove.bg's error): the
+            # server paths some details name stay in the operator's log.
+            if error.public_detail != error.detail:
+                log.warning("order %s failed: %s", job.id, error.detail)
+            self._lifecycle.fail(job, failure_code(error), error.public_detail)
+            return
+        log.error("order %s failed unexpectedly", job.id, exc_info=error)
+        self._lifecycle.fail(job, FailureCode.PROCESSING_FAILED, "unable to process this image")
+
+    def deliver(self, job: Job, outputs: Outputs) -> None:
+        """Store the run's files and complete the order (charging it); never raises."""
+        files = [output for output in (outputs.output, outputs.mask) if output is not None]
+        try:
+            for output in files:
+                self._store.write(output.key, output.data, output.content_type)
+            results = Results(
+                outputs.output.stored(), outputs.mask.stored() if outputs.mask else None
+            )
+            if not self._lifecycle.complete(job, results):
+                # The key could not pay: deleted once the row is unlocked, not inside it.
                 self._discard(files)
-                # Uncharged (only `complete` charges). A full disk is said plainly: it is
-                # neither the image's fault nor worth retrying until space is freed.
-                if storage_full(error) is not None:
-                    reason = "the server's storage is full; the result could not be stored"
-                    self._lifecycle.fail(job, FailureCode.STORAGE_FULL, reason)
-                else:
-                    reason = "unable to store the result"
-                    self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, reason)
+        except LeaseLost:
+            # Another run took it over (its results stand), or it was cancelled.
+            log.warning("order %s is no longer this run's; its results are dropped", job.id)
+            self._discard(files)
+        except Exception as error:
+            log.exception("order %s could not be stored", job.id)
+            self._discard(files)
+            # Uncharged (only `complete` charges). A full disk is said plainly: it is
+            # neither the image's fault nor worth retrying until space is freed.
+            if storage_full(error) is not None:
+                reason = "the server's storage is full; the result could not be stored"
+                self._lifecycle.fail(job, FailureCode.STORAGE_FULL, reason)
+            else:
+                reason = "unable to store the result"
+                self._lifecycle.fail(job, FailureCode.STORAGE_FAILED, reason)
 
     def claim(self, order_id: str) -> Job | None:
         """Lease the order to a new run of this worker, or None when it is not free (or this
@@ -246,7 +264,8 @@ class OrderRunner:
             stop.set()
             thread.join()
 
-    def _load(self, job: Job, key: str) -> Image.Image:
+    def read_bytes(self, job: Job, key: str) -> bytes:
+        """The stored bytes of an image `job` reads, checked against their declared type."""
         try:
             data = self._store.read(key)
         except ImageNotFound:
@@ -258,6 +277,10 @@ class OrderRunner:
             raise UnsupportedMediaType(
                 f"the uploaded bytes are {actual}, but the upload URL was for {declared}"
             )
+        return data
+
+    def _load(self, job: Job, key: str) -> Image.Image:
+        data = self.read_bytes(job, key)
         max_pixels = self._settings.limits.max_pixels
         if not self._store.direct_uploads:
             # This node received the bytes itself and decoded them once, under the upload's
@@ -269,10 +292,14 @@ class OrderRunner:
         inspect_image(data, max_pixels=max_pixels)
         return self._decodes.run(load_image, data, max_pixels=max_pixels, complete=True)
 
-    def _execute(self, job: Job) -> _Outputs:
+    def results_stem(self, job: Job) -> str:
+        """The start of the keys this run writes its files under."""
+        return f"{RESULTS_PREFIX}/{job.id}.{job.run}"
+
+    def _execute(self, job: Job) -> Outputs:
         image = self._load(job, job.input_key)
         params = job.params
-        stem = f"{RESULTS_PREFIX}/{job.id}.{job.run}"
+        stem = self.results_stem(job)
         if isinstance(params, GenerationParams):
             style_key = params.style_key
             generated = pipeline.generate_background(
@@ -285,7 +312,7 @@ class OrderRunner:
                 style_image=self._load(job, style_key) if style_key else None,
                 framing=params.framing,
             )
-            return _Outputs(_Output(f"{stem}.jpg", "image/jpeg", encode_jpeg(generated)))
+            return Outputs(Output(f"{stem}.jpg", "image/jpeg", encode_jpeg(generated)))
         cutout = pipeline.remove_background(
             image,
             self._segmenters.get(params.model),
@@ -293,12 +320,12 @@ class OrderRunner:
         )
         rendered = render(cutout.output, cutout.mask, params.output)
         options = rendered.options
-        return _Outputs(
-            _Output(f"{stem}.{options.format}", options.content_type, rendered.output),
-            _Output(f"{stem}.mask.png", "image/png", rendered.mask),
+        return Outputs(
+            Output(f"{stem}.{options.format}", options.content_type, rendered.output),
+            Output(f"{stem}.mask.png", "image/png", rendered.mask),
         )
 
-    def _discard(self, outputs: list[_Output]) -> None:
+    def _discard(self, outputs: list[Output]) -> None:
         for output in outputs:
             try:
                 self._store.delete(output.key)
@@ -307,6 +334,6 @@ class OrderRunner:
 
 
 @dataclass(frozen=True)
-class _Outputs:
-    output: _Output
-    mask: _Output | None = None
+class Outputs:
+    output: Output
+    mask: Output | None = None
