@@ -194,6 +194,7 @@ def worker(
         # SIGTERM: no new orders; running ones get BACKDROP_WORKER__DRAIN_SECONDS, then are
         # handed back to the queue; the process exits 0.
         run_worker(app, settings.queue.name, concurrency, hostname, node.runs.drain_in_background)
+        node.runs.wait_drained()
     finally:
         node.stop()
     if node.runs.gave_up:

@@ -28,6 +28,7 @@ class DrainingRuns:
         self._waiting: set[threading.Event] = set()
         self._given_up = False
         self._draining = False
+        self._drainer: threading.Thread | None = None
 
     def run(self, order_id: str) -> bool:
         """Run the order (the Celery task's body): True when it was dealt with here, False
@@ -72,7 +73,14 @@ class DrainingRuns:
             if self._draining:
                 return
             self._draining = True
-        threading.Thread(target=self._drain, name="backdrop-drain", daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, name="backdrop-drain", daemon=True)
+        self._drainer.start()
+
+    def wait_drained(self, timeout: float = 5.0) -> None:
+        """Let the drain say how it ended before the process exits (Celery returns as soon as
+        the last task does, while the drain thread may not yet have noticed)."""
+        if self._drainer is not None:
+            self._drainer.join(timeout)
 
     def _drain(self) -> None:
         log.info("draining: no new orders; waiting up to %g s for running ones", self._grace)
