@@ -10,7 +10,7 @@ from PIL import Image
 from backdrop.engines.generation import BackgroundGenerator, Framing, GenerationRequest
 from backdrop.engines.segmentation import Segmenter
 from backdrop.imaging import compose
-from backdrop.imaging.layout import Layout
+from backdrop.imaging.layout import Layout, Region
 from backdrop.imaging.shadows import ShadowSpec
 from backdrop.imaging.staging import stage
 from backdrop.observability.metrics import MODEL_TIME
@@ -99,11 +99,23 @@ def product_photo(
     layout: Layout | None = None,
     shadow: ShadowSpec | None = None,
     light_match: bool = False,
+    roi: Region | None = None,
+    semitransparency: bool = True,
     max_pixels: int | None = None,
 ) -> Cutout:
     """Cut the subject out, lay it out on a canvas, draw its shadow, then put it on
-    `background` (imaging/staging.py); the mask gets the same geometry."""
+    `background` (imaging/staging.py); the mask gets the same geometry.
+
+    `roi`: only that region of the input can be subject (remove.bg's); `semitransparency`
+    False: the matte is made hard, every pixel subject or not."""
     alpha = subject_alpha(image, segmenter)
+    if roi is not None:
+        left, top, right, bottom = roi.box(image.width, image.height)
+        kept = np.zeros_like(alpha)
+        kept[top:bottom, left:right] = alpha[top:bottom, left:right]
+        alpha = kept
+    if not semitransparency:
+        alpha = np.where(alpha >= 128, 255, 0).astype(np.uint8)
     cut = compose.cutout(compose.Foreground(image, alpha), alpha)
     behind: Image.Image | tuple[int, int, int, int] | None = None
     if isinstance(background, SolidColor):

@@ -22,10 +22,45 @@ CanvasKind = Literal["size", "original", "subject"]
 
 @dataclass(frozen=True)
 class Length:
-    """A padding or margin on one side: a fraction of the canvas side, or pixels."""
+    """A padding or margin on one side: a fraction of the canvas side, pixels, or a fraction
+    of the subject box's side in the same direction (remove.bg's crop_margin in %)."""
 
     value: float = 0.0
-    unit: Literal["fraction", "px"] = "fraction"
+    unit: Literal["fraction", "px", "subject"] = "fraction"
+
+    def pixels(self, canvas_side: float, subject_side: float) -> float:
+        if self.unit == "px":
+            return self.value
+        if self.unit == "subject":
+            return self.value * subject_side
+        return self.value * canvas_side
+
+
+@dataclass(frozen=True)
+class Region:
+    """A rectangle of the input (remove.bg's roi): fractions of its width and height, or px."""
+
+    left: Length
+    top: Length
+    right: Length
+    bottom: Length
+
+    def box(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) in pixels, clamped to the image."""
+        left = round(self.left.pixels(width, width))
+        top = round(self.top.pixels(height, height))
+        right = round(self.right.pixels(width, width))
+        bottom = round(self.bottom.pixels(height, height))
+        return (
+            min(max(left, 0), width),
+            min(max(top, 0), height),
+            min(max(right, 0), width),
+            min(max(bottom, 0), height),
+        )
+
+    @classmethod
+    def from_params(cls, data: dict[str, Any]) -> Region:
+        return cls(**{side: Length(**value) for side, value in data.items()})
 
 
 @dataclass(frozen=True)
@@ -160,6 +195,18 @@ class Placement:
         return x, y, x + round((right - left) * self.scale), y + round((bottom - top) * self.scale)
 
 
+def _absolute(sides: Sides, box_w: int, box_h: int) -> Sides:
+    """`sides` with lengths relative to the subject's box made pixels."""
+
+    def one(length: Length, side: int) -> Length:
+        return Length(length.value * side, "px") if length.unit == "subject" else length
+
+    return Sides(
+        one(sides.top, box_h), one(sides.right, box_w), one(sides.bottom, box_h),
+        one(sides.left, box_w),
+    )  # fmt: skip
+
+
 def _px(length: Length, side: int) -> float:
     return length.value * side if length.unit == "fraction" else length.value
 
@@ -188,7 +235,8 @@ def plan(
     source = subject if layout.reference == "subject" and subject is not None else whole
     left, top, right, bottom = source
     box_w, box_h = max(right - left, 1), max(bottom - top, 1)
-    pad, margin = layout.padding, layout.margin
+    pad = _absolute(layout.padding, box_w, box_h)
+    margin = _absolute(layout.margin, box_w, box_h)
     if layout.canvas == "size":
         if layout.size is None:
             raise ValueError("a canvas of kind 'size' needs a size")

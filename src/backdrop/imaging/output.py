@@ -16,7 +16,7 @@ from PIL import Image
 
 from backdrop.errors import UnableToProcess
 from backdrop.imaging.compose import encode_jpeg, encode_png
-from backdrop.imaging.layout import Layout, layout_from_params
+from backdrop.imaging.layout import Layout, Region, layout_from_params
 from backdrop.imaging.shadows import ShadowSpec
 from backdrop.kinds import Channels, OutputFormat
 
@@ -47,12 +47,22 @@ class OutputOptions:
     shadow: ShadowSpec | None = None
     # The subject's exposure and colour temperature nudged toward an image background.
     light_match: bool = False
+    # remove.bg's roi: only this region of the input can be subject; None: all of it.
+    roi: Region | None = None
+    # remove.bg's semitransparency: False makes the matte hard (alpha 0 or 255).
+    semitransparency: bool = True
 
     @property
     def staged(self) -> bool:
         """Whether the result is made by the product stage (imaging/staging.py): without a
-        layout, shadow or light match, the removal's result is used as it is."""
-        return self.layout is not None or self.shadow is not None or self.light_match
+        layout, shadow, light match, roi or hard matte, the removal's result is used as is."""
+        return (
+            self.layout is not None
+            or self.shadow is not None
+            or self.light_match
+            or self.roi is not None
+            or not self.semitransparency
+        )
 
     @property
     def content_type(self) -> str:
@@ -69,10 +79,12 @@ class OutputOptions:
             return cls()
         values = dict(params)
         layout, shadow = values.pop("layout", None), values.pop("shadow", None)
+        roi = values.pop("roi", None)
         return cls(
             **values,
             layout=layout_from_params(layout) if layout else None,
             shadow=ShadowSpec(**shadow) if shadow else None,
+            roi=Region.from_params(roi) if roi else None,
         )
 
 

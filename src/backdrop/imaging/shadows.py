@@ -116,9 +116,7 @@ def _blur(plane: FloatArray, sigma: float) -> FloatArray:
     # cost (a Gaussian's cost grows with its radius).
     factor = int(sigma // 4)
     if factor >= 2 and min(height, width) // factor >= 8:
-        small = cv2.resize(
-            plane, (width // factor, height // factor), interpolation=cv2.INTER_AREA
-        )
+        small = cv2.resize(plane, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
         small = cv2.GaussianBlur(small, (0, 0), sigma / factor, borderType=cv2.BORDER_CONSTANT)
         blurred = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
     else:

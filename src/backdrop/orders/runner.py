@@ -244,6 +244,8 @@ class OrderRunner:
                 layout=wanted.layout,
                 shadow=wanted.shadow,
                 light_match=wanted.light_match,
+                roi=wanted.roi,
+                semitransparency=wanted.semitransparency,
                 max_pixels=self._settings.limits.max_pixels,
             )
         else:
