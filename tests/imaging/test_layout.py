@@ -130,3 +130,35 @@ def test_stage_refuses_a_canvas_over_the_limit() -> None:
     image = Image.new("RGBA", (10, 10), (255, 0, 0, 255))
     with pytest.raises(UnableToProcess, match="limit"):
         stage(image, layout=Layout(canvas="size", size=(8000, 8000)), max_pixels=40_000_000)
+
+
+def test_layouts_as_people_write_them() -> None:
+    from backdrop.imaging.layout_options import layout_from_text, preset_background
+
+    layout = layout_from_text("2000x1500", "8% 40px", "bottom")
+    assert layout is not None and layout.size == (2000, 1500) and layout.vertical == "bottom"
+    assert layout.padding.top == Length(0.08) and layout.padding.left == Length(40, "px")
+    assert layout_from_text("square-white") == PRESETS["square-white"]
+    assert preset_background("square-white") == "ffffff" and preset_background("2x2") is None
+    assert layout_from_text() is None
+    four = layout_from_text(padding="0.1 0.2 0.3 0.4")
+    assert four is not None and four.padding.left == Length(0.4) and four.canvas == "original"
+
+
+@pytest.mark.parametrize(
+    ("canvas", "padding", "align", "words"),
+    [
+        ("2000by2000", None, None, "WIDTHxHEIGHT"),
+        (None, "60%", None, "at most 49%"),
+        (None, "1 2 3", None, "1, 2 or 4 values"),
+        (None, "wide", None, "a percentage"),
+        (None, None, "middle", "use one of"),
+    ],
+)
+def test_bad_layout_words_are_refused(
+    canvas: str | None, padding: str | None, align: str | None, words: str
+) -> None:
+    from backdrop.imaging.layout_options import layout_from_text
+
+    with pytest.raises(ValueError, match=words):
+        layout_from_text(canvas, padding, align)
