@@ -112,7 +112,8 @@ MAX_MARGIN_PIXELS = 500
 def _values(text: str, name: str, example: str) -> list[Length]:
     """Space-separated lengths: "30px" or "30" (pixels), "10%" (a fraction)."""
     lengths = []
-    for part in text.split():
+    # "30 px" and "10 %" are one value each, as remove.bg reads them.
+    for part in re.sub(r"(?<=\d)\s+(?=px|%)", "", text).split():
         match = _VALUE.match(part)
         if match is None:
             raise ValueError(f"{name} {text!r}: give pixels or percentages, e.g. {example}")
