@@ -111,7 +111,9 @@ def timings(cut: Image.Image) -> dict[str, float]:
         return statistics.median(runs[1:])
 
     for mode in SHADOW_MODES:
-        results[f"shadow {mode}"] = median_ms(lambda m=mode: ground_layer(alpha, ShadowSpec(m), rgb))
+        results[f"shadow {mode}"] = median_ms(
+            lambda m=mode: ground_layer(alpha, ShadowSpec(m), rgb)
+        )
     results["layout (plan + place)"] = median_ms(
         lambda: place(cut, plan(cut.size, solid_box(np.asarray(cut.getchannel("A"))), layout))
     )

@@ -24,7 +24,8 @@ def _shown(page: Page) -> np.ndarray:
         " && document.getElementById('product-view').naturalWidth > 0"
     )
     data = page.locator("#product-view").screenshot()
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+    # Without the element's 1 px border.
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)[2:-2, 2:-2]
 
 
 def _next_preview(page: Page, before: str | None) -> None:

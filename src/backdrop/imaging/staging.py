@@ -39,6 +39,9 @@ _MAX_GAIN = 0.10
 _MAX_WARMTH = 0.04
 
 
+_VISIBLE = [0] * 8 + [255] * 248
+
+
 @dataclass(frozen=True)
 class Staged:
     output: Image.Image  # "RGB" on an opaque background, else "RGBA"
@@ -94,7 +97,8 @@ def place(cutout: Image.Image, placement: Placement) -> Image.Image:
     """
     if placement.identity and cutout.size == placement.canvas:
         return cutout
-    content = cutout.getchannel("A").getbbox()
+    # Alpha below ~3 % is a model's noise, invisible: it does not widen what is carried.
+    content = cutout.getchannel("A").point(_VISIBLE).getbbox()
     canvas = Image.new("RGBA", placement.canvas, (0, 0, 0, 0))
     if content is None:
         return canvas
