@@ -29,3 +29,17 @@ def test_options_stored_before_layouts_read_as_none() -> None:
     stored = {"format": "png", "crop": True, "crop_margin": 3, "max_side": None, "channels": "rgba"}
     options = OutputOptions.from_params(stored)
     assert options.layout is None and options.shadow is None and options.crop
+
+
+def test_roi_light_match_and_hard_matte_round_trip() -> None:
+    from backdrop.imaging.layout import Region
+
+    options = OutputOptions(
+        roi=Region(Length(0.1), Length(20, "px"), Length(0.9), Length(1)),
+        light_match=True,
+        semitransparency=False,
+        layout=Layout(canvas="subject", padding=Sides.all(Length(0.1, "subject"))),
+    )
+    stored = json.loads(json.dumps(options.to_params()))
+    assert OutputOptions.from_params(stored) == options and options.staged
+    assert not OutputOptions().staged

@@ -12,10 +12,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+)
 
 from backdrop.engines.builtin_models import BUILTIN_MODELS
 from backdrop.imaging.colors import CSS_COLORS
+from backdrop.imaging.layout import PRESETS
+from backdrop.imaging.layout_options import Alignment, canvas, sides
+from backdrop.imaging.shadows import ShadowMode
 from backdrop.kinds import DEFAULT_MODEL, Channels, GenerationEngine, OutputFormat
 from backdrop.settings import MAX_UPLOAD_BYTES, LimitSettings
 
@@ -56,6 +67,18 @@ _CropMargin = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_json_integ
 # At most 2**53 - 1: larger integers lose digits in JSON parsers that read numbers as
 # doubles (JavaScript, and schema-driven test generators).
 _Seed = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_json_integer)]
+
+
+def _canvas(value: str) -> str:
+    canvas(value)  # ValueError names what is wrong
+    return value
+
+
+def _padding(value: str) -> str:
+    sides(value)
+    return value
+
+
 # A maximum long side in pixels.
 _LongSide = Annotated[int, Field(ge=1, le=20_000), BeforeValidator(_json_integer)]
 # Image URLs are ones this server handed out: absolute http(s) URLs.
@@ -265,6 +288,35 @@ class RemoveBackgroundRequest(_Body):
     channels: Channels | None = Field(
         None, description="rgba (default) or alpha: the output is the matte only"
     )
+    # Product photos: a layout on a canvas, a shadow, light matched to the background.
+    canvas: Annotated[str, AfterValidator(_canvas)] | None = Field(
+        None,
+        max_length=40,
+        description="The result's canvas: WIDTHxHEIGHT (e.g. 2000x2000), original, subject, or "
+        "a preset (" + ", ".join(PRESETS) + "; marketplace presets are on white unless a "
+        "background is given); the subject is centred in it and enlarged at most 2x",
+        examples=["2000x2000", "square-white"],
+    )
+    padding: Annotated[str, AfterValidator(_padding)] | None = Field(
+        None,
+        max_length=60,
+        description="Room around the subject on the canvas, as in CSS with 1, 2 or 4 values: "
+        "8%, 0.08 (a fraction of the canvas side, below 0.49) or 40px",
+        examples=["8%", "5% 10%"],
+    )
+    align: Alignment | None = Field(
+        None, description="Where the subject sits in the padded canvas (default center)"
+    )
+    shadow: ShadowMode | None = Field(
+        None,
+        description="A shadow under the subject: contact, drop, cast, floating or reflection; "
+        "on a transparent result it is semi-transparent black",
+    )
+    lightMatch: bool | None = Field(
+        None,
+        description="Nudge the subject's exposure and colour temperature toward an image "
+        "background (bounded, so product colours stay true); default false",
+    )
 
 
 class _GenerationOptions(_Body):
@@ -345,6 +397,31 @@ class ProductPhotoshootRequest(_GenerationOptions):
         None,
         description="Give textPrompt, styleImageUrl or both. " + _PROMPT_RULE,
         examples=["white marble countertop, morning light"],
+    )
+
+
+class ProductPreviewRequest(_Body):
+    """A finished transparent removal laid out, shadowed and put on a colour, small."""
+
+    orderId: str = Field(max_length=64, examples=["7906da5353b504162db5199d6"])
+    canvas: Annotated[str, AfterValidator(_canvas)] | None = Field(
+        None, max_length=40, description="As remove-background's canvas", examples=["2000x2000"]
+    )
+    padding: Annotated[str, AfterValidator(_padding)] | None = Field(
+        None, max_length=60, description="As remove-background's padding", examples=["8%"]
+    )
+    align: Alignment | None = Field(None, description="As remove-background's align")
+    shadow: ShadowMode | None = Field(None, description="As remove-background's shadow")
+    background: str | None = Field(
+        None,
+        max_length=40,
+        description="transparent (default), a CSS colour name or a hex code",
+        examples=["#ffffff"],
+    )
+    longSide: Annotated[int, Field(ge=64, le=4000), BeforeValidator(_json_integer)] = Field(
+        800,
+        description="The preview's long side in pixels at most (the layout shrunk to it; "
+        "never more than the canvas): the page's live preview asks 800, its download 4000",
     )
 
 
