@@ -15,6 +15,7 @@ from backdrop.api.deps import ReadinessDep
 from backdrop.api.envelope import error_response, install_error_handlers, success
 from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
+from backdrop.api.photoroom import routes as photoroom
 from backdrop.api.removebg import routes as removebg
 from backdrop.api.responses import Envelope, HealthBody, LiveBody
 from backdrop.api.routes import account, docs, orders, uploads, web
@@ -58,8 +59,11 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     )
     app.state.services = services
     install_error_handlers(app)
-    removebg_bytes = services.settings.limits.max_upload_bytes * removebg.BODY_FACTOR
-    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger={removebg.PATH: removebg_bytes})
+    upload_bytes = services.settings.limits.max_upload_bytes
+    # The one-call APIs take images in the body: their own limits.
+    larger = {removebg.PATH: upload_bytes * removebg.BODY_FACTOR}
+    larger |= {path: upload_bytes * photoroom.BODY_FACTOR for path in photoroom.PATHS}
+    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger=larger)
     # Added last, so it is outermost: it sees every answer, errors included.
     app.add_middleware(RequestLog)
     app.include_router(uploads.router)
@@ -68,6 +72,7 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     app.include_router(web.router)
     app.include_router(docs.router)
     app.include_router(removebg.router)
+    app.include_router(photoroom.router)
 
     @app.get(
         "/health",
