@@ -214,40 +214,49 @@ def test_edit_generated_background_costs_one_credit(
 
 
 @pytest.mark.parametrize(
-    "fields, named",
+    "fields, named, kind",
     [
-        ({"padding": "0.5"}, "padding"),
-        ({"paddingTop": "50%"}, "paddingTop"),
-        ({"marginLeft": "ten"}, "marginLeft"),
-        ({"outputSize": "big"}, "outputSize"),
-        ({"outputSize": "0x100"}, "outputSize"),
-        ({"maxWidth": "0", "outputSize": "originalImage"}, "maxWidth"),
-        ({"maxWidth": "100", "outputSize": "500x500"}, "maxWidth"),
-        ({"scaling": "stretch"}, "scaling"),
-        ({"referenceBox": "canvas"}, "referenceBox"),
-        ({"horizontalAlignment": "middle"}, "horizontalAlignment"),
-        ({"verticalAlignment": "middle"}, "verticalAlignment"),
-        ({"shadow.mode": "ai.auto"}, "shadow.mode"),
-        ({"lighting.mode": "ai.auto"}, "lighting.mode"),
-        ({"export.format": "gif"}, "export.format"),
-        ({"export.dpi": "20"}, "export.dpi"),
-        ({"export.dpi": "300", "export.format": "webp"}, "export.dpi"),
-        ({"removeBackground": "false"}, "removeBackground"),
-        ({"background.blur.mode": "bokeh"}, "background.blur.mode"),
-        ({"background.blur.mode": "gaussian", "background.blur.radius": "0.5"}, "radius"),
-        ({"background.color": "red", "background.prompt": "a beach"}, "background.prompt"),
-        ({"background.seed": "3"}, "background.seed"),
-        ({"background.prompt": "a beach", "padding": "0.1"}, "padding"),
-        ({"background.scaling": "fit"}, "background.scaling"),
-        ({"textRemoval.mode": "ai.all"}, "textRemoval.mode"),
-        ({"templateId": "x"}, "templateId"),
+        ({"padding": "0.5"}, "padding", "invalid_request"),
+        ({"padding": ""}, "padding", "invalid_request"),
+        ({"paddingTop": "50%"}, "paddingTop", "invalid_request"),
+        ({"marginLeft": "ten"}, "marginLeft", "invalid_request"),
+        ({"outputSize": "big"}, "outputSize", "invalid_request"),
+        ({"outputSize": "0x100"}, "outputSize", "invalid_request"),
+        ({"maxWidth": "0", "outputSize": "originalImage"}, "maxWidth", "invalid_request"),
+        ({"maxWidth": "100", "outputSize": "500x500"}, "maxWidth", "invalid_combination"),
+        ({"scaling": "stretch"}, "scaling", "invalid_request"),
+        ({"referenceBox": "canvas"}, "referenceBox", "invalid_request"),
+        ({"horizontalAlignment": "middle"}, "horizontalAlignment", "invalid_request"),
+        ({"verticalAlignment": "middle"}, "verticalAlignment", "invalid_request"),
+        ({"shadow.mode": "ai.auto"}, "shadow.mode", "invalid_request"),
+        ({"lighting.mode": "ai.auto"}, "lighting.mode", "invalid_request"),
+        ({"export.format": "gif"}, "export.format", "invalid_request"),
+        ({"export.dpi": "20"}, "export.dpi", "invalid_request"),
+        ({"export.dpi": "300", "export.format": "webp"}, "export.dpi", "invalid_combination"),
+        ({"removeBackground": "false"}, "removeBackground", "invalid_request"),
+        ({"background.blur.mode": "bokeh"}, "background.blur.mode", "invalid_request"),
+        (
+            {"background.blur.mode": "gaussian", "background.blur.radius": "0.5"},
+            "radius",
+            "invalid_request",
+        ),
+        (
+            {"background.color": "red", "background.prompt": "a beach"},
+            "background.prompt",
+            "invalid_combination",
+        ),
+        ({"background.seed": "3"}, "background.seed", "invalid_combination"),
+        ({"background.prompt": "a beach", "padding": "0.1"}, "padding", "invalid_combination"),
+        ({"background.scaling": "fit"}, "background.scaling", "invalid_request"),
+        ({"textRemoval.mode": "ai.all"}, "textRemoval.mode", "invalid_request"),
+        ({"templateId": "x"}, "templateId", "invalid_request"),
     ],
 )
 def test_edit_refuses_what_it_does_not_do_naming_it(
-    client: TestClient, runtime: EmbeddedNode, fields: dict[str, str], named: str
+    client: TestClient, runtime: EmbeddedNode, fields: dict[str, str], named: str, kind: str
 ) -> None:
     key = runtime.keys.create("k", 5).secret
-    assert named in _error(_edit(client, key, **fields), 400, "invalid_request", edit=True)
+    assert named in _error(_edit(client, key, **fields), 400, kind, edit=True)
     assert _credits(runtime, key) == 5
 
 

@@ -12,8 +12,8 @@ widens or whole regions come out half-transparent. The score measures that band:
     score  = min(1, UNDECIDED_SCALE * U / S), and 1 when S = 0 (no subject found)
 
 With UNDECIDED_SCALE = 4 a score of 1 means the weighted undecided area is at least a quarter
-of the subject's; a crisp disc of radius 150 px scores about 0.02, the same disc with an
-edge 30 px soft about 0.7 (tests/imaging/test_uncertainty.py).
+of the subject's; a crisp disc of radius 150 px scores about 0.03, the same disc with an
+edge 10 px soft about 0.26 and 30 px soft about 0.77 (tests/imaging/test_uncertainty.py).
 """
 
 from __future__ import annotations

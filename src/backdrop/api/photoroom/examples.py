@@ -8,18 +8,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from backdrop.api.photoroom.errors import error_body
-from backdrop.api.photoroom.params import EditFields, SegmentFields
-from backdrop.api.schemas import MODEL_IDS
+from backdrop.api.photoroom.params import LENGTH_PATTERN, SIDES, EditFields, SegmentFields
+from backdrop.api.schemas import COLOR_SCHEMAS, MODEL_IDS, PROMPT_SCHEMA
 from backdrop.imaging.uncertainty import UNDECIDED_SCALE
 
 _LENGTH = {
     "type": "string",
-    "pattern": r"^\s*(?:(?:\d+(?:\.\d*)?|\.\d+)\s*%?|\d+\s*px)\s*$",
-    "description": "a fraction 0..0.49 (0.1), a percentage 0%..49% (10%) or pixels (100px)",
+    "pattern": LENGTH_PATTERN,
+    "description": "a fraction 0..0.49 (0.1), a percentage 0%..49% (10%) or pixels 0..10000 "
+    "(100px), without spaces",
 }
 _NOTES: dict[str, str] = {
     "imageUrl": "a URL of this server, or of a host the operator allows (BACKDROP_FETCH__*)",
     "removeBackground": "only true: this server always cuts the subject out",
+    "imageFile": "the photo (POST only)",
     "background.color": "hex without '#' (FF0000, FF0000EE) or a colour name; default transparent",
     "background.imageUrl": "an image behind the subject (cover-fitted); same URL rules",
     "background.prompt": "a generated background (1 credit): the studio or diffusion engine "
@@ -52,6 +54,19 @@ _NOTES: dict[str, str] = {
 }
 
 
+# Fields whose schema is written here rather than derived: what the server's parsers take.
+_EXACT: dict[str, dict[str, Any]] = {
+    **{f"{kind}{side}": _LENGTH for kind in ("padding", "margin") for side in ("", *SIDES)},
+    "model": {"type": "string", "enum": MODEL_IDS},
+    "removeBackground": {"enum": ["true"]},
+    "background.color": {"anyOf": COLOR_SCHEMAS},
+    "bg_color": {"anyOf": COLOR_SCHEMAS},
+    # PROMPT_SCHEMA less its `not` (the private-use planes, which the server refuses too):
+    # test generators cannot weigh a `not` inside a form that also carries a file's bytes.
+    "background.prompt": {k: v for k, v in PROMPT_SCHEMA.items() if k != "not"},
+}
+
+
 def _properties(model: type[BaseModel]) -> dict[str, Any]:
     """Each field's schema as a form sends it (text, no nulls), with what it accepts."""
     schema = model.model_json_schema(by_alias=True)
@@ -64,10 +79,9 @@ def _properties(model: type[BaseModel]) -> dict[str, Any]:
         if branches:
             field |= branches[0]
         field.pop("title", None)
-        if name.startswith(("padding", "margin")):
-            field = dict(_LENGTH)
-        if name == "model":
-            field["enum"] = MODEL_IDS
+        if field.get("default", "") is None:
+            field.pop("default")
+        field |= _EXACT.get(name, {})
         note = _NOTES.get(name)
         if note:
             field["description"] = note
@@ -109,6 +123,62 @@ SEGMENT_REQUEST: dict[str, Any] = {
         }
     ],
 }
+_BACKGROUNDS = (
+    "background.color",
+    "background.imageUrl",
+    "background.imageFile",
+    "background.prompt",
+    "background.blur.mode",
+)
+_NOT_WITH_PROMPT = [name for name in _EDIT_FIELDS if name.startswith(("padding", "margin"))] + [
+    "outputSize",
+    "maxWidth",
+    "maxHeight",
+    "scaling",
+    "referenceBox",
+    "horizontalAlignment",
+    "verticalAlignment",
+    "shadow.mode",
+    "model",
+]
+
+
+def _absent(*names: str) -> dict[str, Any]:
+    return {"properties": {name: False for name in names}}
+
+
+def _either(*branches: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": list(branches)}
+
+
+# How the fields combine (options.check_edit): what a form's schema can state and a query
+# string's cannot (there, each refusal is typed invalid_combination). Written with absent
+# properties (`false`) rather than `not`/`if`, which test generators cannot weigh against a
+# file's bytes.
+_COMBINATIONS: dict[str, Any] = {
+    # Exactly one image.
+    "oneOf": [
+        {"required": ["imageFile"], **_absent("imageUrl")},
+        {"required": ["imageUrl"], **_absent("imageFile")},
+    ],
+    "allOf": [
+        # At most one background: all but one of them absent.
+        _either(*(_absent(*(o for o in _BACKGROUNDS if o != b)) for b in _BACKGROUNDS)),
+        _either(_absent("background.seed"), {"required": ["background.prompt"]}),
+        _either(_absent("background.blur.radius"), {"required": ["background.blur.mode"]}),
+        # A generated background is framed by its engine.
+        _either(_absent("background.prompt"), _absent(*_NOT_WITH_PROMPT)),
+        _either(
+            _absent("maxWidth", "maxHeight"),
+            {"properties": {"outputSize": {"enum": ["auto", "originalImage", "croppedSubject"]}}},
+        ),
+        _either(
+            _absent("export.dpi"),
+            {"properties": {"export.format": {"enum": ["png", "jpeg", "jpg"]}}},
+        ),
+    ],
+}
+
 EDIT_REQUEST: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -118,7 +188,7 @@ EDIT_REQUEST: dict[str, Any] = {
                     "type": "object",
                     "properties": {**_EDIT_FILES, **_EDIT_FIELDS},
                     "additionalProperties": False,
-                    "oneOf": [{"required": ["imageFile"]}, {"required": ["imageUrl"]}],
+                    **_COMBINATIONS,
                 },
                 "example": {"imageUrl": "http://127.0.0.1:8000/images/uploads/3f2a.jpg"},
             }

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import math
 
-from backdrop.api.photoroom.params import OUTPUT_SIZE, EditFields, SegmentFields
+from backdrop.api.photoroom.params import (
+    OUTPUT_SIZE,
+    EditFields,
+    InvalidCombination,
+    SegmentFields,
+)
 from backdrop.errors import InvalidRequest
 from backdrop.imaging.layout import CanvasKind, Layout, Length, Sides
 from backdrop.imaging.output import OutputOptions
@@ -60,12 +65,12 @@ def check_edit(fields: EditFields, *, background_file: bool) -> None:
             "leave lighting.mode out"
         )
     if fields.export_dpi is not None and fields.export_format == "webp":
-        raise InvalidRequest(
+        raise InvalidCombination(
             "export.dpi is written into PNG and JPEG results only (WebP has no standard "
             "field for it); choose export.format png or jpeg, or leave export.dpi out"
         )
     if fields.background_blur_radius is not None and fields.background_blur_mode is None:
-        raise InvalidRequest("background.blur.radius needs background.blur.mode=gaussian")
+        raise InvalidCombination("background.blur.radius needs background.blur.mode=gaussian")
     backgrounds = [
         name
         for name, given in (
@@ -78,23 +83,23 @@ def check_edit(fields: EditFields, *, background_file: bool) -> None:
         if given
     ]
     if len(backgrounds) > 1:
-        raise InvalidRequest(f"give one background, not {' and '.join(backgrounds)}")
+        raise InvalidCombination(f"give one background, not {' and '.join(backgrounds)}")
     if fields.background_seed is not None and fields.background_prompt is None:
-        raise InvalidRequest("background.seed needs background.prompt")
+        raise InvalidCombination("background.seed needs background.prompt")
     if fields.background_prompt is not None:
         laid_out = [
             name
-            for name, value in fields.model_dump(by_alias=True, exclude_defaults=True).items()
+            for name in fields.model_dump(by_alias=True, exclude_unset=True)
             if name in _LAYOUT_FIELDS or name in ("shadow.mode", "model")
         ]
         if laid_out:
-            raise InvalidRequest(
+            raise InvalidCombination(
                 f"{', '.join(laid_out)}: not supported with background.prompt by this "
                 "server; the generator frames the subject and draws its shadow itself"
             )
     bounded = fields.max_width is not None or fields.max_height is not None
     if bounded and fields.output_size not in ("auto", "originalImage", "croppedSubject"):
-        raise InvalidRequest(
+        raise InvalidCombination(
             "maxWidth and maxHeight can only be given with outputSize auto, "
             "originalImage or croppedSubject"
         )
@@ -133,8 +138,6 @@ def edit_layout(fields: EditFields) -> Layout | None:
     size = None
     if match.group(2) is not None:
         width, height = int(match.group(2)), int(match.group(3))
-        if not (1 <= width <= 10_000 and 1 <= height <= 10_000):
-            raise InvalidRequest(f"outputSize {fields.output_size!r}: each side is 1..10000")
         canvas, size = "size", (width, height)
     elif fields.output_size == "croppedSubject":
         canvas = "subject"

@@ -2,7 +2,7 @@
 
 `POST /v1/segment` takes a multipart form with `image_file`; `POST /v2/edit` a multipart form
 with `imageFile`, and `GET /v2/edit` the same fields (without files) as query parameters.
-Empty fields count as not given. A parameter backdrop does not implement, or a value outside
+A parameter backdrop does not implement, or a value outside
 the subset it does, is refused with a 400 naming it, never silently ignored.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from backdrop.errors import InvalidRequest
@@ -25,49 +25,46 @@ SegmentFormat = Literal["png", "jpg", "webp"]
 SegmentSize = Literal["preview", "medium", "hd", "full"]
 ExportFormat = Literal["png", "jpeg", "jpg", "webp"]
 ShadowMode = Literal["ai.soft", "ai.hard", "ai.floating"]
-OUTPUT_SIZE = re.compile(r"^(auto|originalImage|croppedSubject|(\d{1,5})x(\d{1,5}))$")
-# A padding or margin: a fraction 0..0.49, a percentage 0%..49%, or pixels ("100px").
-_FRACTION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*$")
-_PERCENT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%\s*$")
-_PIXELS = re.compile(r"^\s*(\d+)\s*px\s*$")
+_SIDE = r"(0*[1-9][0-9]{0,3}|0*10000)"  # 1..10000 pixels
+OUTPUT_SIZE = re.compile(rf"^(auto|originalImage|croppedSubject|{_SIDE}x{_SIDE})$")
+# A padding or margin: a fraction 0..0.49, a percentage 0%..49% or pixels 0..10000 ("100px"),
+# written without spaces. One pattern, so the schema (examples.py) states exactly what is read.
+_UNDER_HALF = r"(?:[0-3][0-9]*|4(?:[0-8][0-9]*)?|490*)"  # the digits after "0." up to 0.49
+_FRACTION = rf"0+(?:\.{_UNDER_HALF}?)?|\.{_UNDER_HALF}"
+_PERCENT = r"0*(?:[0-9]|[1-3][0-9]|4[0-8])(?:\.[0-9]*)?%|0*49(?:\.0*)?%"
+_PIXELS = r"0*(?:[0-9]{1,4}|10000)px"
+LENGTH_PATTERN = f"^(?:{_FRACTION}|{_PERCENT}|{_PIXELS})$"
+_LENGTH = re.compile(LENGTH_PATTERN)
 M = TypeVar("M", bound=BaseModel)
-MAX_FRACTION = 0.49
 MAX_PIXELS_SIDE = 10_000
 SIDES = ("Top", "Right", "Bottom", "Left")
 
 
+class InvalidCombination(InvalidRequest):
+    """Each value is one this server takes, but not together (a query string's schema can
+    state each parameter, not how they combine)."""
+
+    message = "INVALID_COMBINATION"
+
+
 def parse_length(name: str, text: str) -> Length:
     """A Photoroom padding or margin value as a Length; InvalidRequest naming `name`."""
-    if match := _PERCENT.match(text):
-        value = float(match.group(1)) / 100
-    elif match := _FRACTION.match(text):
-        value = float(match.group(1))
-    elif match := _PIXELS.match(text):
-        pixels = int(match.group(1))
-        if pixels > MAX_PIXELS_SIDE:
-            raise InvalidRequest(f"{name}: {text!r} is over {MAX_PIXELS_SIDE}px")
-        return Length(float(pixels), "px")
-    else:
+    if _LENGTH.fullmatch(text) is None:
         raise InvalidRequest(
-            f"{name}: {text!r} is not a length; give a fraction 0..0.49 (0.1), "
-            "a percentage 0%..49% (10%) or pixels (100px)"
+            f"{name}: {text!r} is not a length this server takes: a fraction 0..0.49 (0.1), "
+            "a percentage 0%..49% (10%) or pixels 0..10000 (100px), without spaces"
         )
-    if not 0 <= value <= MAX_FRACTION:
-        raise InvalidRequest(f"{name}: {text!r} is outside 0..0.49 (0%..49%)")
-    return Length(value, "fraction")
+    if text.endswith("px"):
+        return Length(float(int(text[:-2])), "px")
+    if text.endswith("%"):
+        return Length(float(text[:-1]) / 100, "fraction")
+    return Length(float(text), "fraction")
 
 
 class _Fields(BaseModel):
-    """Common to both endpoints: flags read from their words, unknown names refused."""
+    """Common to both endpoints: unknown names refused, values read as written."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _words_in_any_case(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower()
-        return value
 
 
 class SegmentFields(_Fields):
@@ -136,14 +133,6 @@ class EditFields(_Fields):
     # Not Photoroom's: backdrop's segmentation model (`backdrop models list`).
     model: str | None = Field(default=None, max_length=40)
 
-    @field_validator("export_dpi", mode="before")
-    @classmethod
-    def _whole_dpi(cls, value: Any) -> Any:
-        # Photoroom's schema says "number": 300.0 is 300.
-        if isinstance(value, str) and re.fullmatch(r"\s*\d+\.0*\s*", value):
-            return value.strip().split(".")[0]
-        return value
-
     def lengths(self, kind: Literal["padding", "margin"]) -> dict[str, Length | None]:
         """Each side's padding or margin (the side's own value, else the general one)."""
         general = getattr(self, kind)
@@ -194,9 +183,11 @@ async def _collect(items: list[tuple[str, str | UploadFile]]) -> Form:
     for name, value in items:
         if name in values or name in files:
             raise InvalidRequest(f"{name} is given more than once")
+        # An empty field is a value like any other (Photoroom refuses an empty padding):
+        # nothing is silently dropped.
         if isinstance(value, UploadFile):
             files[name] = await value.read()
-        elif value.strip() != "":
+        else:
             values[name] = value
     return Form(values, files)
 

@@ -24,6 +24,7 @@ from backdrop.api.photoroom.options import check_edit, edit_options, segment_opt
 from backdrop.api.photoroom.params import (
     EditFields,
     Form,
+    InvalidCombination,
     SegmentFields,
     parse_fields,
     read_form,
@@ -137,7 +138,7 @@ async def _edit(
     image_file, background_file = (form.files.get(name) for name in _EDIT_FILES)
     check_edit(fields, background_file=background_file is not None)
     if (image_file is None) == (fields.image_url is None):
-        raise InvalidRequest(
+        raise (InvalidCombination if image_file is not None else InvalidRequest)(
             "give exactly one of imageFile (POST, multipart) and imageUrl"
             if image_file is not None
             else "no image given: send imageFile (POST, multipart) or imageUrl"
