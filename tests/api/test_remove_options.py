@@ -159,3 +159,47 @@ def test_bad_option_values_are_refused(
     )
     assert (status, body["statusCode"]) == (400, 4000)
     assert field in body["body"]["detail"]
+
+
+def test_product_photo_fields(client: TestClient, runtime: EmbeddedNode, api_key: str) -> None:
+    photo, _ = subject_photo(800, 600)
+    image_url = upload(client, api_key, jpeg_bytes(photo))
+    created = order(
+        client,
+        api_key,
+        "remove-background",
+        {"imageUrl": image_url, "canvas": "square-white", "shadow": "contact", "format": "jpg"},
+    )
+    status = finished(client, runtime, api_key, created["orderId"])
+    assert status["status"] == "active", status
+    result, content_type = _get(client, status["output"])
+    mask, _ = _get(client, status["mask"])
+    assert result.size == mask.size == (2000, 2000) and content_type == "image/jpeg"
+    pixels = np.asarray(result.convert("RGB")).astype(int)
+    assert (pixels[20, 20] > 245).all()  # the preset's white
+    rows = np.flatnonzero((np.asarray(mask) >= 128).any(axis=1))
+    # Centred, enlarged 2x (the most a preset enlarges), within the 8 % paddings.
+    assert abs((rows[0] + rows[-1] + 1) / 2 - 1000) <= 3
+    assert 600 < rows[-1] + 1 - rows[0] <= 1680
+    below = pixels[rows[-1] + 4, 990:1010]
+    assert below.mean() < 235  # the contact shadow under it
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("canvas", "huge", "WIDTHxHEIGHT"),
+        ("canvas", "90000x90000", "over this server's limit"),
+        ("padding", "70%", "at most 49%"),
+        ("align", "middle", "align"),
+        ("shadow", "sideways", "shadow"),
+    ],
+)
+def test_bad_product_fields_are_refused(
+    client: TestClient, api_key: str, field: str, value: object, words: str
+) -> None:
+    status, body = _error(
+        client, api_key, {"imageUrl": "http://testserver/images/uploads/x.jpg", field: value}
+    )
+    assert (status, body["statusCode"]) == (400, 4000), body
+    assert field in body["body"]["detail"] and words in body["body"]["detail"], body

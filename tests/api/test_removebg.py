@@ -150,10 +150,19 @@ def test_errors_in_remove_bg_shape(client: TestClient, runtime: EmbeddedNode) ->
     assert "size" in _error(
         _post(client, key, files=photo, data={"size": "huge"}), 400, "invalid_request"
     )
-    detail = _error(
-        _post(client, key, files=photo, data={"roi": "10% 10% 90% 90%"}), 400, "invalid_request"
-    )
-    assert "roi" in detail
+    for name, value, words in [
+        ("roi", "10% 10% 90%", "4 values"),
+        ("roi", "90% 10% 10% 90%", "x2 must be right of x1"),
+        ("roi", "0% 0% 150% 100%", "between 0% and 100%"),
+        ("crop_margin", "10px 20px 30px", "1, 2 or 4 values"),
+        ("crop_margin", "ten", "pixels or percentages"),
+        ("scale", "5%", "from 10% to 100%"),
+        ("scale", "200px", "from 10% to 100%"),
+        ("position", "left", "pixels or percentages"),
+        ("position", "120%", "from 0% to 100%"),
+    ]:
+        detail = _error(_post(client, key, files=photo, data={name: value}), 400, "invalid_request")
+        assert name in detail and words in detail, detail
     text = {"image_file": ("a.jpg", b"hello, world", "image/jpeg")}
     assert "plain text" in _error(_post(client, key, files=text), 400, "unsupported_media_type")
     external = _post(client, key, data={"image_url": "http://example.com/a.jpg"})
@@ -175,3 +184,56 @@ def test_sizes_in_megapixels(
     )
     size_answered = (int(response.headers["x-width"]), int(response.headers["x-height"]))
     assert size_answered == expected == Image.open(io.BytesIO(response.content)).size
+
+
+def _image(response: Any) -> Image.Image:
+    assert response.status_code == 200, response.text
+    return Image.open(io.BytesIO(response.content))
+
+
+def test_add_shadow_is_semi_transparent_black_under_the_subject(
+    client: TestClient, api_key: str
+) -> None:
+    photo = {"image_file": ("a.jpg", _photo(), "image/jpeg")}
+    plain = np.asarray(_image(_post(client, api_key, files=photo)))
+    shadowed = np.asarray(_image(_post(client, api_key, files=photo, data={"add_shadow": "true"})))
+    # The ball's bottom is at row ~408: below it the shadow is black with some alpha.
+    below = shadowed[410:416, 300:340]
+    assert plain[410:416, 300:340, 3].max() < 40 and below[..., 3].mean() > 40
+    assert below[..., :3].max() < 40
+    # The subject itself is untouched.
+    assert (shadowed[264, 320] == plain[264, 320]).all()
+
+
+def test_scale_and_position_place_the_subject(client: TestClient, api_key: str) -> None:
+    photo = {"image_file": ("a.jpg", _photo(), "image/jpeg")}
+    response = _post(client, api_key, files=photo, data={"scale": "50%", "position": "0% 100%"})
+    image = _image(response)
+    assert image.size == (640, 480)
+    # 50 % of what just fits (480 / 288): the ball is ~240 px, at the bottom-left corner.
+    assert abs(int(response.headers["x-foreground-left"])) <= 3
+    assert abs(int(response.headers["x-foreground-top"]) - 240) <= 6
+    assert abs(int(response.headers["x-foreground-width"]) - 240) <= 8
+
+
+def test_crop_margin_in_percent_and_per_side(client: TestClient, api_key: str) -> None:
+    photo = {"image_file": ("a.jpg", _photo(), "image/jpeg")}
+    # 10 % of the ball (288) top and bottom, 0 left and right; 80 % is capped at 50 %.
+    tall = _image(
+        _post(client, api_key, files=photo, data={"crop": "true", "crop_margin": "10% 0"})
+    )
+    assert abs(tall.width - 288) <= 8 and abs(tall.height - 288 * 1.2) <= 10
+    capped = _image(
+        _post(client, api_key, files=photo, data={"crop": "true", "crop_margin": "80%"})
+    )
+    assert abs(capped.width - 288 * 2) <= 12
+
+
+def test_roi_keeps_only_the_region(client: TestClient, api_key: str) -> None:
+    photo = {"image_file": ("a.jpg", _photo(), "image/jpeg")}
+    alpha = np.asarray(_image(_post(client, api_key, files=photo, data={"roi": "0% 0% 50% 100%"})))
+    assert alpha[264, 300, 3] == 255 and alpha[264, 340, 3] == 0  # the ball's right half is gone
+    hard = np.asarray(
+        _image(_post(client, api_key, files=photo, data={"semitransparency": "false"}))
+    )
+    assert set(np.unique(hard[..., 3])) <= {0, 255}

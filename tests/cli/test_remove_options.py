@@ -126,3 +126,32 @@ def test_local_remove_says_what_runs_and_why(tmp_path: Path, ball: Path) -> None
     assert "segmentation: isnet-general" in said and "on OpenVINO, f32" in said
     assert "why:" in said and "AVX2 (held to AVX2): no AMX" in said
     assert "(int8 graph)" in said or "models fetch --model isnet-general-int8" in said
+
+
+def _subject_rows(mask: Image.Image) -> tuple[int, int]:
+    rows = np.flatnonzero((np.asarray(mask) >= 128).any(axis=1))
+    return int(rows[0]), int(rows[-1]) + 1
+
+
+def test_product_options_locally_and_through_a_server(
+    base_url: str, api_key: str, tmp_path: Path, ball: Path
+) -> None:
+    args = ["--canvas", "1000x800", "--padding", "10%", "--align", "bottom", "--shadow", "contact"]
+    local = _backdrop("remove", str(ball), "-o", str(tmp_path / "local"), *args, data_dir=tmp_path)
+    env = {"BACKDROP_SERVER": base_url, "BACKDROP_API_KEY": api_key}
+    remote = _backdrop(
+        "remove", str(ball), "-o", str(tmp_path / "remote"), *args, data_dir=tmp_path, **env
+    )
+    for run, where in ((local, "local"), (remote, "remote")):
+        assert run.returncode == 0, run.stderr
+        output = Image.open(tmp_path / where / "ball.png")
+        mask = Image.open(tmp_path / where / "ball.mask.png")
+        assert output.size == mask.size == (1000, 800)
+        _, bottom = _subject_rows(mask)
+        assert abs(bottom - 720) <= 3  # on the bottom padding: 10 % of 800 above the edge
+        alpha = np.asarray(output)[..., 3]
+        assert alpha[bottom + 3, 500] > 20 and (np.asarray(output)[bottom + 3, 500, :3] < 40).all()
+    bad = _backdrop(
+        "remove", str(ball), "-o", str(tmp_path / "x"), "--padding", "70%", data_dir=tmp_path
+    )
+    assert bad.returncode == 2 and "at most 49%" in bad.stderr

@@ -12,10 +12,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+)
 
 from backdrop.engines.builtin_models import BUILTIN_MODELS
 from backdrop.imaging.colors import CSS_COLORS
+from backdrop.imaging.layout import PRESETS
+from backdrop.imaging.layout_options import Alignment, canvas, sides
+from backdrop.imaging.shadows import ShadowMode
 from backdrop.kinds import DEFAULT_MODEL, Channels, GenerationEngine, OutputFormat
 from backdrop.settings import MAX_UPLOAD_BYTES, LimitSettings
 
@@ -56,6 +67,18 @@ _CropMargin = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_json_integ
 # At most 2**53 - 1: larger integers lose digits in JSON parsers that read numbers as
 # doubles (JavaScript, and schema-driven test generators).
 _Seed = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_json_integer)]
+
+
+def _canvas(value: str) -> str:
+    canvas(value)  # ValueError names what is wrong
+    return value
+
+
+def _padding(value: str) -> str:
+    sides(value)
+    return value
+
+
 # A maximum long side in pixels.
 _LongSide = Annotated[int, Field(ge=1, le=20_000), BeforeValidator(_json_integer)]
 # Image URLs are ones this server handed out: absolute http(s) URLs.
@@ -264,6 +287,35 @@ class RemoveBackgroundRequest(_Body):
     )
     channels: Channels | None = Field(
         None, description="rgba (default) or alpha: the output is the matte only"
+    )
+    # Product photos: a layout on a canvas, a shadow, light matched to the background.
+    canvas: Annotated[str, AfterValidator(_canvas)] | None = Field(
+        None,
+        max_length=40,
+        description="The result's canvas: WIDTHxHEIGHT (e.g. 2000x2000), original, subject, or "
+        "a preset (" + ", ".join(PRESETS) + "; marketplace presets are on white unless a "
+        "background is given); the subject is centred in it and enlarged at most 2x",
+        examples=["2000x2000", "square-white"],
+    )
+    padding: Annotated[str, AfterValidator(_padding)] | None = Field(
+        None,
+        max_length=60,
+        description="Room around the subject on the canvas, as in CSS with 1, 2 or 4 values: "
+        "8%, 0.08 (a fraction of the canvas side, below 0.49) or 40px",
+        examples=["8%", "5% 10%"],
+    )
+    align: Alignment | None = Field(
+        None, description="Where the subject sits in the padded canvas (default center)"
+    )
+    shadow: ShadowMode | None = Field(
+        None,
+        description="A shadow under the subject: contact, drop, cast, floating or reflection; "
+        "on a transparent result it is semi-transparent black",
+    )
+    lightMatch: bool | None = Field(
+        None,
+        description="Nudge the subject's exposure and colour temperature toward an image "
+        "background (bounded, so product colours stay true); default false",
     )
 
 

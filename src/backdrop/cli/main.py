@@ -48,6 +48,14 @@ class QualityChoice(enum.StrEnum):
     best = "best"
 
 
+class ShadowChoice(enum.StrEnum):
+    contact = "contact"
+    drop = "drop"
+    cast = "cast"
+    floating = "floating"
+    reflection = "reflection"
+
+
 def _settings() -> backdrop.settings.Settings:
     from backdrop.settings import Settings
 
@@ -309,6 +317,30 @@ def remove(
         typer.Option(help="preview (long side 625), full (default) or a maximum long side."),
     ] = None,
     channels: Annotated[Channels, typer.Option(help="rgba, or alpha for the matte only.")] = "rgba",
+    shadow: Annotated[
+        ShadowChoice | None,
+        typer.Option(help="A shadow under the subject (semi-transparent on transparency)."),
+    ] = None,
+    canvas: Annotated[
+        str | None,
+        typer.Option(
+            help="The result's canvas: WIDTHxHEIGHT (2000x2000), original, subject, or a preset "
+            "(square-white, amazon, ebay, etsy, shopify, instagram, portrait, tight); "
+            "marketplace presets are on white unless --background says otherwise."
+        ),
+    ] = None,
+    padding: Annotated[
+        str | None,
+        typer.Option(help="Room around the subject: 8%, 0.08 or 40px; 1, 2 or 4 values as CSS."),
+    ] = None,
+    align: Annotated[
+        str | None,
+        typer.Option(help="center (default), top, bottom, left, right, bottom-left, ..."),
+    ] = None,
+    light_match: Annotated[
+        bool,
+        typer.Option(help="Nudge the subject's exposure and colour toward an image background."),
+    ] = False,
     quality: Annotated[
         QualityChoice,
         typer.Option(
@@ -331,7 +363,9 @@ def remove(
     """
     from backdrop.cli import runs
     from backdrop.cli.operations import RemoveWish
+    from backdrop.imaging.layout_options import layout_from_text, preset_background
     from backdrop.imaging.output import OutputOptions, max_side_for
+    from backdrop.imaging.shadows import ShadowSpec
 
     settings = _settings()
     options = _batch_options(images, output_dir, jobs, overwrite, server, api_key)
@@ -343,6 +377,13 @@ def remove(
     except ValueError as error:
         console.print(f"[red]error:[/red] --size: {error}")
         raise typer.Exit(code=2) from None
+    try:
+        layout = layout_from_text(canvas, padding, align)
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(code=2) from None
+    if background is None and preset_background(canvas) is not None:
+        background = f"#{preset_background(canvas)}"
     if quality is not QualityChoice.balanced:
         from backdrop.engines.derive import model_for_quality
 
@@ -355,8 +396,12 @@ def remove(
             crop_margin=crop_margin,
             max_side=max_side,
             channels=channels,
+            layout=layout,
+            shadow=ShadowSpec(shadow.value) if shadow is not None else None,
+            light_match=light_match,
         ),
         size=size_value,
+        layout_text={"canvas": canvas, "padding": padding, "align": align},
     )
     _run_batch(lambda: runs.remove(settings, options, background, model, console, wish), server)
 

@@ -59,6 +59,8 @@ class RemoveWish:
     model: str | None = None
     output: OutputOptions = field(default_factory=OutputOptions)
     size: str | int | None = None  # as the user gave it, for the server
+    # --canvas, --padding, --align as the user wrote them: the server reads the same words.
+    layout_text: dict[str, str | None] = field(default_factory=dict)
 
     def api_options(self) -> dict[str, Any]:
         """backdrop's optional API fields; none are sent unless given (LightX knows none)."""
@@ -76,6 +78,11 @@ class RemoveWish:
             options["size"] = self.size
         if self.output.channels != defaults.channels:
             options["channels"] = self.output.channels
+        options |= {name: text for name, text in self.layout_text.items() if text is not None}
+        if self.output.shadow is not None:
+            options["shadow"] = self.output.shadow.mode
+        if self.output.light_match:
+            options["lightMatch"] = True
         return options
 
 
@@ -94,8 +101,20 @@ class LocalRemove:
 
     def process(self, source: Path) -> tuple[bytes, ...]:
         image = load_image(source, max_pixels=self.max_pixels)
-        cutout = pipeline.remove_background(image, self.segmenter, self.background)
-        rendered = render(cutout.output, cutout.mask, self.output)
+        wanted = self.output
+        if wanted.staged:
+            cutout = pipeline.product_photo(
+                image,
+                self.segmenter,
+                self.background,
+                layout=wanted.layout,
+                shadow=wanted.shadow,
+                light_match=wanted.light_match,
+                max_pixels=self.max_pixels,
+            )
+        else:
+            cutout = pipeline.remove_background(image, self.segmenter, self.background)
+        rendered = render(cutout.output, cutout.mask, wanted, cutout.extent)
         return rendered.output, rendered.mask
 
 

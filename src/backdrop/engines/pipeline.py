@@ -10,6 +10,9 @@ from PIL import Image
 from backdrop.engines.generation import BackgroundGenerator, Framing, GenerationRequest
 from backdrop.engines.segmentation import Segmenter
 from backdrop.imaging import compose
+from backdrop.imaging.layout import Layout, Region
+from backdrop.imaging.shadows import ShadowSpec
+from backdrop.imaging.staging import stage
 from backdrop.observability.metrics import MODEL_TIME
 
 
@@ -37,6 +40,8 @@ Background = Transparent | SolidColor | BackdropImage
 class Cutout:
     output: Image.Image
     mask: Image.Image
+    # Subject or shadow ("L"), where a shadow was drawn: what a crop to the content keeps.
+    extent: Image.Image | None = None
 
 
 # Rows of a large image are combined with its own alpha this many pixels at a time, so the
@@ -84,6 +89,48 @@ def remove_background(image: Image.Image, segmenter: Segmenter, background: Back
     else:
         output = compose.cutout(rgb, alpha)
     return Cutout(output=output, mask=compose.mask_image(alpha))
+
+
+def product_photo(
+    image: Image.Image,
+    segmenter: Segmenter,
+    background: Background,
+    *,
+    layout: Layout | None = None,
+    shadow: ShadowSpec | None = None,
+    light_match: bool = False,
+    roi: Region | None = None,
+    semitransparency: bool = True,
+    max_pixels: int | None = None,
+) -> Cutout:
+    """Cut the subject out, lay it out on a canvas, draw its shadow, then put it on
+    `background` (imaging/staging.py); the mask gets the same geometry.
+
+    `roi`: only that region of the input can be subject (remove.bg's); `semitransparency`
+    False: the matte is made hard, every pixel subject or not."""
+    alpha = subject_alpha(image, segmenter)
+    if roi is not None:
+        left, top, right, bottom = roi.box(image.width, image.height)
+        kept = np.zeros_like(alpha)
+        kept[top:bottom, left:right] = alpha[top:bottom, left:right]
+        alpha = kept
+    if not semitransparency:
+        alpha = np.where(alpha >= 128, 255, 0).astype(np.uint8)
+    cut = compose.cutout(compose.Foreground(image, alpha), alpha)
+    behind: Image.Image | tuple[int, int, int, int] | None = None
+    if isinstance(background, SolidColor):
+        behind = background.rgba
+    elif isinstance(background, BackdropImage):
+        behind = background.image
+    staged = stage(
+        cut,
+        layout=layout,
+        shadow=shadow,
+        background=behind,
+        light_match=light_match,
+        max_pixels=max_pixels,
+    )
+    return Cutout(staged.output, staged.mask, staged.extent if shadow is not None else None)
 
 
 def generate_background(

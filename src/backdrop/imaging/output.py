@@ -16,7 +16,7 @@ from PIL import Image
 
 from backdrop.errors import UnableToProcess
 from backdrop.imaging.compose import encode_jpeg, encode_png
-from backdrop.imaging.layout import Layout, layout_from_params
+from backdrop.imaging.layout import Layout, Region, layout_from_params
 from backdrop.imaging.shadows import ShadowSpec
 from backdrop.kinds import Channels, OutputFormat
 
@@ -45,6 +45,24 @@ class OutputOptions:
     # Where the subject goes on the canvas, and the shadow under it; None: as it was.
     layout: Layout | None = None
     shadow: ShadowSpec | None = None
+    # The subject's exposure and colour temperature nudged toward an image background.
+    light_match: bool = False
+    # remove.bg's roi: only this region of the input can be subject; None: all of it.
+    roi: Region | None = None
+    # remove.bg's semitransparency: False makes the matte hard (alpha 0 or 255).
+    semitransparency: bool = True
+
+    @property
+    def staged(self) -> bool:
+        """Whether the result is made by the product stage (imaging/staging.py): without a
+        layout, shadow, light match, roi or hard matte, the removal's result is used as is."""
+        return (
+            self.layout is not None
+            or self.shadow is not None
+            or self.light_match
+            or self.roi is not None
+            or not self.semitransparency
+        )
 
     @property
     def content_type(self) -> str:
@@ -61,10 +79,12 @@ class OutputOptions:
             return cls()
         values = dict(params)
         layout, shadow = values.pop("layout", None), values.pop("shadow", None)
+        roi = values.pop("roi", None)
         return cls(
             **values,
             layout=layout_from_params(layout) if layout else None,
             shadow=ShadowSpec(**shadow) if shadow else None,
+            roi=Region.from_params(roi) if roi else None,
         )
 
 
@@ -114,10 +134,19 @@ def fitted_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def render(output: Image.Image, mask: Image.Image, options: OutputOptions) -> Rendered:
-    """Crop, resize, pick channels and encode the pipeline's output and mask ("L")."""
+def render(
+    output: Image.Image,
+    mask: Image.Image,
+    options: OutputOptions,
+    extent: Image.Image | None = None,
+) -> Rendered:
+    """Crop, resize, pick channels and encode the pipeline's output and mask ("L").
+
+    `extent` ("L", subject or shadow) is what a crop keeps when a shadow was drawn; on a
+    staged result the alpha channel asked for is the result's own (its shadow included).
+    """
     if options.crop:
-        box = subject_box(np.asarray(mask), options.crop_margin)
+        box = subject_box(np.asarray(extent if extent is not None else mask), options.crop_margin)
         if box is not None:
             output, mask = output.crop(box), mask.crop(box)
     target = fitted_size(output.size, options.max_side)
@@ -126,7 +155,7 @@ def render(output: Image.Image, mask: Image.Image, options: OutputOptions) -> Re
         output = output.resize(target, Image.Resampling.LANCZOS)
         mask = mask.resize(target, Image.Resampling.LANCZOS)
     if options.channels == "alpha":
-        output = mask
+        output = output.getchannel("A") if options.staged and output.mode == "RGBA" else mask
     return Rendered(encode(output, options.format), encode_png(mask), options)
 
 

@@ -233,12 +233,24 @@ class OrderRunner:
                 framing=params.framing,
             )
             return _Outputs(_Output(f"{stem}.jpg", "image/jpeg", encode_jpeg(generated)))
-        cutout = pipeline.remove_background(
-            image,
-            self._segmenters.get(params.model),
-            to_pipeline(params.background, lambda key: self._load(job, key)),
-        )
-        rendered = render(cutout.output, cutout.mask, params.output)
+        background = to_pipeline(params.background, lambda key: self._load(job, key))
+        segmenter = self._segmenters.get(params.model)
+        wanted = params.output
+        if wanted.staged:
+            cutout = pipeline.product_photo(
+                image,
+                segmenter,
+                background,
+                layout=wanted.layout,
+                shadow=wanted.shadow,
+                light_match=wanted.light_match,
+                roi=wanted.roi,
+                semitransparency=wanted.semitransparency,
+                max_pixels=self._settings.limits.max_pixels,
+            )
+        else:
+            cutout = pipeline.remove_background(image, segmenter, background)
+        rendered = render(cutout.output, cutout.mask, wanted, cutout.extent)
         options = rendered.options
         return _Outputs(
             _Output(f"{stem}.{options.format}", options.content_type, rendered.output),

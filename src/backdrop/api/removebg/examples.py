@@ -128,9 +128,16 @@ _BASE64 = (
     r"^(?:data:[^,]*,)?\s*(?:[A-Za-z0-9+/]{4}\s*)*"
     r"(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\s*$"
 )
-# What params.check_supported takes as roi (str.split's whitespace between the numbers).
+# What params.py reads (str.split's whitespace between the values): pixels or percentages.
 _S = WHITESPACE
-_FULL_ROI = f"^{_S}*0%{_S}+0%{_S}+100%{_S}+100%{_S}*$"
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_LENGTH = f"{_NUMBER}{_S}*(?:px|%)?"
+_PERCENT = rf"(?:100(?:\.0+)?|[0-9]{{1,2}}(?:\.[0-9]+)?){_S}*%"
+_ROI_VALUE = f"(?:{_PERCENT}|{_NUMBER}{_S}*(?:px)?)"
+_MARGINS = f"^{_S}*{_LENGTH}(?:{_S}+{_LENGTH}(?:{_S}+{_LENGTH}{_S}+{_LENGTH})?)?{_S}*$"
+_ROI = f"^{_S}*{_ROI_VALUE}(?:{_S}+{_ROI_VALUE}){{3}}{_S}*$"
+_SCALE = rf"^{_S}*(?:original|(?:100(?:\.0+)?|[1-9][0-9](?:\.[0-9]+)?){_S}*%){_S}*$"
+_POSITION = f"^{_S}*(?:original|center|{_PERCENT}(?:{_S}+{_PERCENT})?){_S}*$"
 # The image: exactly one of these (params.py, sources.image_key); an empty field is not given.
 IMAGE_FIELDS = ("image_file", "image_file_b64", "image_url")
 _FIELDS: dict[str, Any] = {
@@ -168,8 +175,9 @@ _FIELDS: dict[str, Any] = {
     "crop_margin": {
         **_TEXT,
         "default": "0",
-        "pattern": f"^{_S}*[0-9]+{_S}*(px)?{_S}*$",
-        "description": "pixels, e.g. 30px",
+        "pattern": _MARGINS,
+        "description": "1, 2 or 4 values (top/bottom left/right; top right bottom left), each "
+        "pixels (30px) or % of the subject's size (10%); at most 50% or 500px a side",
     },
     "channels": {"type": "string", "enum": ["rgba", "alpha"], "default": "rgba"},
     # A colour unless a background image is given, which takes its place (_background).
@@ -180,17 +188,37 @@ _FIELDS: dict[str, Any] = {
     },
     "bg_image_url": _TEXT,
     "bg_image_file": {"type": "string", "format": "binary"},
-    "semitransparency": {**_FLAG, "default": True},
-    # Only what this server does; other values are refused with a reason (params.py).
+    "semitransparency": {
+        **_FLAG,
+        "default": True,
+        "description": "true keeps the model's soft alpha (hair, glass); false makes the "
+        "matte hard (every pixel subject or background)",
+    },
     "roi": {
         **_TEXT,
         "default": "0% 0% 100% 100%",
-        "pattern": _FULL_ROI,
-        "description": "only the whole image",
+        "pattern": _ROI,
+        "description": "x1 y1 x2 y2 in px or % of the image: only this region can be subject "
+        "(x2 right of x1, y2 below y1)",
     },
-    "scale": {**_TEXT, "enum": ["original"], "default": "original"},
-    "position": {**_TEXT, "enum": ["original", "center"], "default": "original"},
-    "add_shadow": {**_FLAG, "enum": [False], "default": False, "description": "only false"},
+    "scale": {
+        **_TEXT,
+        "pattern": _SCALE,
+        "default": "original",
+        "description": "the subject's size, 10% to 100% of what just fits the image, or original",
+    },
+    "position": {
+        **_TEXT,
+        "pattern": _POSITION,
+        "default": "original",
+        "description": "original, center, or one or two values 0%..100% (as CSS's "
+        "background-position: 0% at the left/top edge, 100% at the right/bottom)",
+    },
+    "add_shadow": {
+        **_FLAG,
+        "default": False,
+        "description": "a soft shadow on the floor under the subject (any subject type)",
+    },
     # Not remove.bg's: backdrop's segmentation model.
     "model": {
         **_TEXT,

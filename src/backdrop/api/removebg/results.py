@@ -12,9 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from backdrop.api.removebg.params import RemoveBgFields
+from backdrop.api.removebg.params import (
+    RemoveBgFields,
+    region,
+    subject_position,
+    subject_scale,
+)
 from backdrop.imaging.colors import parse_color
+from backdrop.imaging.layout import Layout
 from backdrop.imaging.output import OutputOptions, subject_box
+from backdrop.imaging.shadows import ShadowSpec
 from backdrop.kinds import OutputFormat
 
 # remove.bg's sizes, in megapixels of the result; the others give the input's resolution.
@@ -50,13 +57,53 @@ def output_options(
         fmt = "jpg" if is_opaque(fields, background_image) else "png"
     else:
         fmt = "webp" if fields.format == "webp" else "png"
+    plain_margin = fields.margin_pixels
+    layout = _layout(fields, plain_margin)
     return OutputOptions(
         format=fmt,
-        crop=fields.crop,
-        crop_margin=fields.margin_pixels if fields.crop else 0,
+        # A crop whose margin is one number of pixels is the plain crop; any other margin
+        # (%, per side) is a layout of the subject's box.
+        crop=fields.crop and layout is None,
+        crop_margin=plain_margin or 0 if fields.crop and layout is None else 0,
         max_side=max_side(fields.size, width, height),
         channels=fields.channels,
+        layout=layout,
+        shadow=REMOVEBG_SHADOW if fields.add_shadow else None,
+        roi=region(fields.roi),
+        semitransparency=fields.semitransparency,
     )
+
+
+# remove.bg's add_shadow: a soft shadow on the floor under the subject, for any subject type.
+REMOVEBG_SHADOW = ShadowSpec("contact", opacity=0.65, softness=0.5)
+
+
+def _layout(fields: RemoveBgFields, plain_margin: int | None) -> Layout | None:
+    """The layout remove.bg's crop, crop_margin, scale and position ask for; None: as is.
+
+    A crop wins over scale and position (it makes the canvas the subject's box)."""
+    if fields.crop:
+        if plain_margin is not None:
+            return None
+        return Layout(canvas="subject", padding=fields.margins)
+    scale = subject_scale(fields.scale)
+    position = subject_position(fields.position)
+    if scale is None and position is None:
+        return None
+    if (
+        scale is not None
+        and fields.position == "original"
+        and "position" in fields.model_fields_set
+    ):
+        # Scaled where it stands (remove.bg centres a scaled subject unless told otherwise).
+        return Layout(canvas="original", scale=scale, keep_place=True, max_upscale=_UPSCALE)
+    return Layout(
+        canvas="original", scale=scale, position=position or (0.5, 0.5), max_upscale=_UPSCALE
+    )
+
+
+# A scale asks for a size outright: a small subject may be enlarged up to this much for it.
+_UPSCALE = 4.0
 
 
 @dataclass(frozen=True)

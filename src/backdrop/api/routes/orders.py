@@ -18,7 +18,10 @@ from backdrop.api.schemas import (
     RemoveBackgroundRequest,
 )
 from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
+from backdrop.errors import InvalidRequest
+from backdrop.imaging.layout_options import layout_from_text, preset_background
 from backdrop.imaging.output import OutputOptions, max_side_for
+from backdrop.imaging.shadows import ShadowSpec
 from backdrop.kinds import Operation
 from backdrop.orders.desk import Accepted, GenerationWish, OrderDesk, RemovalWish
 from backdrop.settings import Settings
@@ -54,24 +57,39 @@ def remove_background(
     background_key = None
     if body.background and looks_like_url(body.background):
         background_key = key_from_image_url(body.background, bases)
+    background = body.background
+    preset_colour = preset_background(body.canvas)
+    if not background and preset_colour is not None:
+        background = f"#{preset_colour}"  # a marketplace preset is on white unless told
     wish = RemovalWish(
         image_key=image_key,
-        background=body.background,
+        background=background,
         background_image_key=background_key,
         model=body.model,
-        output=_output(body),
+        output=_output(body, settings.limits.max_pixels),
     )
     return _accepted(settings, desk.remove_background(key.id, wish))
 
 
-def _output(body: RemoveBackgroundRequest) -> OutputOptions:
+def _output(body: RemoveBackgroundRequest, max_pixels: int) -> OutputOptions:
     """backdrop's optional output fields; each one left out keeps LightX's behaviour."""
+    layout = layout_from_text(body.canvas, body.padding, body.align)
+    if layout is not None and layout.size is not None:
+        width, height = layout.size
+        if width * height > max_pixels:
+            raise InvalidRequest(
+                f"canvas: {width}x{height} is {width * height / 1e6:.1f} MP, over this "
+                f"server's limit of {max_pixels / 1e6:.0f} MP"
+            )
     return OutputOptions(
         format=body.format or "png",
         crop=bool(body.crop),
         crop_margin=body.cropMargin or 0,
         max_side=max_side_for(body.size),
         channels=body.channels or "rgba",
+        layout=layout,
+        shadow=ShadowSpec(body.shadow) if body.shadow else None,
+        light_match=bool(body.lightMatch),
     )
 
 
