@@ -229,7 +229,7 @@ def test_edit_generated_background_costs_one_credit(
         ({"horizontalAlignment": "middle"}, "horizontalAlignment", "invalid_request"),
         ({"verticalAlignment": "middle"}, "verticalAlignment", "invalid_request"),
         ({"shadow.mode": "ai.auto"}, "shadow.mode", "invalid_request"),
-        ({"lighting.mode": "ai.auto"}, "lighting.mode", "invalid_request"),
+        ({"lighting.mode": "ai.preserve-hue-and-saturation"}, "lighting.mode", "invalid_request"),
         ({"export.format": "gif"}, "export.format", "invalid_request"),
         ({"export.dpi": "20"}, "export.dpi", "invalid_request"),
         ({"export.dpi": "300", "export.format": "webp"}, "export.dpi", "invalid_combination"),
@@ -269,7 +269,7 @@ def test_edit_image_and_key_refusals(client: TestClient, runtime: EmbeddedNode) 
     both = client.post(
         EDIT, headers={"x-api-key": key}, files=files, data={"imageUrl": "http://x/a.jpg"}
     )
-    assert "exactly one" in _error(both, 400, "invalid_request", edit=True)
+    assert "exactly one" in _error(both, 400, "invalid_combination", edit=True)
     external = client.get(
         EDIT, params={"imageUrl": "http://example.com/a.jpg"}, headers={"x-api-key": key}
     )
@@ -286,8 +286,84 @@ def test_openapi_lists_the_photoroom_routes_and_their_subset(client: TestClient)
     assert "Photoroom" in schema["paths"][EDIT]["get"]["tags"]
     query = {p["name"]: p["schema"] for p in schema["paths"][EDIT]["get"]["parameters"]}
     assert query["shadow.mode"]["enum"][:3] == ["ai.soft", "ai.hard", "ai.floating"]
-    assert "lighting.mode" not in query  # no value of it is supported
-    assert query["removeBackground"]["enum"][0] == "true"
+    assert query["lighting.mode"]["enum"] == ["ai.auto"]
+    assert query["removeBackground"]["enum"] == ["true"]
     body = schema["paths"][SEGMENT]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert body["schema"]["properties"]["size"]["enum"][:4] == ["preview", "medium", "hd", "full"]
     assert "x-uncertainty-score" in schema["paths"][SEGMENT]["post"]["responses"]["200"]["headers"]
+
+
+def _box(alpha: np.ndarray, level: int = 128) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the pixels at or above `level`."""
+    rows = np.flatnonzero((alpha >= level).any(axis=1))
+    cols = np.flatnonzero((alpha >= level).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _near(box: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 6) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(box, expected, strict=True))
+
+
+def _rgba(response: Any) -> np.ndarray:
+    assert response.status_code == 200, response.text
+    return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA"))
+
+
+# The test photo's ball: centre (320, 264), radius 144, so its box is (176, 120, 464, 408).
+
+
+def test_a_marketplace_square_centres_the_subject_inside_its_padding(
+    client: TestClient, api_key: str
+) -> None:
+    response = _edit(
+        client,
+        api_key,
+        outputSize="1000x1000",
+        padding="0.1",
+        **{"background.color": "FFFFFF", "export.format": "jpeg"},
+    )
+    pixels = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")).astype(int)
+    assert pixels.shape == (1000, 1000, 3)
+    # Not white: the ball, enlarged to fill the 800 x 800 inside the 10 % padding.
+    ball = (255 * 3 - pixels.sum(axis=2)) > 60
+    assert _near(_box(ball.astype(np.uint8) * 255), (100, 100, 900, 900), 8)
+
+
+def test_alignment_margin_and_output_sizes_place_the_box(client: TestClient, api_key: str) -> None:
+    left = _rgba(
+        _edit(client, api_key, outputSize="1000x600", padding="10%", horizontalAlignment="left")
+    )
+    assert left.shape[:2] == (600, 1000)
+    # The ball fits the 480 px high box inside the padding, against its left side.
+    assert _near(_box(left[..., 3]), (100, 60, 580, 540))
+    bottom = _rgba(
+        _edit(client, api_key, outputSize="600x1000", padding="60px", verticalAlignment="bottom")
+    )
+    assert _near(_box(bottom[..., 3]), (60, 460, 540, 940))
+    cropped = _rgba(_edit(client, api_key, outputSize="croppedSubject", margin="20px"))
+    assert _near(cropped.shape[:2], (288 + 40, 288 + 40))
+    assert _near(_box(cropped[..., 3]), (20, 20, 308, 308))
+    bounded = _rgba(_edit(client, api_key, outputSize="originalImage", maxWidth="320", padding="0"))
+    assert bounded.shape[:2] == (240, 320)
+
+
+def test_a_soft_shadow_darkens_the_ground_under_the_subject_only(
+    client: TestClient, api_key: str
+) -> None:
+    plain = _rgba(_edit(client, api_key))
+    shadowed_response = _edit(client, api_key, **{"shadow.mode": "ai.soft"})
+    shadowed = _rgba(shadowed_response)
+    assert shadowed.shape == plain.shape == (480, 640, 4)
+    # Just under the ball's lowest point: transparent without a shadow, semi-transparent
+    # black with one.
+    below = (slice(410, 418), slice(300, 340))
+    assert plain[below][..., 3].max() == 0
+    assert shadowed[below][..., 3].mean() > 20
+    assert shadowed[below][..., :3].max() < 60
+    # Far from the ball nothing is drawn; the ball itself is untouched.
+    assert shadowed[5:40, 5:40, 3].max() == 0
+    centre = (slice(200, 330), slice(250, 390))
+    assert np.abs(shadowed[centre].astype(int) - plain[centre].astype(int)).max() <= 2
+    for mode in ("ai.hard", "ai.floating"):
+        other = _rgba(_edit(client, api_key, **{"shadow.mode": mode}))
+        assert (other[..., 3] > 0).sum() > (plain[..., 3] > 0).sum(), mode

@@ -38,6 +38,10 @@ _NOTES: dict[str, str] = {
     "subject is never enlarged past 4x",
     "shadow.mode": "ai.soft: a soft contact shadow; ai.hard: a cast shadow on the ground; "
     "ai.floating: a soft ellipse below (semi-transparent black on transparent output)",
+    "lighting.mode": "only ai.auto: the subject's exposure (within 10%) and colour "
+    "temperature (within 4%) nudged toward an image background (background.imageUrl, "
+    "background.imageFile or background.blur.mode); on a colour or transparency there is "
+    "nothing to match and the subject is left as it is",
     "export.format": "jpeg and jpg are the same; JPEG has no alpha (flattened onto white)",
     "export.dpi": "written into the PNG (pHYs) or JPEG (JFIF) header; not with webp",
     "keepExistingAlphaChannel": "only never",
@@ -72,13 +76,13 @@ def _properties(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema(by_alias=True)
     properties: dict[str, Any] = {}
     for name, field in schema["properties"].items():
-        if name == "lighting.mode":
-            continue  # no value is supported: left out, so the schema states the subset
         field = dict(field)
         branches = [b for b in field.pop("anyOf", []) if b.get("type") != "null"]
         if branches:
             field |= branches[0]
         field.pop("title", None)
+        if "const" in field:  # a one-value Literal: listed like the others
+            field["enum"] = [field.pop("const")]
         if field.get("default", "") is None:
             field.pop("default")
         field |= _EXACT.get(name, {})
@@ -139,6 +143,7 @@ _NOT_WITH_PROMPT = [name for name in _EDIT_FIELDS if name.startswith(("padding",
     "horizontalAlignment",
     "verticalAlignment",
     "shadow.mode",
+    "lighting.mode",
     "model",
 ]
 
@@ -213,10 +218,10 @@ SEGMENT_DESCRIPTION = (
 )
 EDIT_DESCRIPTION = (
     "Photoroom's Image Editing API, the subset backdrop implements: the fields below, with "
-    "the values they list; anything else (lighting.mode, textRemoval.*, templateId, "
-    "removeBackground=false, ...) is refused with a 400 naming it. A cut-out costs 0.5 "
-    "credit, a generated background (background.prompt) 1; a failed call costs nothing. "
-    "Cut-outs carry `x-uncertainty-score` (see /v1/segment)."
+    "the values they list; anything else (lighting.mode=ai.preserve-hue-and-saturation, "
+    "textRemoval.*, templateId, removeBackground=false, ...) is refused with a 400 naming "
+    "it. A cut-out costs 0.5 credit, a generated background (background.prompt) 1; a "
+    "failed call costs nothing. Cut-outs carry `x-uncertainty-score` (see /v1/segment)."
 )
 
 

@@ -59,11 +59,6 @@ def check_edit(fields: EditFields, *, background_file: bool) -> None:
             "removeBackground=false is not supported by this server: it always cuts the "
             "subject out; leave removeBackground out or set it to true"
         )
-    if fields.lighting_mode is not None:
-        raise InvalidRequest(
-            f"lighting.mode={fields.lighting_mode!r} is not supported by this server; "
-            "leave lighting.mode out"
-        )
     if fields.export_dpi is not None and fields.export_format == "webp":
         raise InvalidCombination(
             "export.dpi is written into PNG and JPEG results only (WebP has no standard "
@@ -90,12 +85,12 @@ def check_edit(fields: EditFields, *, background_file: bool) -> None:
         laid_out = [
             name
             for name in fields.model_dump(by_alias=True, exclude_unset=True)
-            if name in _LAYOUT_FIELDS or name in ("shadow.mode", "model")
+            if name in _LAYOUT_FIELDS or name in ("shadow.mode", "lighting.mode", "model")
         ]
         if laid_out:
             raise InvalidCombination(
                 f"{', '.join(laid_out)}: not supported with background.prompt by this "
-                "server; the generator frames the subject and draws its shadow itself"
+                "server; the generator frames, lights and shadows the subject itself"
             )
     bounded = fields.max_width is not None or fields.max_height is not None
     if bounded and fields.output_size not in ("auto", "originalImage", "croppedSubject"):
@@ -178,4 +173,5 @@ def edit_options(fields: EditFields) -> OutputOptions:
         format=export_format(fields),
         layout=edit_layout(fields),
         shadow=SHADOWS[fields.shadow_mode] if fields.shadow_mode else None,
+        light_match=fields.lighting_mode == "ai.auto",
     )

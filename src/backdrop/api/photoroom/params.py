@@ -122,7 +122,9 @@ class EditFields(_Fields):
         default=None, alias="verticalAlignment"
     )
     shadow_mode: ShadowMode | None = Field(default=None, alias="shadow.mode")
-    lighting_mode: str | None = Field(default=None, alias="lighting.mode")
+    # ai.auto: the light match (imaging/staging.py); ai.preserve-hue-and-saturation is
+    # refused, since the match nudges colour temperature.
+    lighting_mode: Literal["ai.auto"] | None = Field(default=None, alias="lighting.mode")
     export_format: ExportFormat = Field(default="png", alias="export.format")
     export_dpi: int | None = Field(default=None, alias="export.dpi", ge=72, le=1200)
     # Photoroom's defaults, accepted when sent as such (some clients send every default).
