@@ -198,6 +198,18 @@ def test_edit_background_image_file_and_blur(client: TestClient, api_key: str) -
     assert result[..., 3].min() == 255
     r, _, b, _ = result[5, 5]
     assert b > r and abs(int(b) - 200) < 30
+    # Blurred: above the ball (its top at y = 120) the ball, which has almost no blue, bleeds
+    # into the blue-grey backdrop; a wider radius bleeds further.
+    original = np.asarray(subject_photo()[0]).astype(int)
+    wide = _rgba(
+        _edit(
+            client,
+            api_key,
+            **{"background.blur.mode": "gaussian", "background.blur.radius": "0.05"},
+        )
+    ).astype(int)
+    assert wide[100, 320, 2] < original[100, 320, 2] - 15
+    assert wide[100, 320, 2] < result[100, 320, 2].astype(int) - 5
 
 
 def test_edit_generated_background_costs_one_credit(
