@@ -155,3 +155,34 @@ def test_npm_remove_bg_client(
     run = _node_client(module, "file", key, str(photo), str(tmp_path / "no.png"))
     assert run.returncode == 1
     assert json.loads(run.stdout)["errors"][0]["code"] == "insufficient_credits"
+
+
+def test_npm_remove_bg_client_layout_and_shadow(
+    base_url: str, runtime: EmbeddedNode, tmp_path: Path
+) -> None:
+    package = NODE_MODULES / "remove.bg"
+    found = [p for p in (package / "dist" / "index.js", package / "index.js") if p.is_file()]
+    assert found, "run `make node-clients` (make test does) to install remove.bg"
+    constant = 'const API_ENDPOINT = "https://api.remove.bg/v1.0/removebg";'
+    module = tmp_path / "remove_bg_local.js"
+    module.write_text(
+        found[0].read_text().replace(constant, f'const API_ENDPOINT = "{base_url}/v1.0/removebg";')
+    )
+    key = runtime.keys.create("npm-layout", 5).secret
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(PHOTO)
+
+    run = _node_client(module, "placed", key, str(photo), str(tmp_path / "placed.png"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    placed = _cutout((tmp_path / "placed.png").read_bytes())
+    assert placed.shape == (433, 577, 4)
+    solid = np.argwhere(placed[..., 3] == 255)
+    # scale 50 % of what fits, at the bottom-left corner (position 0% 100%).
+    assert solid[:, 1].min() <= 3 and solid[:, 0].max() >= 425
+    assert abs((solid[:, 0].max() - solid[:, 0].min()) - 433 / 2) <= 8
+
+    run = _node_client(module, "margin", key, str(photo), str(tmp_path / "margin.png"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    height, width = _cutout((tmp_path / "margin.png").read_bytes()).shape[:2]
+    # The ball cropped with 10 % of its height above and below and nothing at the sides.
+    assert abs(height - 1.2 * width) <= 6

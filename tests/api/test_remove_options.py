@@ -203,3 +203,38 @@ def test_bad_product_fields_are_refused(
     )
     assert (status, body["statusCode"]) == (400, 4000), body
     assert field in body["body"]["detail"] and words in body["body"]["detail"], body
+
+
+def test_product_preview_renders_the_stored_cutout(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
+    photo, _ = subject_photo(800, 600)
+    image_url = upload(client, api_key, jpeg_bytes(photo))
+    created = order(client, api_key, "remove-background", {"imageUrl": image_url})
+    assert finished(client, runtime, api_key, created["orderId"])["status"] == "active"
+    balance = runtime.keys.get(runtime.keys.authenticate(api_key).id).credits
+
+    def preview(**fields: object) -> Image.Image:
+        response = client.post(
+            "/external/api/v1/product-preview",
+            json={"orderId": created["orderId"], **fields},
+            headers={"x-api-key": api_key},
+        )
+        assert response.status_code == 200, response.text
+        return Image.open(io.BytesIO(response.content))
+
+    plain = preview(canvas="2000x2000", background="#ffffff")
+    shadowed = preview(canvas="2000x2000", background="#ffffff", shadow="drop", padding="20%")
+    assert plain.size == shadowed.size == (800, 800) and plain.mode == "RGB"
+    assert not np.array_equal(np.asarray(plain), np.asarray(shadowed))
+    assert (np.asarray(shadowed.convert("RGB"))[:150, :150] == 255).all()  # the padding is white
+    transparent = preview(shadow="floating", longSide=400)
+    assert transparent.mode == "RGBA" and max(transparent.size) == 400
+    # Previews cost nothing.
+    assert runtime.keys.get(runtime.keys.authenticate(api_key).id).credits == balance
+    bad = client.post(
+        "/external/api/v1/product-preview",
+        json={"orderId": created["orderId"], "padding": "80%"},
+        headers={"x-api-key": api_key},
+    )
+    assert bad.status_code == 400 and "padding" in bad.json()["body"]["detail"]

@@ -1,6 +1,6 @@
 // remove.bg's published npm client (remove.bg@1.3.0), loaded from a copy whose only change is
 // its API_ENDPOINT constant. Usage: node removebg_client.cjs MODULE CALL API_KEY SOURCE OUT
-// CALL is file, base64 or url; prints the client's resolved result (without the image) as JSON.
+// CALL is file, base64, url, placed or margin; prints the client's resolved result (without the image) as JSON.
 "use strict";
 const fs = require("fs");
 
@@ -16,6 +16,23 @@ const calls = {
       bg_color: "ff0000",
     }),
   url: () => removeBg.removeBackgroundFromImageUrl({ ...common, url: source, crop: true }),
+  // remove.bg's layout and shadow fields, as the client passes them through.
+  placed: () =>
+    removeBg.removeBackgroundFromImageFile({
+      ...common,
+      path: source,
+      scale: "50%",
+      position: "0% 100%",
+      add_shadow: true,
+    }),
+  margin: () =>
+    removeBg.removeBackgroundFromImageFile({
+      ...common,
+      path: source,
+      crop: true,
+      crop_margin: "10% 0",
+      roi: "0% 0% 100% 100%",
+    }),
 };
 
 calls[call]()

@@ -400,5 +400,28 @@ class ProductPhotoshootRequest(_GenerationOptions):
     )
 
 
+class ProductPreviewRequest(_Body):
+    """A finished transparent removal laid out, shadowed and put on a colour, small."""
+
+    orderId: str = Field(max_length=64, examples=["7906da5353b504162db5199d6"])
+    canvas: Annotated[str, AfterValidator(_canvas)] | None = Field(
+        None, max_length=40, description="As remove-background's canvas", examples=["2000x2000"]
+    )
+    padding: Annotated[str, AfterValidator(_padding)] | None = Field(
+        None, max_length=60, description="As remove-background's padding", examples=["8%"]
+    )
+    align: Alignment | None = Field(None, description="As remove-background's align")
+    shadow: ShadowMode | None = Field(None, description="As remove-background's shadow")
+    background: str | None = Field(
+        None,
+        max_length=40,
+        description="transparent (default), a CSS colour name or a hex code",
+        examples=["#ffffff"],
+    )
+    longSide: Annotated[int, Field(ge=64, le=1600), BeforeValidator(_json_integer)] = Field(
+        800, description="The preview's long side in pixels (the layout shrunk to it)"
+    )
+
+
 class OrderStatusRequest(_Body):
     orderId: str = Field(max_length=64, examples=["7906da5353b504162db5199d6"])

@@ -288,7 +288,9 @@ def plan(
         scale = max(area_w / box_w, area_h / box_h)
     else:
         scale = min(area_w / box_w, area_h / box_h)
-    scale = min(scale, layout.max_upscale * (shrink if layout.canvas != "size" else 1.0))
+    # The limit holds for the layout before maxWidth/maxHeight shrink it, so a shrunk result
+    # (a preview) is the full one made smaller.
+    scale = min(scale, layout.max_upscale * shrink)
     placed_w, placed_h = box_w * scale, box_h * scale
     if layout.keep_place and layout.canvas == "original":
         # remove.bg's position=original with a scale: the box keeps its centre.

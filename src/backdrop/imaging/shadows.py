@@ -97,15 +97,39 @@ def ground_layer(alpha: UInt8Array, spec: ShadowSpec, rgb: UInt8Array | None = N
     box = solid_box(small) or (0, 0, small_w, small_h)
     if spec.mode == "reflection":
         return _reflection(alpha, rgb, spec, (width, height))
-    draw = {"contact": _contact, "drop": _drop, "cast": _cast, "floating": _floating}[spec.mode]
-    amount = draw(unit, box, spec)
-    amount *= np.float32(spec.opacity * 255)
+    amount = shadow_amount(unit, box, spec)
+    amount *= np.float32(255)
     layer = np.clip(amount, 0, 255).astype(np.uint8)
     if layer.shape != alpha.shape:
         layer = np.asarray(
             cv2.resize(layer, (width, height), interpolation=cv2.INTER_LINEAR), dtype=np.uint8
         )
     return GroundLayer(layer)
+
+
+def shadow_amount(
+    unit: FloatArray,
+    box: tuple[float, float, float, float],
+    spec: ShadowSpec,
+    *,
+    back: float | None = None,
+) -> FloatArray:
+    """How dark the floor is at each pixel (0..opacity), drawn at `unit`'s own size from the
+    matte (0..1) and the subject's box in pixels (left, top, right, bottom): the one drawing
+    of every shadow but the reflection, shared by `ground_layer` and the studio engine.
+
+    `back` (cast only): how far a point h above the base falls back up the picture, as a
+    fraction of h (the floor's foreshortening); None: from the light's angle.
+    """
+    if spec.mode == "reflection":
+        raise ValueError("a reflection carries colours: use ground_layer")
+    if spec.mode == "cast":
+        amount = _cast(unit, box, spec, back)
+    else:
+        draw = {"contact": _contact, "drop": _drop, "floating": _floating}[spec.mode]
+        amount = draw(unit, box, spec)
+    amount *= np.float32(spec.opacity)
+    return amount
 
 
 def _blur(plane: FloatArray, sigma: float) -> FloatArray:
@@ -138,23 +162,48 @@ def _warp(plane: FloatArray, matrix: list[list[float]]) -> FloatArray:
     return np.asarray(warped, dtype=np.float32)
 
 
-def _contact(unit: FloatArray, box: tuple[int, int, int, int], spec: ShadowSpec) -> FloatArray:
-    """The footprint: the silhouette squashed flat onto its base line, a tight dark core and a
-    wider soft halo, so the subject sits on the floor rather than hovering over it."""
+def _contact(
+    unit: FloatArray, box: tuple[float, float, float, float], spec: ShadowSpec
+) -> FloatArray:
+    """The footprint: the silhouette squashed flat onto its base line (a tight dark core and a
+    wider soft halo), plus a dark line under every part of the subject's bottom edge, so it
+    stands on the floor rather than hovering over it."""
     left, top, right, base = box
-    tall, wide = max(base - top, 1), max(right - left, 1)
+    tall, wide = max(base - top, 1.0), max(right - left, 1.0)
     total = np.zeros_like(unit)
-    for squash, sigma, strength in ((0.025, 0.008, 0.85), (0.08, 0.035, 0.45)):
+    soft = 0.5 + 1.5 * spec.softness
+    for squash, sigma, strength in ((0.03, 0.006, 0.75), (0.1, 0.03, 0.4)):
         # Output row y shows input row base + (y - base) / squash, shifted a little down so
         # the band straddles the base line.
-        shift = squash * tall * 0.3
+        shift = squash * tall * 0.35
         flat = _warp(unit, [[1, 0, 0], [0, squash, base * (1 - squash) + shift]])
-        soft = 0.5 + 1.5 * spec.softness
-        total += _blur(flat, max(0.5, sigma * soft * max(wide, tall * 0.5))) * strength
+        reach = sigma * soft * max(wide * 2.0, tall)
+        total += _blur(flat, max(0.5, reach)) * strength
+    total += _occlusion(unit, base, tall)
     # Only the floor: nothing above the lowest tenth of the subject.
     rows = np.arange(unit.shape[0], dtype=np.float32)[:, None]
     total *= np.clip((rows - (base - 0.1 * tall)) / max(0.05 * tall, 1.0), 0.0, 1.0)
     return np.minimum(total, 1.0)
+
+
+def _occlusion(unit: FloatArray, base: float, tall: float) -> FloatArray:
+    """The dark line where the subject meets the floor, under every part of its bottom edge.
+
+    The squashed footprint sits at the box's lowest row; a subject whose bottom is not flat
+    (a rounded base, feet, legs) meets the floor higher in some columns and would float there.
+    Each column is darkened for a few pixels below its own lowest solid pixel, within the
+    lowest tenth of the subject."""
+    height = unit.shape[0]
+    reach = max(2, round(tall * 0.03))
+    near_base = (np.arange(height, dtype=np.float32) >= base - tall * 0.1)[:, None]
+    solid = (unit >= 0.5).astype(np.float32) * near_base
+    total = np.zeros_like(unit)
+    for step in range(1, reach + 1):
+        shifted = np.zeros_like(solid)
+        shifted[step:] = solid[:-step]
+        np.maximum(total, shifted * (1.0 - step / (reach + 1)), out=total)
+    total *= (1.0 - unit) * 0.7
+    return total
 
 
 def _light(spec: ShadowSpec) -> tuple[float, float]:
@@ -163,7 +212,7 @@ def _light(spec: ShadowSpec) -> tuple[float, float]:
     return -math.sin(radians), math.cos(radians)
 
 
-def _drop(unit: FloatArray, box: tuple[int, int, int, int], spec: ShadowSpec) -> FloatArray:
+def _drop(unit: FloatArray, box: tuple[float, float, float, float], spec: ShadowSpec) -> FloatArray:
     """The silhouette offset away from the light and blurred: a soft drop shadow."""
     left, top, right, bottom = box
     size = max(right - left, bottom - top)
@@ -173,7 +222,12 @@ def _drop(unit: FloatArray, box: tuple[int, int, int, int], spec: ShadowSpec) ->
     return _blur(moved, size * (0.004 + 0.045 * spec.softness))
 
 
-def _cast(unit: FloatArray, box: tuple[int, int, int, int], spec: ShadowSpec) -> FloatArray:
+def _cast(
+    unit: FloatArray,
+    box: tuple[float, float, float, float],
+    spec: ShadowSpec,
+    back: float | None = None,
+) -> FloatArray:
     """The silhouette laid on the ground plane behind the subject and slanted away from the
     light; sharp at the feet, softer and fainter the farther it falls."""
     _, top, _, base = box
@@ -182,7 +236,9 @@ def _cast(unit: FloatArray, box: tuple[int, int, int, int], spec: ShadowSpec) ->
     # A point h above the base lands length·h away along the floor: sideways by the light's
     # side, and back (up the picture, foreshortened) by how frontal the light is.
     sideways = -math.sin(radians) * spec.length
-    back = max(abs(math.cos(radians)) * spec.length * 0.35, 0.03)
+    if back is None:
+        back = abs(math.cos(radians)) * spec.length * 0.35
+    back = max(back, 0.03)
     matrix = [[1, -sideways, sideways * base], [0, back, base * (1 - back)]]
     shadow = _warp(unit, matrix)
     # How far along the shadow each pixel is, 0 at the feet .. 1 at the tip: the height map
@@ -199,7 +255,9 @@ def _cast(unit: FloatArray, box: tuple[int, int, int, int], spec: ShadowSpec) ->
     return mixed
 
 
-def _floating(unit: FloatArray, box: tuple[int, int, int, int], spec: ShadowSpec) -> FloatArray:
+def _floating(
+    unit: FloatArray, box: tuple[float, float, float, float], spec: ShadowSpec
+) -> FloatArray:
     """A soft ellipse some way below the subject, as if it hovered over the floor."""
     left, top, right, base = box
     wide, tall = max(right - left, 1), max(base - top, 1)

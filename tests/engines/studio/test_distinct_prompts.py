@@ -19,6 +19,9 @@ from backdrop.engines.studio import StudioGenerator
 from backdrop.engines.studio.understanding import PromptUnderstanding
 
 MIN_DIFFERENCE = 12.0  # grey levels, 0..255
+# The dev prompts are held to more (issue 24: 14; closest pair 14.17 once "holographic foil"
+# had a preset of its own, 12.8 before).
+DEV_MIN_DIFFERENCE = 14.0
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 SHARED = sorted((ROOT.parent / "shared" / "prompts").glob("*.txt"))
@@ -76,5 +79,5 @@ def test_the_dev_prompts_all_look_different(
 ) -> None:
     prompts = [p for path in SHARED for p in read_prompts(path)]
     pairs = closest_pairs(generator, understanding, prompts)
-    close = [pair for pair in pairs if pair[0] < MIN_DIFFERENCE]
+    close = [pair for pair in pairs if pair[0] < DEV_MIN_DIFFERENCE]
     assert not close, close[:10]

@@ -21,9 +21,10 @@ from backdrop.imaging.output import subject_box
 
 from .conftest import noisy_subject
 
-# The bytes the engine gave before placement existed, for `noisy_subject(160, 120, 16, 48,
-# 12, 36)`, "plain white studio background", seed 4: "keep" must go on giving them.
-KEPT_SHA256 = "76274eaaabc403f619582906230096f1f73daabe9aae5ef4532e176d63b531b5"
+# The bytes the unplaced engine gives for `noisy_subject(160, 120, 16, 48, 12, 36)`, "plain
+# white studio background", seed 4: "keep" must go on giving them. (Changed once, on purpose,
+# when the studio's shadows became the product stage's: issue 24.)
+KEPT_SHA256 = "ed329158ce0a19809004c589ec75fca637d63317e7f18e1e23eb2081dd645ce9"
 
 
 def test_a_small_subject_is_enlarged_centred_and_stood_on_the_floor() -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import Response
+from PIL import Image
 
 from backdrop.accounts.api_keys import KeyInfo
 from backdrop.api import examples, tags
@@ -15,14 +19,18 @@ from backdrop.api.schemas import (
     BackgroundGeneratorRequest,
     OrderStatusRequest,
     ProductPhotoshootRequest,
+    ProductPreviewRequest,
     RemoveBackgroundRequest,
 )
 from backdrop.api.urls import image_url, key_from_image_url, looks_like_url
 from backdrop.errors import InvalidRequest
+from backdrop.imaging.colors import parse_color
+from backdrop.imaging.layout import Layout
 from backdrop.imaging.layout_options import layout_from_text, preset_background
-from backdrop.imaging.output import OutputOptions, max_side_for
+from backdrop.imaging.output import CONTENT_TYPES, OutputOptions, encode, max_side_for
 from backdrop.imaging.shadows import ShadowSpec
-from backdrop.kinds import Operation
+from backdrop.imaging.staging import stage
+from backdrop.kinds import Operation, OutputFormat
 from backdrop.orders.desk import Accepted, GenerationWish, OrderDesk, RemovalWish
 from backdrop.settings import Settings
 
@@ -168,3 +176,46 @@ def order_status(
     if order.failure_reason:
         result["reason"] = order.failure_reason
     return success(result)
+
+
+@router.post(
+    "/product-preview",
+    response_class=Response,
+    summary="Preview a finished transparent removal on a canvas, with a shadow (no charge)",
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}},
+)
+def product_preview(
+    body: ProductPreviewRequest, key: KeyDep, orders: OrdersDep, desk: DeskDep
+) -> Response:
+    """The server's own rendering of what remove-background would give with these layout and
+    shadow fields, made from the order's stored cutout at a small size: the page shows it as
+    a live preview, and orders the full-size result once the person is happy."""
+    order = orders.status(key.id, body.orderId)
+    if order.operation is not Operation.REMOVE_BACKGROUND or order.status != "active":
+        raise InvalidRequest("orderId: a preview needs a finished remove-background order")
+    output, _ = desk.removal_files(order)
+    cutout = Image.open(io.BytesIO(output))
+    if cutout.mode != "RGBA":
+        raise InvalidRequest(
+            "orderId: a preview needs a transparent cutout (PNG or WebP, rgba, no background)"
+        )
+    try:
+        layout = layout_from_text(body.canvas, body.padding, body.align) or Layout()
+        color = parse_color(body.background) if body.background else None
+    except ValueError as error:
+        raise InvalidRequest(str(error)) from None
+    if color is None and preset_background(body.canvas) is not None:
+        color = parse_color(f"#{preset_background(body.canvas)}")
+    small = replace(layout, max_width=body.longSide, max_height=body.longSide)
+    staged = stage(
+        cutout,
+        layout=small,
+        shadow=ShadowSpec(body.shadow) if body.shadow else None,
+        background=color,
+    )
+    fmt: OutputFormat = "jpg" if staged.output.mode == "RGB" else "png"
+    return Response(
+        encode(staged.output, fmt),
+        media_type=CONTENT_TYPES[fmt],
+        headers={"Cache-Control": "no-store"},
+    )

@@ -4,11 +4,11 @@ clean edges, light wrap and a gentle colour match."""
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageFilter
 
 from backdrop.engines.studio.layers import F, blur
 from backdrop.engines.studio.lighting import key_color
 from backdrop.engines.studio.recipe import Light
+from backdrop.imaging.shadows import ShadowSpec, shadow_amount
 
 _HORIZON_MIN, _HORIZON_MAX = 0.22, 0.8
 
@@ -42,83 +42,38 @@ def depth_of_field(image: F, depth: F, amount: float) -> F:
 
 
 def shadow_map(alpha: F, box: tuple[float, float, float, float], horizon: float, light: Light) -> F:
-    """How much each backdrop pixel is darkened (h, w), 0..1: contact shadow plus cast shadow."""
+    """How much each backdrop pixel is darkened (h, w), 0..1: contact shadow plus cast shadow,
+    drawn by the product stage's shadows (imaging/shadows.py, one implementation) with the
+    scene's key light and floor."""
     height, width = alpha.shape
-    _, top, _, bottom = box
+    left, top, right, bottom = box
     if bottom >= 0.98:
         return np.zeros_like(alpha)
-    subject = Image.fromarray(np.clip(alpha * 255, 0, 255).astype(np.uint8))
-    base_px = bottom * height
-    tall = max((bottom - top) * height, 1.0)
-    total = np.zeros_like(alpha)
-    # Contact: the silhouette squashed flat onto the floor right under the subject.
-    for squash, radius, strength in ((0.03, 0.006, 0.75), (0.1, 0.03, 0.4)):
-        # Output row y shows input row base + (y - centre) / squash: a flat band centred a
-        # little below the base, the subject's footprint seen from the camera.
-        centre = base_px + squash * tall * 0.35
-        flat = subject.transform(
-            subject.size,
-            Image.Transform.AFFINE,
-            (1, 0, 0, 0, 1 / squash, base_px - centre / squash),
-            resample=Image.Resampling.BILINEAR,
-        )
-        soft = flat.filter(ImageFilter.GaussianBlur(max(0.5, radius * width)))
-        total += np.asarray(soft, dtype=np.float32) / 255.0 * strength
-    total += _occlusion(alpha, base_px, tall)
+    box_px = (left * width, top * height, right * width, bottom * height)
+    softness = float(np.clip(1.0 - light.hardness, 0.0, 1.0))
+    total = shadow_amount(alpha, box_px, ShadowSpec("contact", opacity=1.0, softness=softness))
     # Cast: the silhouette laid on the floor away from the light, foreshortened by perspective.
     # A key light right behind the camera would hide the shadow behind the subject; like a
     # photographer we keep the key a little off-axis, so the shadow always shows beside it.
     elevation = max(light.elevation, 0.08)
     length = float(np.clip(0.6 / (elevation * 2.2 + 0.3), 0.55, 1.6))
-    side = 1.0 if light.direction >= 0 else -1.0
-    lateral = side * max(abs(light.direction), 0.6)
-    sideways = -lateral * length * 1.3
+    lateral = max(abs(light.direction), 0.6)
     floor_room = max(bottom - horizon, 0.05) / max(bottom - top, 0.05)
     depth_scale = min(0.25 * length, 0.9 * floor_room)
-    # Output (x, y) shows input (x + shear·(y - base), base + (y - base)·dy_scale): the
-    # silhouette laid back from its base line and slanted away from the light.
-    dy_scale = 1.0 / max(depth_scale, 0.03)
-    shear = sideways / max(depth_scale, 0.03)
-    cast = subject.transform(
-        subject.size,
-        Image.Transform.AFFINE,
-        (1, shear, -shear * base_px, 0, dy_scale, base_px - base_px * dy_scale),
-        resample=Image.Resampling.BILINEAR,
-    )
-    softness = 0.004 + 0.03 * (1 - light.hardness)
-    cast_soft = (
-        np.asarray(
-            cast.filter(ImageFilter.GaussianBlur(max(0.5, softness * width))), dtype=np.float32
-        )
-        / 255.0
-    )
-    y = (np.arange(height, dtype=np.float32) + 0.5)[:, None]
-    fade = np.clip(1.0 - 0.7 * (base_px - y) / (tall * depth_scale + 1), 0.0, 1.0)
     strength = 0.3 + 0.3 * light.hardness * min(light.brightness * 1.3, 1.0)
-    total += cast_soft * fade * strength
-    # The subject hides the shadow behind its own body; and shadows live on the floor only.
+    cast = ShadowSpec(
+        "cast",
+        opacity=float(np.clip(strength, 0.0, 1.0)),
+        softness=softness,
+        # From the side the light is on (90: the right), as far as the studio's key throws it.
+        angle=90.0 if light.direction >= 0 else -90.0,
+        length=float(min(lateral * length * 1.3, 3.0)),
+    )
+    total += shadow_amount(alpha, box_px, cast, back=depth_scale)
+    # Shadows live on the floor only.
+    y = (np.arange(height, dtype=np.float32) + 0.5)[:, None]
     total *= (y >= horizon * height).astype(np.float32)
     return np.clip(total, 0.0, 0.85).astype(np.float32)
-
-
-def _occlusion(alpha: F, base_px: float, tall: float) -> F:
-    """The dark line where the subject meets the floor, under every part of its bottom edge.
-
-    The squashed footprint sits at the box's lowest row; a subject whose bottom is not flat
-    (a rounded base, feet, legs) meets the floor higher in some columns and would float there.
-    Here each column is darkened for a few pixels below its own lowest opaque pixel, within
-    the lowest tenth of the subject."""
-    height = alpha.shape[0]
-    reach = max(2, round(tall * 0.03))
-    near_base = (np.arange(height, dtype=np.float32) >= base_px - tall * 0.1)[:, None]
-    solid = (alpha >= 0.5).astype(np.float32) * near_base
-    total = np.zeros_like(alpha)
-    for step in range(1, reach + 1):
-        shifted = np.zeros_like(solid)
-        shifted[step:] = solid[:-step]
-        total = np.maximum(total, shifted * (1.0 - step / (reach + 1)))
-    result: F = (total * (1.0 - alpha) * 0.7).astype(np.float32)
-    return blur(result, max(0.6, reach * 0.3))
 
 
 def decontaminate(image: F, alpha: F) -> F:

@@ -107,6 +107,22 @@ PRESETS: tuple[Preset, ...] = (
         keywords=("gradient", "ombre"),
     ),
     _p(
+        # A style rather than a thing: the cool-to-warm pastel sheen of a holographic foil, as
+        # a gradient (without it these prompts fell back to a sage colour block).
+        "holographic foil",
+        "studio",
+        "gradient",
+        "paper",
+        ("#b9a4f2", "#8fe3e8", "#f6a8d6"),
+        Light("studio", 0.2, 0.75, 0.3, -0.2, 0.9, "playful"),
+        dof=0.2,
+        descriptions=(
+            "holographic iridescent foil background",
+            "pearlescent rainbow sheen backdrop",
+        ),
+        keywords=("holographic", "iridescent", "foil", "pearlescent", "hologram"),
+    ),
+    _p(
         "podium",
         "studio",
         "podium",
