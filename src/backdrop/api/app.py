@@ -16,6 +16,7 @@ from backdrop.api.envelope import error_response, install_error_handlers, succes
 from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
 from backdrop.api.photoroom import routes as photoroom
+from backdrop.api.photoroom.errors import too_large
 from backdrop.api.removebg import routes as removebg
 from backdrop.api.responses import Envelope, HealthBody, LiveBody
 from backdrop.api.routes import account, docs, orders, uploads, web
@@ -63,7 +64,8 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     # The one-call APIs take images in the body: their own limits.
     larger = {removebg.PATH: upload_bytes * removebg.BODY_FACTOR}
     larger |= {path: upload_bytes * photoroom.BODY_FACTOR for path in photoroom.PATHS}
-    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger=larger)
+    refusals = {path: too_large(path) for path in photoroom.PATHS}
+    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger=larger, refusals=refusals)
     # Added last, so it is outermost: it sees every answer, errors included.
     app.add_middleware(RequestLog)
     app.include_router(uploads.router)

@@ -60,6 +60,14 @@ def render(error: BackdropError, *, edit: bool) -> JSONResponse:
     )
 
 
+def too_large(path: str) -> Callable[[str], JSONResponse]:
+    """A body declared over the limit, refused before it is read (api/limits.py)."""
+    edit = path.startswith("/v2/")
+    return lambda detail: JSONResponse(
+        error_body(400, "payload_too_large", detail, edit=edit), status_code=400
+    )
+
+
 def internal_error(*, edit: bool) -> JSONResponse:
     """An error nobody expected (the traceback is in the log)."""
     body = error_body(500, "internal_error", "an unexpected error occurred", edit=edit)
