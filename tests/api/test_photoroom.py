@@ -379,3 +379,14 @@ def test_a_soft_shadow_darkens_the_ground_under_the_subject_only(
     for mode in ("ai.hard", "ai.floating"):
         other = _rgba(_edit(client, api_key, **{"shadow.mode": mode}))
         assert (other[..., 3] > 0).sum() > (plain[..., 3] > 0).sum(), mode
+
+
+def test_an_order_that_fails_in_the_worker_costs_nothing(
+    client: TestClient, runtime: EmbeddedNode, api_key: str
+) -> None:
+    """A 100 MP canvas passes the request's checks but not the worker's pixel limit (40 MP):
+    the order fails, the answer says why in Photoroom's shape, and no credit is taken."""
+    response = _edit(client, api_key, outputSize="10000x10000")
+    detail = _error(response, 400, "unable_to_process", edit=True)
+    assert "MP" in detail, detail
+    assert _credits(runtime, api_key) == 10
