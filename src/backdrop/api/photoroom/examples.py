@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from backdrop.api.photoroom.errors import error_body
+from backdrop.api.photoroom.options import NOT_WITH_PROMPT
 from backdrop.api.photoroom.params import LENGTH_PATTERN, SIDES, EditFields, SegmentFields
 from backdrop.api.schemas import COLOR_SCHEMAS, MODEL_IDS, PROMPT_SCHEMA
 from backdrop.imaging.uncertainty import UNDECIDED_SCALE
@@ -134,18 +135,7 @@ _BACKGROUNDS = (
     "background.prompt",
     "background.blur.mode",
 )
-_NOT_WITH_PROMPT = [name for name in _EDIT_FIELDS if name.startswith(("padding", "margin"))] + [
-    "outputSize",
-    "maxWidth",
-    "maxHeight",
-    "scaling",
-    "referenceBox",
-    "horizontalAlignment",
-    "verticalAlignment",
-    "shadow.mode",
-    "lighting.mode",
-    "model",
-]
+_NOT_WITH_PROMPT = sorted(NOT_WITH_PROMPT)
 
 
 def _absent(*names: str) -> dict[str, Any]:

@@ -85,7 +85,7 @@ def check_edit(fields: EditFields, *, background_file: bool) -> None:
         laid_out = [
             name
             for name in fields.model_dump(by_alias=True, exclude_unset=True)
-            if name in _LAYOUT_FIELDS or name in ("shadow.mode", "lighting.mode", "model")
+            if name in NOT_WITH_PROMPT
         ]
         if laid_out:
             raise InvalidCombination(
@@ -120,6 +120,10 @@ _LAYOUT_FIELDS = {
     "horizontalAlignment",
     "verticalAlignment",
 }
+
+
+# What a generated background refuses beside it: its engine frames, lights and shadows.
+NOT_WITH_PROMPT = _LAYOUT_FIELDS | {"shadow.mode", "lighting.mode", "model"}
 
 
 def edit_layout(fields: EditFields) -> Layout | None:
