@@ -418,8 +418,10 @@ class ProductPreviewRequest(_Body):
         description="transparent (default), a CSS colour name or a hex code",
         examples=["#ffffff"],
     )
-    longSide: Annotated[int, Field(ge=64, le=1600), BeforeValidator(_json_integer)] = Field(
-        800, description="The preview's long side in pixels (the layout shrunk to it)"
+    longSide: Annotated[int, Field(ge=64, le=4000), BeforeValidator(_json_integer)] = Field(
+        800,
+        description="The preview's long side in pixels at most (the layout shrunk to it; "
+        "never more than the canvas): the page's live preview asks 800, its download 4000",
     )
 
 

@@ -87,23 +87,29 @@ def stage(
 
 
 def place(cutout: Image.Image, placement: Placement) -> Image.Image:
-    """The cutout's `placement.source` region scaled and pasted onto an empty canvas."""
+    """The cutout scaled and moved as `placement` says, on an empty canvas.
+
+    The placement is computed from the subject's box (alpha >= 0.5), but everything with any
+    alpha goes along: a wisp of hair or a glass rim outside the box is moved, not cut off.
+    """
     if placement.identity and cutout.size == placement.canvas:
         return cutout
-    left, top, right, bottom = placement.source
-    size = (
-        max(1, round((right - left) * placement.scale)),
-        max(1, round((bottom - top) * placement.scale)),
-    )
+    content = cutout.getchannel("A").getbbox()
+    canvas = Image.new("RGBA", placement.canvas, (0, 0, 0, 0))
+    if content is None:
+        return canvas
+    scale = placement.scale
+    left, top, right, bottom = content
+    source_left, source_top = placement.source[:2]
+    x = placement.offset[0] + round((left - source_left) * scale)
+    y = placement.offset[1] + round((top - source_top) * scale)
+    size = (max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale)))
     if size == (right - left, bottom - top):
-        region = cutout.crop(placement.source)
+        region = cutout.crop(content)
     else:
         # Pillow resizes RGBA premultiplied: no dark fringe from the transparent pixels.
-        region = cutout.resize(
-            size, Image.Resampling.LANCZOS, box=placement.source, reducing_gap=3.0
-        )
-    canvas = Image.new("RGBA", placement.canvas, (0, 0, 0, 0))
-    canvas.paste(region, placement.offset)
+        region = cutout.resize(size, Image.Resampling.LANCZOS, box=content, reducing_gap=3.0)
+    canvas.paste(region, (x, y))
     return canvas
 
 

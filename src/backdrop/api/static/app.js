@@ -114,6 +114,15 @@ function removeOptions() {
     options.crop = true;
     options.cropMargin = Math.max(0, Math.min(10000, Number($("crop-margin").value) || 0));
   }
+  return { ...options, ...productOptions() };
+}
+
+// Shadow, canvas and padding: sent with an order, and shown live on a finished cutout.
+function productOptions() {
+  const options = {};
+  if ($("shadow").value) options.shadow = $("shadow").value;
+  if ($("canvas").value) options.canvas = $("canvas").value;
+  if ($("padding").value) options.padding = $("padding").value;
   return options;
 }
 
@@ -379,6 +388,66 @@ async function select(item) {
   $("compare").classList.toggle("single", Boolean(item.cropped || !item.previewUrl));
   $("compare").hidden = false;
   state.items.forEach(renderItem);
+  refreshProduct();
+}
+
+// ---- product photo preview: the server renders the stored cutout (no CSS imitation) -----
+
+let previewToken = 0;
+
+async function productBlob(item, longSide) {
+  const body = { orderId: item.orderId, longSide, ...productOptions() };
+  if (mode() === "color") body.background = $("color").value;
+  const response = await fetch("/external/api/v1/product-preview", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "x-api-key": apiKey() },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let detail = `HTTP ${response.status}`;
+    try { detail = (await response.json()).body.detail; } catch (_) { /* keep the status */ }
+    throw new Error(detail);
+  }
+  return response.blob();
+}
+
+async function refreshProduct() {
+  const item = state.selected;
+  const wanted = Object.keys(productOptions()).length > 0;
+  const show = Boolean(item && item.canPreview && wanted && !state.running);
+  $("product").hidden = !show;
+  if (!show) return;
+  const token = ++previewToken;
+  $("product").dataset.state = "loading";
+  try {
+    const blob = await productBlob(item, 800);
+    if (token !== previewToken) return; // a newer choice is on its way
+    const old = $("product-view").src;
+    $("product-view").src = URL.createObjectURL(blob);
+    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    $("product-note").textContent = "The server's rendering of the shadow, canvas and padding "
+      + "chosen above, from this cutout (no charge).";
+    $("product").dataset.state = "ready";
+  } catch (error) {
+    if (token !== previewToken) return;
+    $("product-note").textContent = `No preview: ${error.message}`;
+    $("product").dataset.state = "failed";
+  }
+}
+
+async function downloadProduct(event) {
+  event.preventDefault();
+  const item = state.selected;
+  if (!item) return;
+  try {
+    say("Rendering the product photo…");
+    const blob = await productBlob(item, 4000);
+    const ext = blob.type === "image/jpeg" ? "jpg" : "png";
+    saveBlob(blob, `${item.stem}.product.${ext}`);
+    say(`Saved ${item.stem}.product.${ext}.`);
+  } catch (error) {
+    say(error.message, true);
+  }
 }
 
 async function openTouchUp(item) {
@@ -431,6 +500,9 @@ async function processOne(item, chosen, options) {
   const remove = options.remove || {};
   item.cropped = Boolean(remove.crop);
   item.canTouchUp = chosen === "transparent" && !remove.crop && remove.format !== "jpg";
+  // A plain transparent cutout can be laid out and shadowed afresh by the server.
+  item.canPreview = chosen === "transparent" && remove.format !== "jpg" && !remove.shadow
+    && !remove.canvas && !remove.padding;
   item.status = "done";
   item.balanceAfter = await showCredits();
 }
@@ -494,7 +566,7 @@ async function run() {
 // ---- results kept across reloads, until their URLs expire ------------------------------------
 
 const SAVED_FIELDS = ["name", "stem", "orderId", "output", "mask", "outputName", "cost",
-  "balanceAfter", "cropped", "expiresAt"];
+  "balanceAfter", "cropped", "canPreview", "expiresAt"];
 
 function saveResults(items) {
   const done = items.filter((item) => item.status === "done")
@@ -538,6 +610,15 @@ async function restoreResults() {
     clearResults();
     say("The earlier results are no longer on the server.", true);
   }
+}
+
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = link("", url, name);
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 async function downloadZip() {
@@ -594,6 +675,9 @@ function init() {
     $("compare").style.setProperty("--split", `${$("slider").value}%`);
   });
   $("run").addEventListener("click", run);
+  ["shadow", "canvas", "padding", "color"].forEach((id) => $(id).addEventListener("input", refreshProduct));
+  document.querySelectorAll("input[name=mode]").forEach((input) => input.addEventListener("change", refreshProduct));
+  $("product-download").addEventListener("click", downloadProduct);
   $("dl-zip").addEventListener("click", downloadZip);
   state.touchUp = new TouchUp($("touchup-canvas"));
   $("touchup-save").addEventListener("click", saveTouchUp);
