@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -129,3 +130,23 @@ def test_segment_and_edit_with_curl(server: Server, image_host: str, tmp_path: P
     )  # fmt: skip
     assert status == 403 and json.loads(refused.read_text())["type"] == "invalid_api_key"
     assert _credits(server, key, tmp_path) == 9.0
+
+
+def test_a_curl_that_gives_up_is_not_charged(server: Server, tmp_path: Path) -> None:
+    """curl --max-time 1 on a 12 MP photo: the request ends before its answer, the order is
+    cancelled and nothing is charged (the order desk's rule for every one-call API)."""
+    key = create_key(server, 10)
+    photo = tmp_path / "big.jpg"
+    photo.write_bytes(jpeg_bytes(subject_photo(4000, 3000)[0], quality=80))
+    result = subprocess.run(
+        ["curl", "-sS", "--max-time", "1", "-o", str(tmp_path / "never.png"),
+         "--url", f"{server.base_url}/v2/edit", "--header", f"x-api-key: {key}",
+         "--form", f"imageFile=@{photo}", "--form", "shadow.mode=ai.soft"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 28, result.stderr  # curl's "operation timed out"
+    deadline = time.monotonic() + 120
+    while "POST /v2/edit 499" not in server.log() or "no longer this run's" not in server.log():
+        assert time.monotonic() < deadline, server.log()[-3000:]
+        time.sleep(0.2)
+    assert _credits(server, key, tmp_path) == 10
