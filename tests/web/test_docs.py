@@ -6,6 +6,12 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+# Photoroom's shapes: /v2/edit adds the `error` object its OpenAPI documents.
+PHOTOROOM = {
+    "/v1/segment": {"detail", "status_code", "type"},
+    "/v2/edit": {"detail", "status_code", "type", "error"},
+}
+
 
 def test_every_endpoint_has_success_and_error_examples(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
@@ -26,6 +32,8 @@ def test_every_endpoint_has_success_and_error_examples(client: TestClient) -> No
         "/health",
         "/v1.0/removebg",
         "/v1.0/account",
+        "/v1/segment",
+        "/v2/edit",
     }
     assert "/" not in schema["paths"]  # the web page is not part of the API
     for path, method, operation in operations:
@@ -36,8 +44,13 @@ def test_every_endpoint_has_success_and_error_examples(client: TestClient) -> No
             if code.isdigit() and int(code) >= 400 and code != "422"
         }
         assert errors, f"{method} {path} documents no error"
-        # remove.bg's routes answer errors in remove.bg's shape, the others in LightX's.
-        shape = {"errors"} if path.startswith("/v1.0/") else {"statusCode", "message", "body"}
+        # remove.bg's and Photoroom's routes answer errors in their own shapes, the others in
+        # LightX's.
+        shape = {"statusCode", "message", "body"}
+        if path.startswith("/v1.0/"):
+            shape = {"errors"}
+        elif path in PHOTOROOM:
+            shape = PHOTOROOM[path]
         for code, response in errors.items():
             examples = response["content"]["application/json"]["examples"]
             for example in examples.values():
@@ -46,6 +59,9 @@ def test_every_endpoint_has_success_and_error_examples(client: TestClient) -> No
         if path.startswith("/v1.0/"):
             assert "data" in responses["200"]["content"]["application/json"]["example"]
             assert "422" not in responses  # never answered: errors are remove.bg's 400
+        elif path in PHOTOROOM:
+            assert "image/png" in responses["200"]["content"]
+            assert "422" not in responses  # never answered: errors are Photoroom's 400
         elif method != "put" and not path.startswith("/images/"):
             success = responses["200"]["content"]["application/json"]["example"]
             assert success["statusCode"] == 2000, path

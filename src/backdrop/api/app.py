@@ -16,6 +16,8 @@ from backdrop.api.envelope import error_response, install_error_handlers, succes
 from backdrop.api.forwarded import TrustedProxies
 from backdrop.api.limits import BodyLimit
 from backdrop.api.middleware import RequestLog
+from backdrop.api.photoroom import routes as photoroom
+from backdrop.api.photoroom.errors import too_large
 from backdrop.api.proxy_headers import ProxyHeaders
 from backdrop.api.removebg import routes as removebg
 from backdrop.api.responses import Envelope, HealthBody, LiveBody
@@ -60,8 +62,12 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     )
     app.state.services = services
     install_error_handlers(app)
-    removebg_bytes = services.settings.limits.max_upload_bytes * removebg.BODY_FACTOR
-    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger={removebg.PATH: removebg_bytes})
+    upload_bytes = services.settings.limits.max_upload_bytes
+    # The one-call APIs take images in the body: their own limits.
+    larger = {removebg.PATH: upload_bytes * removebg.BODY_FACTOR}
+    larger |= {path: upload_bytes * photoroom.BODY_FACTOR for path in photoroom.PATHS}
+    refusals = {path: too_large(path) for path in photoroom.PATHS}
+    app.add_middleware(BodyLimit, max_bytes=MAX_JSON_BYTES, larger=larger, refusals=refusals)
     # Added after the others, so it is outside them: it sees every answer, errors included.
     app.add_middleware(RequestLog)
     # Outermost: the access line, the per-address limits and the URLs handed out all see the
@@ -78,6 +84,7 @@ def create_app(services: ApiServices, process: Process | None = None) -> FastAPI
     app.include_router(web.router)
     app.include_router(docs.router)
     app.include_router(removebg.router)
+    app.include_router(photoroom.router)
 
     @app.get(
         "/health",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from fastapi import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backdrop.api.envelope import error_response
@@ -12,13 +15,22 @@ class BodyLimit:
     """Refuse JSON bodies over `max_bytes` without reading them whole.
 
     Image uploads (PUT) are exempt: their route streams them against the signed size. Paths
-    in `larger` (remove.bg's, which take images in the body) get their own limit.
+    in `larger` (remove.bg's, which take images in the body) get their own limit; paths in
+    `refusals` answer a declared oversize body in their API's own shape (a body found too
+    large while it streams is refused by the route, in its shape already).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: dict[str, int] | None = None,
+        refusals: Mapping[str, Callable[[str], Response]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = larger or {}
+        self.refusals = refusals or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in {"PUT", "GET", "HEAD"}:
@@ -28,7 +40,11 @@ class BodyLimit:
         detail = f"the request body exceeds {max_bytes} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            await error_response(413, 4013, "PAYLOAD_TOO_LARGE", detail)(scope, receive, send)
+            refuse = self.refusals.get(scope["path"])
+            answer = (
+                refuse(detail) if refuse else error_response(413, 4013, "PAYLOAD_TOO_LARGE", detail)
+            )
+            await answer(scope, receive, send)
             return
         received = 0
 

@@ -11,6 +11,7 @@ from backdrop.engines.generation import BackgroundGenerator, Framing, Generation
 from backdrop.engines.segmentation import Segmenter
 from backdrop.imaging import compose
 from backdrop.imaging.layout import Layout, Region
+from backdrop.imaging.output import OutputOptions, Rendered, render
 from backdrop.imaging.shadows import ShadowSpec
 from backdrop.imaging.staging import stage
 from backdrop.observability.metrics import MODEL_TIME
@@ -131,6 +132,33 @@ def product_photo(
         max_pixels=max_pixels,
     )
     return Cutout(staged.output, staged.mask, staged.extent if shadow is not None else None)
+
+
+def removal(
+    image: Image.Image,
+    segmenter: Segmenter,
+    background: Background,
+    wanted: OutputOptions,
+    max_pixels: int,
+) -> Rendered:
+    """A removal order's files, as the client asked for them: the plain cutout on its
+    background, or the product stage (layout, shadow, light) when any of it was asked for.
+    The per-order runner and the batching worker's finish stage both come here."""
+    if wanted.staged:
+        cutout = product_photo(
+            image,
+            segmenter,
+            background,
+            layout=wanted.layout,
+            shadow=wanted.shadow,
+            light_match=wanted.light_match,
+            roi=wanted.roi,
+            semitransparency=wanted.semitransparency,
+            max_pixels=max_pixels,
+        )
+    else:
+        cutout = remove_background(image, segmenter, background)
+    return render(cutout.output, cutout.mask, wanted, cutout.extent)
 
 
 def generate_background(

@@ -25,7 +25,7 @@ from backdrop.common.memory import release_free_memory
 from backdrop.engines import pipeline
 from backdrop.engines.batch_model import Pixels, Recipe
 from backdrop.imaging.decode import load_image
-from backdrop.imaging.output import OutputOptions, render
+from backdrop.imaging.output import OutputOptions
 from backdrop.orders.params import BackgroundSpec, to_pipeline
 
 
@@ -87,14 +87,20 @@ def finish(
         alpha = recipe.mask(prediction, image)
 
         def load(key: str) -> Image.Image:
-            return load_image(backgrounds[key], max_pixels=max_pixels)
+            # A blurred background is the order's own photo, not one of `backgrounds`.
+            return (
+                image
+                if key not in backgrounds
+                else load_image(backgrounds[key], max_pixels=max_pixels)
+            )
 
-        cutout = pipeline.remove_background(
+        rendered = pipeline.removal(
             image,
             _KnownAlpha(model_id, alpha),  # type: ignore[arg-type]
             to_pipeline(background, load),
+            options,
+            max_pixels,
         )
-        rendered = render(cutout.output, cutout.mask, options)
         return Finished(
             rendered.output,
             rendered.options.content_type,

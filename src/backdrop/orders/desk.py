@@ -28,6 +28,7 @@ from backdrop.orders.lifecycle import Lifecycle, OrderView
 from backdrop.orders.lookup import Orders
 from backdrop.orders.params import (
     BackgroundSpec,
+    BlurredBackground,
     GenerationParams,
     ImageBackground,
     OrderParams,
@@ -75,6 +76,9 @@ class RemovalWish:
     background_image_key: str | None = None
     model: str | None = None
     output: OutputOptions = field(default_factory=OutputOptions)
+    # Set for a blurred copy of the photo as the background: the blur's radius (a fraction
+    # of the photo's long side); `background` and `background_image_key` are then unused.
+    background_blur: float | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,9 @@ class OrderDesk:
         if wish.model is not None:
             self._models.check(wish.model)
         spec: BackgroundSpec
-        if wish.background_image_key is not None:
+        if wish.background_blur is not None:
+            spec = BlurredBackground(wish.image_key, wish.background_blur)
+        elif wish.background_image_key is not None:
             self._uploads.owned_image(key_id, wish.background_image_key)
             spec = ImageBackground(wish.background_image_key)
         else:
@@ -260,6 +266,12 @@ class OrderDesk:
         if order.output_key is None or order.mask_key is None:
             raise UnableToProcess("the order finished without a result")
         return self._store.read(order.output_key), self._store.read(order.mask_key)
+
+    def result_file(self, order: OrderView) -> bytes:
+        """The output bytes of a finished order of any kind (a generation has no mask)."""
+        if order.output_key is None:
+            raise UnableToProcess("the order finished without a result")
+        return self._store.read(order.output_key)
 
     def _create(
         self,

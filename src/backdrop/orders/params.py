@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from backdrop.engines import pipeline
 from backdrop.engines.generation import Framing, check_framing
@@ -38,7 +38,23 @@ class ImageBackground:
     key: str
 
 
-BackgroundSpec = TransparentBackground | ColorBackground | ImageBackground
+@dataclass(frozen=True)
+class BlurredBackground:
+    """The input photo itself, blurred, behind the subject (Photoroom's background.blur).
+
+    `key` is the order's input image; `radius` the Gaussian blur's standard deviation as a
+    fraction of the photo's long side (Photoroom's 0..0.05).
+    """
+
+    key: str
+    radius: float = 0.01
+
+    def blurred(self, image: Image.Image) -> Image.Image:
+        sigma = self.radius * max(image.size)
+        return image.convert("RGB").filter(ImageFilter.GaussianBlur(sigma))
+
+
+BackgroundSpec = TransparentBackground | ColorBackground | ImageBackground | BlurredBackground
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,10 @@ def to_pipeline(
         if load is None:
             raise ValueError("an image background needs a way to load the image")
         return pipeline.BackdropImage(load(spec.key))
+    if isinstance(spec, BlurredBackground):
+        if load is None:
+            raise ValueError("a blurred background needs a way to load the photo")
+        return pipeline.BackdropImage(spec.blurred(load(spec.key)))
     return pipeline.Transparent()
 
 
@@ -106,6 +126,12 @@ def to_json(params: OrderParams) -> dict[str, Any]:
         background = {"kind": "image", "key": params.background.key}
     elif isinstance(params.background, ColorBackground):
         background = {"kind": "color", "rgba": list(params.background.rgba)}
+    elif isinstance(params.background, BlurredBackground):
+        background = {
+            "kind": "blur",
+            "key": params.background.key,
+            "radius": params.background.radius,
+        }
     else:
         background = {"kind": "transparent"}
     data: dict[str, Any] = {"background": background}
@@ -135,6 +161,8 @@ def from_json(operation: Operation, data: dict[str, Any]) -> OrderParams:
     elif raw["kind"] == "color":
         r, g, b, a = (int(v) for v in raw["rgba"])
         background = ColorBackground((r, g, b, a))
+    elif raw["kind"] == "blur":
+        background = BlurredBackground(str(raw["key"]), float(raw["radius"]))
     else:
         background = TransparentBackground()
     return RemovalParams(

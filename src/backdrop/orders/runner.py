@@ -38,7 +38,6 @@ from backdrop.imaging.decode import load_image
 from backdrop.imaging.formats import same_type, sniff_content_type
 from backdrop.imaging.inspect import inspect_image
 from backdrop.imaging.isolation import DecodePool
-from backdrop.imaging.output import render
 from backdrop.kinds import FailureCode
 from backdrop.orders.lifecycle import Job, LeaseLost, Lifecycle, Results, StoredResult
 from backdrop.orders.params import GenerationParams, to_pipeline
@@ -313,24 +312,13 @@ class OrderRunner:
                 framing=params.framing,
             )
             return Outputs(Output(f"{stem}.jpg", "image/jpeg", encode_jpeg(generated)))
-        background = to_pipeline(params.background, lambda key: self._load(job, key))
-        segmenter = self._segmenters.get(params.model)
-        wanted = params.output
-        if wanted.staged:
-            cutout = pipeline.product_photo(
-                image,
-                segmenter,
-                background,
-                layout=wanted.layout,
-                shadow=wanted.shadow,
-                light_match=wanted.light_match,
-                roi=wanted.roi,
-                semitransparency=wanted.semitransparency,
-                max_pixels=self._settings.limits.max_pixels,
-            )
-        else:
-            cutout = pipeline.remove_background(image, segmenter, background)
-        rendered = render(cutout.output, cutout.mask, wanted, cutout.extent)
+        rendered = pipeline.removal(
+            image,
+            self._segmenters.get(params.model),
+            to_pipeline(params.background, lambda key: self._load(job, key)),
+            params.output,
+            self._settings.limits.max_pixels,
+        )
         options = rendered.options
         return Outputs(
             Output(f"{stem}.{options.format}", options.content_type, rendered.output),
