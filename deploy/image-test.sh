@@ -38,7 +38,7 @@ for tool in buildah podman debootstrap; do
         || { say "$tool is missing: apt-get install buildah podman debootstrap"; exit 3; }
 done
 mkdir -p "$cache/tmp" "$out"
-store=(--root "$cache/storage" --runroot "$cache/run" --storage-driver vfs)
+store=(--root "$cache/storage" --storage-driver vfs)
 # buildah keeps RUN --mount=type=cache folders under TMPDIR: the pip cache and the models.
 export TMPDIR=$cache/tmp
 

@@ -20,6 +20,8 @@ import pytest
 
 from tests.deploy.tools import DEPLOY
 
+pytestmark = pytest.mark.image
+
 SCRIPT = DEPLOY / "image-test.sh"
 TIMEOUT_SECONDS = 20 * 60
 
