@@ -41,9 +41,11 @@ RUN --mount=type=cache,target=/root/.cache/pip,id=backdrop-pip \
     && /opt/backdrop/venv/bin/pip install -r /src/requirements.txt \
     && /opt/backdrop/venv/bin/pip install --no-deps "$EMBEDDING"
 
-COPY README.md /src/README.md
+# pyproject.toml names README.md as the long description; an empty one keeps README edits
+# from rebuilding the layers below.
 COPY src /src/src
-RUN /opt/backdrop/venv/bin/pip install --no-deps --no-cache-dir /src \
+RUN touch /src/README.md \
+    && /opt/backdrop/venv/bin/pip install --no-deps --no-cache-dir /src \
     && /opt/backdrop/venv/bin/backdrop --version
 
 # ---------------------------------------------------------------------------------------------
