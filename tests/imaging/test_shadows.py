@@ -3,9 +3,6 @@ transparent black on a transparent result, and fast."""
 
 from __future__ import annotations
 
-import time
-
-import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -95,24 +92,6 @@ def test_light_match_is_bounded() -> None:
     assert matched[0] > matched[2]  # warmer
     assert (np.abs(matched - 128) <= 0.15 * 128).all()  # within ±10 % exposure ±4 % balance
     assert matched.mean() < 128  # darker
-
-
-def test_a_shadow_takes_under_50_ms_at_one_megapixel_on_one_core() -> None:
-    alpha = np.asarray(_subject(1000).getchannel("A"))
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        for mode in SHADOW_MODES:
-            ground_layer(alpha, ShadowSpec(mode))
-            best = 1.0
-            for _ in range(3):
-                start = time.perf_counter()
-                ground_layer(alpha, ShadowSpec(mode))
-                best = min(best, time.perf_counter() - start)
-            # The bar is 50 ms (bench/PRODUCT.md); a loaded shared machine gets twice that.
-            assert best < 0.1, mode
-    finally:
-        cv2.setNumThreads(threads)
 
 
 def test_bad_shadow_values_are_refused() -> None:
