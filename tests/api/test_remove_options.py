@@ -238,3 +238,11 @@ def test_product_preview_renders_the_stored_cutout(
         headers={"x-api-key": api_key},
     )
     assert bad.status_code == 400 and "padding" in bad.json()["body"]["detail"]
+    # A canvas remove-background would refuse is refused here too, though a preview is small.
+    huge = client.post(
+        "/external/api/v1/product-preview",
+        json={"orderId": created["orderId"], "canvas": "99999x99999"},
+        headers={"x-api-key": api_key},
+    )
+    assert huge.status_code == 400, huge.text
+    assert "over this server's limit" in huge.json()["body"]["detail"]

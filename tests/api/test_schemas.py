@@ -20,8 +20,10 @@ from pydantic import ValidationError
 
 from backdrop.api.app import create_app
 from backdrop.api.schemas import (
+    CANVAS_SCHEMA,
     IMAGE_URL_SCHEMA,
     MAX_PROMPT_CHARS,
+    PADDING_SCHEMA,
     PRIVATE_PLANES_PATTERN,
     PROMPT_PATTERN,
     PROMPT_SCHEMA,
@@ -32,6 +34,8 @@ from backdrop.api.schemas import (
 )
 from backdrop.engines.segmentation import Segmenter
 from backdrop.errors import InvalidPrompt
+from backdrop.imaging.layout import PRESETS
+from backdrop.imaging.layout_options import canvas, sides
 from backdrop.orders.prompts import check_prompt
 from backdrop.serving.node import build_node
 from backdrop.settings import Settings
@@ -98,6 +102,105 @@ def test_prompt_schema_accepts_exactly_what_check_prompt_accepts() -> None:
         assert ecma.is_valid(prompt) == accepted, ascii(prompt)
         by_re = pattern.search(prompt) is not None and planes.search(prompt) is None
         assert by_re == accepted, ascii(prompt)
+
+
+def _parses(parse: Any, text: str) -> bool:
+    try:
+        parse(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_the_layout_letters_lower_only_from_their_capitals_and_kelvin() -> None:
+    letters = set("".join(PRESETS) + "originalsubjectpx") - {"-"}
+    lowering = {chr(c) for c in _text_code_points() if chr(c).lower() in letters} - letters
+    kelvin = {"\u212a"} if "k" in letters else set()  # "\u212a".lower() == "k"
+    assert lowering == {letter.upper() for letter in letters} | kelvin
+
+
+@pytest.mark.parametrize(
+    ("schema", "parse", "texts"),
+    [
+        (
+            CANVAS_SCHEMA,
+            canvas,
+            [
+                *PRESETS,
+                "Square-White",
+                "\u212aK",
+                " ORIGINAL\t",
+                "subject",
+                "2000x2000",
+                "2000 X 2000",
+                "1\u00d71",
+                "00001x99999",
+                "0x5",
+                "5x00000",
+                "123456x1",
+                "1x",
+                "x1",
+                "\u0663x\u0663",  # Arabic-Indic digits: int() reads them, the parser does not
+                "000000000000000000000000000000000000000",
+                "amazon2",
+                "",
+                " ",
+            ],
+        ),
+        (
+            PADDING_SCHEMA,
+            sides,
+            [
+                "8%",
+                "0.08",
+                "40px",
+                "40PX",
+                "40",
+                "1",
+                "0",
+                "0.49",
+                "0.490",
+                "0.4900000000000000001",
+                "0.5",
+                "0.99999999999999999999",
+                "49%",
+                "49.0%",
+                "49.000000000000000001%",
+                "50%",
+                "0049%",
+                "5% 10%",
+                "5%,10%",
+                " ,5%, ,10%,",
+                "1 2 3",
+                "1 2 3 4",
+                "1 2 3 4 5",
+                "8%8%",
+                ".5",
+                "1.",
+                "\u0663",
+                "12.5px",
+                "",
+                ",",
+            ],
+        ),
+    ],
+)
+def test_layout_schemas_accept_exactly_what_the_parser_accepts(
+    schema: dict[str, Any], parse: Any, texts: list[str]
+) -> None:
+    """Every character alone and around a valid value, and the edges of each rule."""
+    ecma = jsonschema_rs.validator_for(schema)
+    string = schema["anyOf"][0]
+    pattern = re.compile(string["pattern"])
+    valid = texts[0]
+    assert _parses(parse, valid) and ecma.is_valid(valid)
+    texts = [*texts, *(t for c in _text_code_points() for t in (chr(c), f"{chr(c)}{valid}"))]
+    for text in texts:
+        accepted = _parses(parse, text) and len(text) <= string["maxLength"]
+        assert ecma.is_valid(text) == accepted, ascii(text)
+        assert (pattern.search(text) is not None and len(text) <= string["maxLength"]) == (
+            accepted
+        ), ascii(text)
 
 
 # -- requests, judged by the published schema ----------------------------------------------

@@ -10,6 +10,9 @@ expected statuses, and these checks narrow them back to the answers meant:
 - Photoroom's routes likewise refuse a schema-valid request only for its image; a query
   string (GET /v2/edit) also for how its parameters combine (`invalid_combination`), which
   an OpenAPI query cannot state (the multipart form's schema does).
+- The LightX routes refuse a schema-valid request (400 INVALID_REQUEST) only for a canvas
+  over the server's pixel limit (width times height) and, for product-preview, an order
+  that is not a finished removal: what JSON Schema cannot state.
 - A model that the schema names (a built-in id) but that is not installed on this server is
   answered 503 MODEL_UNAVAILABLE, as documented. No other 5xx is allowed.
 """
@@ -102,6 +105,28 @@ def photoroom_refuses_valid_requests_only_for_their_image(
         raise AssertionError(
             f"a schema-valid Photoroom request was refused as {code!r}: {response.text[:300]}"
         )
+    return None
+
+
+LIGHTX = "/external/api/v1/"
+CANVAS_TOO_LARGE = re.compile(r"^canvas: \d+x\d+ is [\d.]+ MP, over this server's limit")
+NOT_PREVIEWABLE = "orderId: a preview needs"
+
+
+@schemathesis.check
+def lightx_refuses_valid_requests_only_for_what_the_schema_cannot_state(
+    ctx: CheckContext, response: Response, case: Case
+) -> bool | None:
+    path = case.operation.path
+    if not path.startswith(LIGHTX) or response.status_code != 400 or not _is_positive(case):
+        return None
+    detail = str(response.json().get("body", {}).get("detail", ""))
+    allowed = _code(response) == "invalid_request" and (
+        CANVAS_TOO_LARGE.match(detail) is not None
+        or (path.endswith("/product-preview") and detail.startswith(NOT_PREVIEWABLE))
+    )
+    if not allowed:
+        raise AssertionError(f"a schema-valid LightX request was refused: {response.text[:300]}")
     return None
 
 

@@ -62,6 +62,9 @@ def test_every_endpoint_has_success_and_error_examples(client: TestClient) -> No
         elif path in PHOTOROOM:
             assert "image/png" in responses["200"]["content"]
             assert "422" not in responses  # never answered: errors are Photoroom's 400
+        elif path.endswith("/product-preview"):
+            # The preview is the image itself; only its errors are LightX's envelope.
+            assert set(responses["200"]["content"]) == {"image/png", "image/jpeg"}
         elif method != "put" and not path.startswith("/images/"):
             success = responses["200"]["content"]["application/json"]["example"]
             assert success["statusCode"] == 2000, path

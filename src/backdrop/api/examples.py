@@ -86,6 +86,8 @@ GET_IMAGE = responses(
     None, _error(404, 4005, "IMAGE_NOT_FOUND", "no image uploads/3f2a.jpg (images live 24 hours)")
 )
 
+_ORDER_NOT_FOUND = _error(404, 4004, "ORDER_NOT_FOUND", "no order '7906da5353b504162db5199d6'")
+
 _ORDER_CREATED = {
     "orderId": "7906da5353b504162db5199d6",
     "maxRetriesAllowed": 5,
@@ -102,10 +104,26 @@ _ORDER_ERRORS = (
     _BUSY,
 )
 
+_INVALID_BACKGROUND = _error(400, 4008, "INVALID_BACKGROUND", "use a colour name or #RRGGBB")
+# A canvas the schema allows but over the server's pixel limit (limits.max_pixels): JSON
+# Schema cannot state a limit on width times height. Named apart from INVALID_REQUEST's
+# example; the answer's message is INVALID_REQUEST.
+CANVAS_TOO_LARGE = (
+    400,
+    "CANVAS_TOO_LARGE",
+    _error(
+        400,
+        4000,
+        "INVALID_REQUEST",
+        "canvas: 99999x99999 is 9999.8 MP, over this server's limit of 40 MP",
+    )[2],
+)
+
 REMOVE_BACKGROUND = responses(
     _ORDER_CREATED,
     *_ORDER_ERRORS,
-    _error(400, 4008, "INVALID_BACKGROUND", "use a colour name or #RRGGBB"),
+    _INVALID_BACKGROUND,
+    CANVAS_TOO_LARGE,
     _error(400, 4020, "UNKNOWN_MODEL", "unknown model 'x'; known models: isnet-general, ..."),
     _error(
         503,
@@ -137,8 +155,33 @@ ORDER_STATUS = responses(
     _BAD_REQUEST,
     _BAD_KEY,
     _LIMITED,
-    _error(404, 4004, "ORDER_NOT_FOUND", "no order '7906da5353b504162db5199d6'"),
+    _ORDER_NOT_FOUND,
 )
+
+# The preview is an image; its errors are LightX's.
+PRODUCT_PREVIEW = {
+    **responses(
+        None,
+        _BAD_REQUEST,
+        (
+            400,
+            "ORDER_NOT_PREVIEWABLE",
+            _error(
+                400,
+                4000,
+                "INVALID_REQUEST",
+                "orderId: a preview needs a finished remove-background order",
+            )[2],
+        ),
+        _INVALID_BACKGROUND,
+        CANVAS_TOO_LARGE,
+        _BAD_KEY,
+        _LIMITED,
+        _ORDER_NOT_FOUND,
+        _TOO_BIG,
+    ),
+    200: {"content": {"image/png": {}, "image/jpeg": {}}},
+}
 
 ACCOUNT = responses({"credits": 99.5}, _BAD_KEY, _LIMITED)
 

@@ -10,6 +10,7 @@ few fields is written here rather than derived.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -69,13 +70,15 @@ _CropMargin = Annotated[int, Field(ge=0, le=10_000), BeforeValidator(_json_integ
 _Seed = Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_json_integer)]
 
 
-def _canvas(value: str) -> str:
-    canvas(value)  # ValueError names what is wrong
+def _canvas(value: str | None) -> str | None:
+    if value is not None:
+        canvas(value)  # ValueError names what is wrong
     return value
 
 
-def _padding(value: str) -> str:
-    sides(value)
+def _padding(value: str | None) -> str | None:
+    if value is not None:
+        sides(value)
     return value
 
 
@@ -222,12 +225,58 @@ BACKGROUND_SCHEMA: dict[str, Any] = {
     ]
 }
 
-MODEL_IDS: list[JsonValue] = list(BUILTIN_MODELS)
-ENGINES: list[JsonValue] = [engine.value for engine in GenerationEngine]
-
 
 def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
+
+
+# Preview backgrounds are colours only (no image URL).
+PREVIEW_BACKGROUND_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "maxLength": 40, "anyOf": COLOR_SCHEMAS}, {"type": "null"}]
+}
+
+# -- layouts (imaging/layout_options.py) ---------------------------------------------------
+#
+# The server reads a canvas and a padding trimmed (str.strip) and in lower case (str.lower):
+# the patterns spell out every letter's capitals, the Kelvin sign K included ("K".lower()
+# is "k"; tests/api/test_schemas.py checks no other character lowers to these letters).
+_CAPITALS = {"k": "K\\u212a"}
+
+
+def _any_case(word: str) -> str:
+    """`word` (lower-case letters, digits and '-') in any case, as a pattern."""
+    assert re.fullmatch("[a-z0-9-]+", word), word
+    return "".join(
+        f"[{char}{char.upper()}{_CAPITALS.get(char, '')}]" if char.isalpha() else char
+        for char in word
+    )
+
+
+# 1 to 5 ASCII digits, not all zero: a canvas side is at least 1 pixel.
+_SIDE = "(?:[1-9][0-9]{0,4}|0[1-9][0-9]{0,3}|00[1-9][0-9]{0,2}|000[1-9][0-9]?|0000[1-9])"
+_CANVAS_NAMES = "|".join(_any_case(name) for name in (*PRESETS, "original", "subject"))
+CANVAS_PATTERN = (
+    f"^{WHITESPACE}*(?:{_CANVAS_NAMES}|{_SIDE}{WHITESPACE}*[xX\\u00d7]{WHITESPACE}*{_SIDE})"
+    f"{WHITESPACE}*$"
+)
+# One side's padding: pixels (40px, or a bare number from 1 up), a fraction up to 0.49 or a
+# percentage up to 49%.
+_PIXELS = "[0-9]+(?:\\.[0-9]+)?[pP][xX]|0*[1-9][0-9]*(?:\\.[0-9]+)?"
+_FRACTION = "0+(?:\\.(?:[0-3][0-9]*|4(?:[0-8][0-9]*|90*)?))?"
+_PERCENT = "0*(?:[1-3]?[0-9]|4[0-8])(?:\\.[0-9]+)?%|0*49(?:\\.0+)?%"
+_LENGTH = f"(?:{_PIXELS}|{_FRACTION}|{_PERCENT})"
+# 1, 2 or 4 of them, apart by whitespace or commas.
+_APART = f"[{_SPACE},]"
+_MORE = f"(?:{_APART}+{_LENGTH}(?:{_APART}+{_LENGTH}{_APART}+{_LENGTH})?)?"
+PADDING_PATTERN = f"^{_APART}*{_LENGTH}{_MORE}{_APART}*$"
+CANVAS_SCHEMA = _or_null({"type": "string", "maxLength": 40, "pattern": CANVAS_PATTERN})
+PADDING_SCHEMA = _or_null({"type": "string", "maxLength": 60, "pattern": PADDING_PATTERN})
+# What _canvas and _padding accept, stated by these schemas.
+_Canvas = Annotated[str | None, AfterValidator(_canvas), WithJsonSchema(CANVAS_SCHEMA)]
+_Padding = Annotated[str | None, AfterValidator(_padding), WithJsonSchema(PADDING_SCHEMA)]
+
+MODEL_IDS: list[JsonValue] = list(BUILTIN_MODELS)
+ENGINES: list[JsonValue] = [engine.value for engine in GenerationEngine]
 
 
 class UploadImageUrlRequest(_Body):
@@ -289,7 +338,7 @@ class RemoveBackgroundRequest(_Body):
         None, description="rgba (default) or alpha: the output is the matte only"
     )
     # Product photos: a layout on a canvas, a shadow, light matched to the background.
-    canvas: Annotated[str, AfterValidator(_canvas)] | None = Field(
+    canvas: _Canvas = Field(
         None,
         max_length=40,
         description="The result's canvas: WIDTHxHEIGHT (e.g. 2000x2000), original, subject, or "
@@ -297,7 +346,7 @@ class RemoveBackgroundRequest(_Body):
         "background is given); the subject is centred in it and enlarged at most 2x",
         examples=["2000x2000", "square-white"],
     )
-    padding: Annotated[str, AfterValidator(_padding)] | None = Field(
+    padding: _Padding = Field(
         None,
         max_length=60,
         description="Room around the subject on the canvas, as in CSS with 1, 2 or 4 values: "
@@ -404,18 +453,18 @@ class ProductPreviewRequest(_Body):
     """A finished transparent removal laid out, shadowed and put on a colour, small."""
 
     orderId: str = Field(max_length=64, examples=["7906da5353b504162db5199d6"])
-    canvas: Annotated[str, AfterValidator(_canvas)] | None = Field(
+    canvas: _Canvas = Field(
         None, max_length=40, description="As remove-background's canvas", examples=["2000x2000"]
     )
-    padding: Annotated[str, AfterValidator(_padding)] | None = Field(
+    padding: _Padding = Field(
         None, max_length=60, description="As remove-background's padding", examples=["8%"]
     )
     align: Alignment | None = Field(None, description="As remove-background's align")
     shadow: ShadowMode | None = Field(None, description="As remove-background's shadow")
-    background: str | None = Field(
+    background: Annotated[str | None, WithJsonSchema(PREVIEW_BACKGROUND_SCHEMA)] = Field(
         None,
         max_length=40,
-        description="transparent (default), a CSS colour name or a hex code",
+        description="Empty or transparent (default), a CSS colour name or a hex code",
         examples=["#ffffff"],
     )
     longSide: Annotated[int, Field(ge=64, le=4000), BeforeValidator(_json_integer)] = Field(

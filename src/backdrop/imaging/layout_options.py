@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from decimal import Decimal
 from typing import Literal, get_args
 
 from backdrop.imaging.layout import (
@@ -20,13 +21,15 @@ from backdrop.imaging.layout import (
     VerticalAlignment,
 )
 
-_SIZE = re.compile(r"^(\d{1,5})\s*[xX\u00d7]\s*(\d{1,5})$")
-_LENGTH = re.compile(r"^(\d+(?:\.\d+)?)(px|%)?$")
+# ASCII digits only: Python's `\d` (and int, float) also read other scripts' digits, which
+# the API's schema (api/schemas.py, ECMA-262's `\d`) does not name.
+_SIZE = re.compile(r"^([0-9]{1,5})\s*[xX\u00d7]\s*([0-9]{1,5})$")
+_LENGTH = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(px|%)?$")
 # A canvas a person names may enlarge a small photo up to twice its size to fill it (as the
 # presets do); beyond that the enlargement shows.
 CANVAS_UPSCALE = 2.0
 # Padding on one side: below half the canvas, or nothing would be left for the subject.
-MAX_PADDING_FRACTION = 0.49
+MAX_PADDING_FRACTION = Decimal("0.49")
 Alignment = Literal[
     "center", "top", "bottom", "left", "right",
     "top-left", "top-right", "bottom-left", "bottom-right",
@@ -73,13 +76,15 @@ def _length(part: str, name: str) -> Length:
     match = _LENGTH.match(part.strip().lower())
     if match is None:
         raise ValueError(f"{name} {part!r}: give a percentage (8%), a fraction (0.08) or pixels")
-    number, unit = float(match.group(1)), match.group(2)
+    # Compared as written (Decimal), not as the nearest float, so that the limits are exactly
+    # the ones the API's schema states: 0.4900000000000000001 is over, as 49.0000000001% is.
+    number, unit = Decimal(match.group(1)), match.group(2)
     if unit == "px" or (unit is None and number >= 1):
-        return Length(number, "px")
-    fraction = number / 100 if unit == "%" else number
-    if fraction > MAX_PADDING_FRACTION:
+        return Length(float(number), "px")
+    limit = MAX_PADDING_FRACTION * 100 if unit == "%" else MAX_PADDING_FRACTION
+    if number > limit:
         raise ValueError(f"{name} {part!r}: at most 49% of the canvas on a side")
-    return Length(fraction)
+    return Length(float(number / 100) if unit == "%" else float(number))
 
 
 def alignment(text: str) -> tuple[HorizontalAlignment, VerticalAlignment]:

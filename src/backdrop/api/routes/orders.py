@@ -79,8 +79,12 @@ def remove_background(
     return _accepted(settings, desk.remove_background(key.id, wish))
 
 
-def _output(body: RemoveBackgroundRequest, max_pixels: int) -> OutputOptions:
-    """backdrop's optional output fields; each one left out keeps LightX's behaviour."""
+def _layout(
+    body: RemoveBackgroundRequest | ProductPreviewRequest, max_pixels: int
+) -> Layout | None:
+    """The layout the body's canvas, padding and align fields describe. A canvas over the
+    server's pixel limit is refused here, before any order: JSON Schema cannot state a limit
+    on width times height, so this 400 is documented (examples.CANVAS_TOO_LARGE) instead."""
     layout = layout_from_text(body.canvas, body.padding, body.align)
     if layout is not None and layout.size is not None:
         width, height = layout.size
@@ -89,6 +93,12 @@ def _output(body: RemoveBackgroundRequest, max_pixels: int) -> OutputOptions:
                 f"canvas: {width}x{height} is {width * height / 1e6:.1f} MP, over this "
                 f"server's limit of {max_pixels / 1e6:.0f} MP"
             )
+    return layout
+
+
+def _output(body: RemoveBackgroundRequest, max_pixels: int) -> OutputOptions:
+    """backdrop's optional output fields; each one left out keeps LightX's behaviour."""
+    layout = _layout(body, max_pixels)
     return OutputOptions(
         format=body.format or "png",
         crop=bool(body.crop),
@@ -182,10 +192,14 @@ def order_status(
     "/product-preview",
     response_class=Response,
     summary="Preview a finished transparent removal on a canvas, with a shadow (no charge)",
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}},
+    responses=examples.PRODUCT_PREVIEW,
 )
 def product_preview(
-    body: ProductPreviewRequest, key: KeyDep, orders: OrdersDep, desk: DeskDep
+    body: ProductPreviewRequest,
+    key: KeyDep,
+    orders: OrdersDep,
+    desk: DeskDep,
+    settings: SettingsDep,
 ) -> Response:
     """The server's own rendering of what remove-background would give with these layout and
     shadow fields, made from the order's stored cutout at a small size: the page shows it as
@@ -199,11 +213,12 @@ def product_preview(
         raise InvalidRequest(
             "orderId: a preview needs a transparent cutout (PNG or WebP, rgba, no background)"
         )
-    try:
-        layout = layout_from_text(body.canvas, body.padding, body.align) or Layout()
-        color = parse_color(body.background) if body.background else None
-    except ValueError as error:
-        raise InvalidRequest(str(error)) from None
+    # The same canvas as remove-background's would be refused there, so it is here too: a
+    # preview promises a result that can be ordered.
+    layout = _layout(body, settings.limits.max_pixels) or Layout()
+    # Blank is transparent, as remove-background's background (orders/params.py).
+    blank = body.background is None or not body.background.strip()
+    color = None if blank else parse_color(body.background or "")
     if color is None and preset_background(body.canvas) is not None:
         color = parse_color(f"#{preset_background(body.canvas)}")
     small = replace(layout, max_width=body.longSide, max_height=body.longSide)
