@@ -144,15 +144,21 @@ def test_workers_scale_and_api_nodes_sit_behind_nginx(rendered: dict[str, Any]) 
 
 def test_prometheus_scrapes_every_metrics_endpoint(rendered: dict[str, Any]) -> None:
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    jobs = config["scrape_configs"]
     targets = {
         target
-        for job in config["scrape_configs"]
+        for job in jobs
         if job.get("metrics_path", "/metrics") == "/metrics"
-        for static in job["static_configs"]
+        for static in job.get("static_configs", [])
         for target in static["targets"]
     }
     http_services = [name for name in rendered["services"] if name.startswith("api-")]
     assert {f"{name}:8000" for name in http_services} <= targets
+    # Workers by the service's DNS name (every replica), on the port their command opens.
+    command = rendered["services"]["worker"]["command"]
+    port = int(command[command.index("--metrics-port") + 1])
+    found = [sd for job in jobs for sd in job.get("dns_sd_configs", [])]
+    assert {"names": ["worker"], "type": "A", "port": port} in found
 
 
 def test_state_lives_in_named_volumes(rendered: dict[str, Any]) -> None:

@@ -170,7 +170,8 @@ def worker(
         ),
     ] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(help="Serve this worker's /metrics on this port.")
+        int | None,
+        typer.Option(help="Serve this worker's /metrics on this port (on BACKDROP_HOST)."),
     ] = None,
 ) -> None:
     """Run a Celery worker of a cluster: it loads the models once and runs orders queued by
@@ -184,7 +185,9 @@ def worker(
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1")
+        # On the address the API would bind: 127.0.0.1 by default, 0.0.0.0 in the image, so
+        # Prometheus in another container can scrape a worker.
+        start_http_server(metrics_port, addr=settings.host)
     if (batch is not None and batch > 1) or settings.inference.device != "cpu":
         from backdrop.cli.worker_batching import batching_worker
 
