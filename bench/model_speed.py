@@ -19,7 +19,7 @@ preset) in a fresh process per configuration:
   (engines/derive_preset.py: NNCF, calibrated on scikit-image's photos).
 
 The code is never committed: `--code DIR` names where the repositories' git directories are
-(`DIR/owner+name/repo`, as the `fetch` tool leaves them; default /work/.mirror); otherwise each
+(`DIR/owner+name/repo`, a mirror of git directories; none by default); otherwise each
 is cloned shallowly from GitHub into the work folder. Only the model files are copied out and
 imported, from a temporary folder. BiRefNet's code needs `timm einops kornia torchvision
 huggingface_hub` in the running environment (its backbone and blocks import them), and its
@@ -152,11 +152,11 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
-def copy_code(repo: str, files: tuple[str, ...], code: Path, dest: Path) -> None:
+def copy_code(repo: str, files: tuple[str, ...], code: Path | None, dest: Path) -> None:
     """Copy `files` of `repo`'s newest commit into `dest`: from a local git directory under
     `code` if there is one, else from a shallow clone from GitHub made under `dest`."""
-    git_dir = code / repo.replace("/", "+") / "repo"
-    if not git_dir.is_dir():
+    git_dir = code / repo.replace("/", "+") / "repo" if code else None
+    if git_dir is None or not git_dir.is_dir():
         clone = dest.parent / f"clone-{repo.replace('/', '+')}"
         if not clone.exists():
             url = f"https://github.com/{repo}.git"
@@ -199,7 +199,7 @@ class OneOutput:
         return Wrapped()
 
 
-def export(model_id: str, arch: Architecture, code: Path, work: Path) -> Path:
+def export(model_id: str, arch: Architecture, code: Path | None, work: Path) -> Path:
     """The model's architecture with random weights, as ONNX at its native input."""
     import torch
 
@@ -368,7 +368,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(ARCHITECTURES))
     parser.add_argument("--threads", type=int, default=None, help="default: the usable cores")
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--code", type=Path, default=Path("/work/.mirror"))
+    parser.add_argument("--code", type=Path, default=None)
     parser.add_argument("--work", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--no-int8", action="store_true", help="skip the int8 derivation")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
