@@ -63,7 +63,7 @@ def test_try_it_out_works_with_the_authorize_button(
         page.goto(f"{base_url}/docs")
         page.wait_for_selector(".opblock-summary-path", timeout=30_000)
         groups = page.locator(".opblock-tag-section h3 .nostyle span").all_inner_texts()
-        assert groups[:4] == ["LightX", "remove.bg", "Account", "Health"]
+        assert groups[:5] == ["LightX", "remove.bg", "Photoroom", "Account", "Health"]
         page.locator("button.authorize").first.click()
         page.locator(".modal-ux input[type=text]").fill(api_key)
         page.locator(".modal-ux button.authorize").click()

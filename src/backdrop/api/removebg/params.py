@@ -163,7 +163,8 @@ def region(text: str) -> Region | None:
 
 def subject_scale(text: str) -> float | None:
     """remove.bg's scale: "10%" to "100%", or "original" (None)."""
-    if text == "original":
+    # Whitespace around the word is allowed, as around numbers (the schema says so too).
+    if text.strip() == "original":
         return None
     values = _values(text, "scale", "80% or original")
     if len(values) != 1 or values[0].unit != "fraction" or not 0.1 <= values[0].value <= 1.0:
@@ -173,9 +174,10 @@ def subject_scale(text: str) -> float | None:
 
 def subject_position(text: str) -> tuple[float, float] | None:
     """remove.bg's position: "original" (None), "center", or one or two values 0%..100%."""
-    if text == "original":
+    word = text.strip()
+    if word == "original":
         return None
-    if text == "center":
+    if word == "center":
         return 0.5, 0.5
     values = _values(text, "position", "center, 50% or 0% 100%")
     if len(values) not in (1, 2) or any(v.unit != "fraction" or v.value > 1 for v in values):
