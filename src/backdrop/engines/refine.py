@@ -54,6 +54,13 @@ RAW = RefineSettings(stretch=False)
 # Guided filtering and hole filling did not pay there (boundary F down on sod_bsds, mixed on
 # davis); the ramp is narrow because the masks scored are binary, and still leaves soft edges.
 DEFAULT_REFINE = RefineSettings(contrast_low=0.4, contrast_high=0.6, speck_fraction=0.05)
+# `--quality best`'s: the default's, plus the colour-guided filter in a 1 px band around the
+# uncertain edge (engines/edge_band.py). On the whole dev sets it raised boundary F with a 7 px
+# unknown band in the truth on all three (+0.002 davis, +0.008 sod_bsds, +0.009 berkeley) and
+# plain boundary F on two (+0.002, +0.007; davis -0.003); IoU and MAE level (bench/BEST.md).
+BEST_REFINE = RefineSettings(
+    contrast_low=0.4, contrast_high=0.6, speck_fraction=0.05, edge_band_radius=2
+)
 
 # Full-size per-pixel work is done this many pixels at a time: its temporaries are then ~1 MB
 # instead of full-size ones (the float ones of `to_uint8` alone were 480 MB at 40 MP).
