@@ -150,6 +150,7 @@ async def _edit(
         assert fields.image_url is not None
         source = await url_key(uploads, key.id, bases, policy, fields.image_url)
     dpi = fields.export_dpi
+    options = edit_options(fields)
 
     if fields.background_prompt is not None:
         # The seed is chosen here when none is given, so the answer can say which was used.
@@ -158,7 +159,7 @@ async def _edit(
             seed = secrets.randbelow(2**31)
         wish = GenerationWish(prompt=fields.background_prompt, seed=seed, framing="place")
         accepted = await asyncio.to_thread(desk.generate_background, key.id, source, wish)
-        fmt = edit_options(fields).format
+        fmt = options.format
 
         async def generated(done: OrderView) -> Answer:
             output = await asyncio.to_thread(desk.result_file, done)
@@ -171,7 +172,6 @@ async def _edit(
         background_key = await store_bytes(uploads, key.id, background_file)
     elif fields.background_image_url is not None:
         background_key = await url_key(uploads, key.id, bases, policy, fields.background_image_url)
-    options = edit_options(fields)
     blur = None
     if fields.background_blur_mode is not None:
         blur = fields.background_blur_radius or 0.01  # Photoroom's default radius
