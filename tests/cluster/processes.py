@@ -7,11 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from backdrop.queue.celery_queue import CeleryQueue
+from backdrop.settings import QueueSettings
 from tests.infra import free_port, wait_for_http
 
 
@@ -120,3 +124,36 @@ def post(base: str, path: str, key: str, payload: dict[str, object]) -> dict[str
     assert answer.status_code == 200, answer.text
     body: dict[str, object] = answer.json()["body"]
     return body
+
+
+@contextmanager
+def running_cluster(root: Path, env: dict[str, str]) -> Iterator[Cluster]:
+    """A cluster whose processes are stopped afterwards, and whose test queue (the broker and
+    name `env` gives) is deleted so no message outlives the test."""
+    started = Cluster(root, env)
+    try:
+        yield started
+    finally:
+        started.stop()
+        queue = env["BACKDROP_QUEUE__NAME"]
+        publisher = CeleryQueue(
+            QueueSettings(
+                backend="celery", broker_url=env["BACKDROP_QUEUE__BROKER_URL"], name=queue
+            )
+        )
+        with publisher._app.connection() as connection:
+            connection.default_channel.queue_delete(queue)
+        publisher.stop()
+
+
+def upload(base: str, key: str, data: bytes) -> str:
+    """LightX's upload: an upload URL, the PUT, and the image URL to order with."""
+    body = post(
+        base,
+        "/external/api/v2/uploadImageUrl",
+        key,
+        {"uploadType": "imageUrl", "size": len(data), "contentType": "image/jpeg"},
+    )
+    put = httpx.put(str(body["uploadImage"]), content=data, headers={"Content-Type": "image/jpeg"})
+    assert put.status_code == 200
+    return str(body["imageUrl"])

@@ -21,7 +21,7 @@ from backdrop.orders.params import RemovalParams
 from backdrop.queue.celery_queue import CeleryQueue
 from backdrop.settings import QueueSettings, Settings, StorageSettings
 from backdrop.storage.s3 import S3ImageStore
-from tests.cluster.processes import Cluster
+from tests.cluster.processes import Cluster, running_cluster
 from tests.conftest import jpeg_bytes, subject_photo
 from tests.infra import BROKERS, S3_ENV, free_port, unique
 from tests.orders.batch_harness import tiny_settings
@@ -51,19 +51,8 @@ def cluster(tmp_path: Path, postgres_url: str, s3_endpoint: str) -> Iterator[Clu
         "BACKDROP_SEGMENTATION_MODEL": "tiny",
         "BACKDROP_WORKER__MEASURE_AT_START": "false",
     }
-    started = Cluster(tmp_path, env)
-    try:
+    with running_cluster(tmp_path, env) as started:
         yield started
-    finally:
-        started.stop()
-        publisher = CeleryQueue(
-            QueueSettings(
-                backend="celery", broker_url=env["BACKDROP_QUEUE__BROKER_URL"], name=queue
-            )
-        )
-        with publisher._app.connection() as connection:
-            connection.default_channel.queue_delete(queue)
-        publisher.stop()
 
 
 def _worker(cluster: Cluster, name: str) -> None:

@@ -20,10 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backdrop.queue.celery_queue import CeleryQueue
-from backdrop.settings import QueueSettings
 from tests.cluster.nginx import nginx_binary, running_nginx
-from tests.cluster.processes import Cluster
+from tests.cluster.processes import Cluster, running_cluster
 from tests.conftest import jpeg_bytes, subject_photo
 from tests.infra import RABBITMQ_URL, REDIS_URL, S3_ENV, free_port, unique
 
@@ -67,17 +65,8 @@ def cluster(tmp_path: Path, postgres_url: str, s3_endpoint: str) -> Iterator[Clu
         # The burst is one key's: its request rate is not what is tested here.
         "BACKDROP_RATE_LIMITS__REQUESTS": "100000/second",
     }
-    started = Cluster(tmp_path, env)
-    try:
+    with running_cluster(tmp_path, env) as started:
         yield started
-    finally:
-        started.stop()
-        publisher = CeleryQueue(
-            QueueSettings(backend="celery", broker_url=RABBITMQ_URL, name=queue)
-        )
-        with publisher._app.connection() as connection:
-            connection.default_channel.queue_delete(queue)
-        publisher.stop()
 
 
 def _from(address: str, **options: object) -> httpx.Client:

@@ -24,7 +24,7 @@ from backdrop.db.session import Database
 from backdrop.queue.celery_queue import CeleryQueue
 from backdrop.settings import QueueSettings, StorageSettings
 from backdrop.storage.s3 import S3ImageStore
-from tests.cluster.processes import Cluster, post
+from tests.cluster.processes import Cluster, post, running_cluster, upload
 from tests.conftest import jpeg_bytes, subject_photo
 from tests.infra import BROKERS, S3_ENV, unique
 
@@ -53,27 +53,8 @@ def cluster(
         "BACKDROP_STORAGE__ENDPOINT_URL": s3_endpoint,
         "BACKDROP_SIGNING_SECRET": "cluster-test-secret-0123456789abcdef0123",
     }
-    started = Cluster(tmp_path, env)
-    try:
+    with running_cluster(tmp_path, env) as started:
         yield started
-    finally:
-        started.stop()
-        publisher = CeleryQueue(QueueSettings(backend="celery", broker_url=broker, name=queue))
-        with publisher._app.connection() as connection:
-            connection.default_channel.queue_delete(queue)
-        publisher.stop()
-
-
-def _upload(base: str, key: str, data: bytes) -> str:
-    body = post(
-        base,
-        "/external/api/v2/uploadImageUrl",
-        key,
-        {"uploadType": "imageUrl", "size": len(data), "contentType": "image/jpeg"},
-    )
-    put = httpx.put(str(body["uploadImage"]), content=data, headers={"Content-Type": "image/jpeg"})
-    assert put.status_code == 200
-    return str(body["imageUrl"])
 
 
 def _wait(base: str, key: str, order_id: str, timeout: float) -> dict[str, Any]:
@@ -114,7 +95,7 @@ def _run_scenario(
     cluster: Cluster, db: Database, key: str, a: str, b: str, s3_endpoint: str
 ) -> None:
     # 1. The LightX sequence on node A, polled on node B (first order: workers warm up).
-    image_url = _upload(a, key, jpeg_bytes(subject_photo()[0]))
+    image_url = upload(a, key, jpeg_bytes(subject_photo()[0]))
     order_id = str(
         post(a, "/external/api/v1/remove-background", key, {"imageUrl": image_url})["orderId"]
     )
@@ -133,7 +114,7 @@ def _run_scenario(
     # 2. A worker killed with kill -9 in the middle of an order.
     big = jpeg_bytes(subject_photo(2400, 1800)[0])
     order_id = str(
-        post(a, "/external/api/v1/remove-background", key, {"imageUrl": _upload(a, key, big)})[
+        post(a, "/external/api/v1/remove-background", key, {"imageUrl": upload(a, key, big)})[
             "orderId"
         ]
     )
@@ -162,7 +143,7 @@ def _run_scenario(
     cluster.start_worker("worker-3")
     # (Image URLs name the node that issued them; behind a load balancer every node is given
     # its address as BACKDROP_PUBLIC_URL, so they all accept the same URLs.)
-    image_url = _upload(b, key, jpeg_bytes(subject_photo()[0]))
+    image_url = upload(b, key, jpeg_bytes(subject_photo()[0]))
     order_id = str(
         post(b, "/external/api/v1/remove-background", key, {"imageUrl": image_url})["orderId"]
     )

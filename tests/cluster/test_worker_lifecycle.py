@@ -14,15 +14,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
 
 from backdrop.db.models import ApiKey, Order
 from backdrop.db.session import Database
-from backdrop.queue.celery_queue import CeleryQueue, celery_app
+from backdrop.queue.celery_queue import celery_app
 from backdrop.settings import QueueSettings
-from tests.cluster.processes import Cluster, post
+from tests.cluster.processes import Cluster, post, running_cluster, upload
 from tests.conftest import jpeg_bytes, subject_photo
 from tests.infra import RABBITMQ_URL, S3_ENV, unique
 
@@ -50,29 +49,8 @@ def cluster(tmp_path: Path, postgres_url: str, s3_endpoint: str) -> Iterator[Clu
         "BACKDROP_SIGNING_SECRET": "worker-test-secret-0123456789abcdef0123",
         "PYTHONUNBUFFERED": "1",
     }
-    started = Cluster(tmp_path, env)
-    try:
+    with running_cluster(tmp_path, env) as started:
         yield started
-    finally:
-        started.stop()
-        publisher = CeleryQueue(
-            QueueSettings(backend="celery", broker_url=RABBITMQ_URL, name=queue)
-        )
-        with publisher._app.connection() as connection:
-            connection.default_channel.queue_delete(queue)
-        publisher.stop()
-
-
-def _upload(base: str, key: str, data: bytes) -> str:
-    body = post(
-        base,
-        "/external/api/v2/uploadImageUrl",
-        key,
-        {"uploadType": "imageUrl", "size": len(data), "contentType": "image/jpeg"},
-    )
-    put = httpx.put(str(body["uploadImage"]), content=data, headers={"Content-Type": "image/jpeg"})
-    assert put.status_code == 200
-    return str(body["imageUrl"])
 
 
 def _orders(db: Database, ids: list[str]) -> list[Order]:
@@ -116,7 +94,7 @@ def test_two_workers_on_one_host_take_their_own_names_and_both_consume(
         }
         assert len(ours) == 2, names
         # Both consume: with one order at a time each, four orders at once reach both.
-        image = _upload(api, key, jpeg_bytes(subject_photo(1600, 1200)[0]))
+        image = upload(api, key, jpeg_bytes(subject_photo(1600, 1200)[0]))
         ids = [
             str(
                 post(api, "/external/api/v1/remove-background", key, {"imageUrl": image})["orderId"]
@@ -165,7 +143,7 @@ def _pid(order: Order) -> int | None:
 
 
 def _rolling_restart(cluster: Cluster, db: Database, api: str, key: str) -> None:
-    image = _upload(api, key, jpeg_bytes(subject_photo(2000, 1500)[0]))
+    image = upload(api, key, jpeg_bytes(subject_photo(2000, 1500)[0]))
     started = time.monotonic()
     ids: list[str] = []
 
