@@ -24,6 +24,7 @@ from backdrop.engines.quantize import (
     quantize_int8,
 )
 from backdrop.engines.weights import UrlSource, WeightsSpec, sha256_file
+from tests.engines.tiny_onnx import tiny_computed_weight_model
 
 RNG = np.random.default_rng(0)
 
@@ -108,6 +109,24 @@ def test_int8_quantisation_writes_a_qdq_graph_close_to_fp32(tmp_path: Path) -> N
     batch = RNG.uniform(-0.5, 0.5, (1, 3, 8, 8)).astype(np.float32)
     np.testing.assert_allclose(_run(int8, batch), _run(fp32, batch), atol=0.05)
     assert not list(tmp_path.glob(".quantize-*"))  # scratch folder gone
+
+
+def test_the_transformer_recipe_quantises_a_matmul_with_a_computed_weight(
+    tmp_path: Path,
+) -> None:
+    """BiRefNet's graph has such MatMuls; NNCF's SmoothQuant (part of its transformer recipe)
+    crashed on them (`'NoneType' object has no attribute 'shape'`), so it is turned off."""
+    fp32, int8 = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    onnx.save(tiny_computed_weight_model(), str(fp32))
+    calibration = [RNG.normal(size=(1, 3, 32, 32)).astype(np.float32) for _ in range(4)]
+
+    quantize_int8(fp32, int8, calibration, transformer=True)
+
+    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "MatMul"} <= ops
+    batch = RNG.normal(size=(1, 3, 32, 32)).astype(np.float32)
+    expected = _run(fp32, batch)
+    assert np.abs(_run(int8, batch) - expected).mean() < 0.1 * np.abs(expected).mean()
 
 
 def test_nodes_named_float_stay_float(tmp_path: Path) -> None:

@@ -91,3 +91,34 @@ def tiny_conv_segmentation_model(
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString()
+
+
+def tiny_computed_weight_model(size: int = 32) -> onnx.ModelProto:
+    """Conv -> tokens -> a MatMul whose weight is computed (a Transpose of a constant, as in
+    exported attention blocks) -> back to a map -> a 1x1 head: input `input`, output `output`.
+    NNCF's transformer recipe (SmoothQuant) once crashed on such a MatMul."""
+    rng = np.random.default_rng(0)
+    pixels = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])
+    result = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1, size, size])
+    initializers = [
+        numpy_helper.from_array(rng.normal(size=(8, 3, 3, 3)).astype(np.float32), "conv_w"),
+        numpy_helper.from_array(rng.normal(size=(8, 8)).astype(np.float32), "matmul_w"),
+        numpy_helper.from_array(np.array([1, 8, size * size], np.int64), "to_tokens"),
+        numpy_helper.from_array(np.array([1, 8, size, size], np.int64), "to_map"),
+        numpy_helper.from_array(rng.normal(size=(1, 8, 1, 1)).astype(np.float32), "head_w"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "conv_w"], ["features"], pads=[1, 1, 1, 1]),
+        helper.make_node("Reshape", ["features", "to_tokens"], ["flat"]),
+        helper.make_node("Transpose", ["flat"], ["tokens"], perm=[0, 2, 1]),
+        helper.make_node("Transpose", ["matmul_w"], ["matmul_wt"], perm=[1, 0]),
+        helper.make_node("MatMul", ["tokens", "matmul_wt"], ["mixed"]),
+        helper.make_node("Transpose", ["mixed"], ["channels"], perm=[0, 2, 1]),
+        helper.make_node("Reshape", ["channels", "to_map"], ["map"]),
+        helper.make_node("Conv", ["map", "head_w"], ["output"], name="/head/Conv"),
+    ]
+    graph = helper.make_graph(nodes, "computed-weight", [pixels], [result], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model

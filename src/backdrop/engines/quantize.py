@@ -66,8 +66,18 @@ def quantize_int8(
     atomically."""
     import nncf
     import onnx
+    from nncf.quantization.advanced_parameters import (
+        AdvancedQuantizationParameters,
+        AdvancedSmoothQuantParameters,
+    )
 
     model = onnx.load(str(fp32_model))
+    # NNCF's transformer recipe adds SmoothQuant, which crashes on BiRefNet's graph (a MatMul
+    # whose weight is no constant: `'NoneType' object has no attribute 'shape'`); a negative
+    # alpha turns it off and keeps the rest of the recipe (softmax and norms in float).
+    advanced = AdvancedQuantizationParameters(
+        smooth_quant_alphas=AdvancedSmoothQuantParameters(convolution=-1, matmul=-1)
+    )
     batches = [{input_name: batch} for batch in calibration]
     quantized = nncf.quantize(
         model,
@@ -77,6 +87,7 @@ def quantize_int8(
         fast_bias_correction=True,
         ignored_scope=nncf.IgnoredScope(names=list(float_nodes)) if float_nodes else None,
         model_type=nncf.ModelType.TRANSFORMER if transformer else None,
+        advanced_parameters=advanced if transformer else None,
     )
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".quantize-") as scratch:
         tmp = Path(scratch) / dest.name

@@ -6,10 +6,10 @@ because it paid; `refine_alpha` chains them as `RefineSettings` says:
 1. `stretch`: min-max stretch of the prediction (rembg does it; it lifts faint subjects).
 2. resize to the photo's size (area when shrinking, bilinear when enlarging).
 3. `guided_filter`: edge-aware smoothing with the photo as guide, so the matte's edges follow
-   the photo's edges at full resolution while soft edges (hair, fur, blur) stay soft; or the
-   colour-guided filter in the edge's uncertain band only (engines/edge_band.py).
+   the photo's edges at full resolution while soft edges (hair, fur, blur) stay soft.
 4. `contrast`: a linear ramp that sends near-0 haze to 0 and near-1 to 1 (the sure regions),
-   keeping the soft band in between.
+   keeping the soft band in between; optionally centred, per photo, on the level whose
+   contour follows the photo's edges (engines/edge_level.py).
 5. `remove_specks` / `fill_holes`: connected components of the subject (alpha >= 0.5) far
    smaller than the largest one are dropped (or, inside a half-transparent smear joined to
    the subject, lowered to the smear's level); enclosed background holes smaller than a
@@ -43,10 +43,10 @@ class RefineSettings:
     contrast_high: float = 1.0
     speck_fraction: float = 0.0  # drop components smaller than this share of the largest
     hole_fraction: float = 0.0  # fill holes smaller than this share of the subject
-    # The colour-guided filter only in the edge's uncertain band (engines/edge_band.py).
-    edge_band_radius: int = 0  # in pixels of the output; 0 = off
-    edge_band_eps: float = 1e-4
-    edge_band_grow: int = 1
+    # The ramp's centre moved per photo to the one of these levels whose contour follows the
+    # photo's edges, if it does `edge_gate` times better than 0.5's (engines/edge_level.py).
+    edge_levels: tuple[float, ...] = ()  # () = the ramp stays where it is
+    edge_gate: float = 1.5
 
 
 RAW = RefineSettings(stretch=False)
@@ -54,12 +54,13 @@ RAW = RefineSettings(stretch=False)
 # Guided filtering and hole filling did not pay there (boundary F down on sod_bsds, mixed on
 # davis); the ramp is narrow because the masks scored are binary, and still leaves soft edges.
 DEFAULT_REFINE = RefineSettings(contrast_low=0.4, contrast_high=0.6, speck_fraction=0.05)
-# `--quality best`'s: the default's, plus the colour-guided filter in a 1 px band around the
-# uncertain edge (engines/edge_band.py). On the whole dev sets it raised boundary F with a 7 px
-# unknown band in the truth on all three (+0.002 davis, +0.008 sod_bsds, +0.009 berkeley) and
-# plain boundary F on two (+0.002, +0.007; davis -0.003); IoU and MAE level (bench/BEST.md).
+# `--quality best`'s: the default's, with the ramp's centre at 0.4, 0.5 or 0.6, whichever
+# contour follows the photo's edges 1.5 times better than 0.5's (engines/edge_level.py). On
+# the whole dev sets, after mirror averaging, it raised IoU and boundary F on all three
+# (against the colour-guided edge filter it replaced: IoU +0.002..+0.005, boundary F
+# +0.002..+0.008); MAE moved -0.0008..+0.0009 (bench/BEST.md).
 BEST_REFINE = RefineSettings(
-    contrast_low=0.4, contrast_high=0.6, speck_fraction=0.05, edge_band_radius=2
+    contrast_low=0.4, contrast_high=0.6, speck_fraction=0.05, edge_levels=(0.4, 0.6)
 )
 
 # Full-size per-pixel work is done this many pixels at a time: its temporaries are then ~1 MB
@@ -112,33 +113,22 @@ def refine_to_size(
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
         guide = np.asarray(grey, dtype=np.uint8)
         alpha = guided_filter(guide, alpha, settings.guided_radius, settings.guided_eps)
-    if settings.edge_band_radius > 0:
-        from backdrop.engines.edge_band import refine_edge_band
+    low, high = settings.contrast_low, settings.contrast_high
+    if settings.edge_levels:
+        from backdrop.engines.edge_level import CENTRE, edge_aligned_level
 
         if photo is None:
-            raise ValueError("the edge-band refinement needs the photo")
-        alpha = refine_edge_band(
-            alpha,
-            _rgb(photo()),
-            settings.edge_band_radius,
-            settings.edge_band_eps,
-            settings.edge_band_grow,
-        )
-    if settings.contrast_low > 0 or settings.contrast_high < 1:
-        alpha = contrast(alpha, settings.contrast_low, settings.contrast_high, out=alpha)
+            raise ValueError("placing the edge needs the photo")
+        level = edge_aligned_level(alpha, photo(), settings.edge_levels, settings.edge_gate)
+        low, high = low + level - CENTRE, high + level - CENTRE
+    if low > 0 or high < 1:
+        alpha = contrast(alpha, low, high, out=alpha)
     np.clip(alpha, 0.0, 1.0, out=alpha)
     if settings.speck_fraction > 0:
         alpha = remove_specks(alpha, settings.speck_fraction, in_place=True)
     if settings.hole_fraction > 0:
         alpha = fill_holes(alpha, settings.hole_fraction, in_place=True)
     return to_uint8_in_strips(alpha)
-
-
-def _rgb(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """A grey (H, W) photo as (H, W, 3); an RGB one as it is."""
-    if image.ndim == 2:
-        return np.repeat(image[..., None], 3, axis=2)
-    return image
 
 
 def stretch(alpha: FloatArray) -> FloatArray:
