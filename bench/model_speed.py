@@ -214,10 +214,26 @@ def export(model_id: str, arch: Architecture, code: Path | None, work: Path) -> 
     side = PRESETS[arch.preset].input_size[0]
     example = torch.randn(1, 3, side, side)
     if arch.preset == "birefnet":
-        # BiRefNet's own ONNX conversion: deformable convolutions through this exporter.
-        from deform_conv2d_onnx_exporter import register_deform_conv2d_onnx_op
+        # BiRefNet's own ONNX conversion: deformable convolutions through this exporter, with
+        # the patch its notebook (tutorials/BiRefNet_pth2onnx.ipynb) applies to it: a size
+        # the tracer leaves unknown is read from the (contiguous NCHW) strides.
+        import deform_conv2d_onnx_exporter as exporter
 
-        register_deform_conv2d_onnx_op()
+        known = exporter.get_tensor_dim_size
+
+        def dim_size(tensor: Any, dim: int) -> Any:
+            size = known(tensor, dim)
+            if size is None and dim in (0, 2, 3):
+                strides = tensor.type().strides()
+                size = {0: strides[3], 2: strides[1] // strides[2], 3: strides[2]}[dim]
+            return size
+
+        exporter.get_tensor_dim_size = dim_size
+        if exporter.JitScalarType is None:  # PyTorch 2.9+ moved it; its fallback is pre-2.0's
+            from torch.onnx._internal.torchscript_exporter._type_utils import JitScalarType
+
+            exporter.JitScalarType = JitScalarType
+        exporter.register_deform_conv2d_onnx_op()
     with torch.no_grad():
         torch.onnx.export(
             net,
