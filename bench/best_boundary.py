@@ -263,18 +263,25 @@ def band_only(alpha, crop, box, blend):  # type: ignore[no-untyped-def]
     return out
 
 
-def score_one(job: tuple[Path, str, str, list[str]]) -> dict[str, list[float]]:
-    cache, dataset, stem, names = job
+def load_case(cache: Path, dataset: str, stem: str) -> tuple[Any, ...]:
+    """Photo, truth, banded truth, the cached predictions and the bare and mirror-averaged
+    soft alphas at the photo's size."""
     photo = np.asarray(Image.open(EVAL / dataset / "images" / f"{stem}.jpg").convert("RGB"))
     truth = np.asarray(Image.open(EVAL / dataset / "masks" / f"{stem}.png").convert("L"))
-    truth_banded = banded(truth)
     stored = np.load(cache / dataset / f"{stem}.npz")
     size = (photo.shape[1], photo.shape[0])
     plain = stored["plain"].astype(np.float32)
     mirror = stored["mirror"].astype(np.float32)
+    alphas = {"one": soft_alpha(plain, size), "avg": soft_alpha((plain + mirror) / 2, size)}
+    return photo, truth, banded(truth), stored, alphas
+
+
+def score_one(job: tuple[Path, str, str, list[str]]) -> dict[str, list[float]]:
+    cache, dataset, stem, names = job
+    photo, truth, truth_banded, stored, alphas = load_case(cache, dataset, stem)
+    size = (photo.shape[1], photo.shape[0])
     data = {
-        "one": soft_alpha(plain, size),
-        "avg": soft_alpha((plain + mirror) / 2, size),
+        **alphas,
         "crop": stored["crop"].astype(np.float32),
         "box": stored["box"],
         "area": size[0] * size[1],

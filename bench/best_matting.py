@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from best_boundary import band_guided, finish, ramp, soft_alpha, stems
+from best_boundary import band_guided, finish, load_case, ramp, stems
 from machine import machine
-from variants import EVAL, SETS, banded
+from variants import SETS
 
 from backdrop.evaluation.scores import score
 
@@ -232,14 +231,7 @@ def post_process(alpha: np.ndarray) -> np.ndarray:
 
 def score_one(job: tuple[Path, str, str, list[str]]) -> dict[str, list[float]]:
     cache, dataset, stem, names = job
-    photo = np.asarray(Image.open(EVAL / dataset / "images" / f"{stem}.jpg").convert("RGB"))
-    truth = np.asarray(Image.open(EVAL / dataset / "masks" / f"{stem}.png").convert("L"))
-    truth_banded = banded(truth)
-    stored = np.load(cache / dataset / f"{stem}.npz")
-    size = (photo.shape[1], photo.shape[0])
-    plain = stored["plain"].astype(np.float32)
-    mirror = stored["mirror"].astype(np.float32)
-    data = {"one": soft_alpha(plain, size), "avg": soft_alpha((plain + mirror) / 2, size)}
+    photo, truth, truth_banded, _, data = load_case(cache, dataset, stem)
     scores: dict[str, list[float]] = {}
     for name in names:
         started = time.perf_counter()
