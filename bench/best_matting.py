@@ -141,6 +141,18 @@ CANDIDATES: dict[str, Candidate] = {
         d["avg"], ph, (0.3, 0.4, 0.5, 0.6, 0.7), gate=1.5, half=0.05
     ),
     "snap gated 1.5 levels 0.4-0.6": lambda d, ph: snapped(d["avg"], ph, (0.4, 0.5, 0.6), gate=1.5),
+    "edge level, normal gradient, gate 1.5": lambda d, ph: snapped(
+        d["avg"], ph, (0.4, 0.5, 0.6), gate=1.5, normal=True
+    ),
+    "edge level, normal gradient, gate 1.25": lambda d, ph: snapped(
+        d["avg"], ph, (0.4, 0.5, 0.6), gate=1.25, normal=True
+    ),
+    "edge level, normal gradient, gate 1.5, 0.3-0.7": lambda d, ph: snapped(
+        d["avg"], ph, (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7), gate=1.5, normal=True
+    ),
+    "edge level, gate 1.5, steps of 0.05": lambda d, ph: snapped(
+        d["avg"], ph, (0.4, 0.45, 0.5, 0.55, 0.6), gate=1.5
+    ),
     "snap gated 1.5 on bare (balanced + snap)": lambda d, ph: snapped(
         d["one"], ph, (0.3, 0.4, 0.5, 0.6, 0.7), gate=1.5
     ),
@@ -171,12 +183,13 @@ def snapped(
     levels: tuple[float, ...] = LEVELS,
     gate: float = 1.0,
     half: float = 0.1,
+    normal: bool = False,
 ) -> np.ndarray:
     """The default's ramp centred on the level whose contour runs along the strongest edges,
     if that contour's mean edge strength is `gate` times the 0.5 contour's."""
     from backdrop.evaluation.scores import contour
 
-    strength = edge_strength(photo)
+    strength = normal_strength(photo, alpha) if normal else edge_strength(photo)
     means = {}
     for level in levels:
         edge = contour(alpha >= level)
@@ -186,6 +199,21 @@ def snapped(
     if 0.5 in means and means[level] < gate * means[0.5]:
         level = 0.5
     return ramp(alpha, level - half, level + half)
+
+
+def normal_strength(photo: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The photo's gradient along the alpha's normal (edges parallel to the contour only)."""
+    import cv2
+
+    image = photo.astype(np.float32)
+    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
+    smooth = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), 1.5)
+    ax = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    ay = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    norm = np.sqrt(ax * ax + ay * ay) + 1e-6
+    along = np.abs(gx * (ax / norm)[..., None] + gy * (ay / norm)[..., None])
+    return np.asarray(along.max(axis=2), np.float32)
 
 
 def snapped_local(alpha: np.ndarray, photo: np.ndarray, tile: int, gate: float) -> np.ndarray:
