@@ -146,6 +146,10 @@ class WeightsUnavailable(BackdropError):
         return _SERVER_PATH.sub("a location on the server (see its log)", self.detail)
 
 
+class NotEnoughMemory(WeightsUnavailable):
+    """A derivation (an int8 graph made at fetch time) would need more memory than is free."""
+
+
 class ServiceUnavailable(BackdropError):
     http_status = 503
     status_code = 5031

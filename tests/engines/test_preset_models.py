@@ -8,11 +8,13 @@ import hashlib
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import pytest
 
+from backdrop.engines import derive_preset
 from backdrop.engines.builtin_models import BUILTIN_MODELS
 from backdrop.engines.cpu import CpuFeatures
 from backdrop.engines.derive import DerivedWeights
@@ -23,7 +25,7 @@ from backdrop.engines.model_spec import SegmentationModel
 from backdrop.engines.placement import create_segmenter
 from backdrop.engines.preset_models import PRESET_MODELS
 from backdrop.engines.weights import UrlSource, WeightsSpec
-from backdrop.errors import WeightsUnavailable
+from backdrop.errors import NotEnoughMemory, WeightsUnavailable
 from backdrop.settings import InferenceSettings
 from tests.engines import test_weights
 from tests.engines.test_weights import Server
@@ -209,3 +211,57 @@ def test_u2net_scales_each_image_by_its_maximum(tmp_path: Path) -> None:
     anime = PresetSegmenter(tmp_path / "x.onnx", model_format=PRESETS["isnet-anime"], model_id="m")
     batch = anime._preprocess(image)
     assert batch.min() == 0.0 and batch.max() == 1.0  # 0..1, no mean or std
+
+
+def test_an_int8_derivation_short_of_memory_is_refused_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BiRefNet's NNCF derivation peaks at ~21 GB (lite, measured): on a smaller machine it
+    is refused before NNCF starts, with what it needs and what there is."""
+    int8 = BUILTIN_MODELS["birefnet-lite-int8"]
+    assert isinstance(int8.weights, DerivedWeights)
+    derive = int8.weights.derive
+    assert isinstance(derive, PresetInt8) and derive.memory_gb >= 20
+    monkeypatch.setattr(derive_preset, "available_memory_gb", lambda: 7.5)
+    with pytest.raises(NotEnoughMemory, match=r"needs about 21 GB .* 7\.5 GB is available"):
+        derive(tmp_path / "missing-fp32.onnx", tmp_path / "birefnet-lite-int8-nncf.onnx")
+    assert not (tmp_path / "birefnet-lite-int8-nncf.onnx").exists()
+    # The small models are not checked: their derivations take seconds and little memory.
+    small = BUILTIN_MODELS["u2netp-int8"].weights
+    assert isinstance(small, DerivedWeights) and isinstance(small.derive, PresetInt8)
+    assert small.derive.memory_gb == 0
+    assert derive_preset.available_memory_gb() is not None  # Linux: /proc/meminfo
+
+
+def test_models_fetch_installs_the_model_and_says_why_its_int8_graph_was_not_made(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from backdrop.cli import main as cli
+    from backdrop.engines import models_file
+
+    model = _served("u2netp", server, _graph_for("u2netp"))
+    catalog = _catalog(model)
+    int8 = catalog["u2netp-int8"]
+    assert isinstance(int8.weights, DerivedWeights) and isinstance(int8.weights.derive, PresetInt8)
+    hungry = replace(int8.weights.derive, memory_gb=1e6)
+    catalog["u2netp-int8"] = replace(int8, weights=replace(int8.weights, derive=hungry))
+    monkeypatch.setattr(models_file, "load_catalog", lambda *args: catalog)
+    monkeypatch.setattr(cli, "_cpu_choice", lambda settings: replace_choice_int8())
+    monkeypatch.setenv("BACKDROP_MODELS_DIR", str(tmp_path / "models"))
+
+    result = CliRunner().invoke(cli.app, ["models", "fetch", "--model", "u2netp"])
+
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "u2netp-int8: not made: making u2netp-int8-nncf.onnx needs about 1000000 GB" in output
+    assert "u2netp runs its fp32 graph here" in output
+    assert is_installed(catalog["u2netp"], tmp_path / "models")
+    assert not is_installed(catalog["u2netp-int8"], tmp_path / "models")
+
+
+def replace_choice_int8() -> Any:
+    from backdrop.engines.choice import choose
+
+    return choose(AVX2_CPU, "auto", "auto", ["CPUExecutionProvider"])

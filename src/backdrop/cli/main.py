@@ -16,7 +16,7 @@ from rich.console import Console
 import backdrop
 from backdrop.cli.db_commands import db_app
 from backdrop.cli.key_commands import describe_storage, keys_app
-from backdrop.errors import BackdropError
+from backdrop.errors import BackdropError, NotEnoughMemory
 from backdrop.kinds import Channels, OutputFormat
 
 if TYPE_CHECKING:
@@ -241,8 +241,16 @@ def models_fetch(
                 console.print(
                     f"this CPU runs {int8_graph} in its place: deriving it (minutes, once)"
                 )
-            path = fetch_model(int8_graph, settings.models_dir, catalog=catalog)
-            console.print(f"{int8_graph}: {path}")
+            try:
+                path = fetch_model(int8_graph, settings.models_dir, catalog=catalog)
+            except NotEnoughMemory as error:
+                # The model itself is installed and runs; only the faster graph is missing.
+                console.print(
+                    f"{int8_graph}: not made: {error.detail}; {model_id} runs its fp32 graph "
+                    "here (BACKDROP_INFERENCE__PRECISION=f32 or bf16 skips this step)"
+                )
+            else:
+                console.print(f"{int8_graph}: {path}")
     except BackdropError as error:
         raise _fail(error) from None
 

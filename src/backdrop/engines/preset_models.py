@@ -34,6 +34,12 @@ BIREFNET_LICENSE = "MIT (BiRefNet, ZhengPeng7/BiRefNet)"
 U2NET_LICENSE = "Apache-2.0 (U²-Net, xuebinqin/U-2-Net)"
 ANIME_LICENSE = "Apache-2.0 (ISNet-anime, SkyTNT/anime-segmentation)"
 
+# Peak memory of the int8 derivation (docs/MODELS.md). Lite's was measured on its architecture
+# with random weights: 20.7 GB. Swin-L's was not measured; it has twice Swin-T's channels at
+# every stage, hence about twice lite's.
+_BIREFNET_LITE_DERIVE_GB = 21.0
+_BIREFNET_DERIVE_GB = 40.0
+
 
 def _weights(model_id: str, url: str, sha256: str, size: int, md5: str | None) -> WeightsSpec:
     return WeightsSpec(f"{model_id}.onnx", sha256, size, UrlSource(url), md5=md5)
@@ -47,6 +53,7 @@ def _with_int8(
     license: str,
     *,
     transformer: bool = False,
+    derive_memory_gb: float = 0.0,
 ) -> tuple[SegmentationModel, SegmentationModel]:
     """The model as released, and its int8 graph derived at fetch time."""
     model_format = PRESETS[preset]
@@ -64,7 +71,9 @@ def _with_int8(
         SegmentationModel(
             model_id=int8_id,
             weights=DerivedWeights(
-                f"{model_id}-int8-nncf.onnx", weights, PresetInt8(model_format, transformer)
+                f"{model_id}-int8-nncf.onnx",
+                weights,
+                PresetInt8(model_format, transformer, derive_memory_gb),
             ),
             engine=engine,
             description=f"{model_id}, NNCF int8 QDQ calibrated on sample photos; what "
@@ -88,6 +97,7 @@ PRESET_MODELS: tuple[SegmentationModel, ...] = (
         "BiRefNet general use (Swin-L, 1024²): fine edges, hair; slow on CPU",
         BIREFNET_LICENSE,
         transformer=True,
+        derive_memory_gb=_BIREFNET_DERIVE_GB,
     ),
     *_with_int8(
         "birefnet-lite",
@@ -102,6 +112,7 @@ PRESET_MODELS: tuple[SegmentationModel, ...] = (
         "BiRefNet general use, lite (Swin-T, 1024²)",
         BIREFNET_LICENSE,
         transformer=True,
+        derive_memory_gb=_BIREFNET_LITE_DERIVE_GB,
     ),
     *_with_int8(
         "birefnet-portrait",
@@ -116,6 +127,7 @@ PRESET_MODELS: tuple[SegmentationModel, ...] = (
         "BiRefNet for portraits (Swin-L, 1024²)",
         BIREFNET_LICENSE,
         transformer=True,
+        derive_memory_gb=_BIREFNET_DERIVE_GB,
     ),
     *_with_int8(
         "birefnet-matting",
@@ -131,6 +143,7 @@ PRESET_MODELS: tuple[SegmentationModel, ...] = (
         "BiRefNet for matting (Swin-L, 1024²): soft hair, fur, glass",
         BIREFNET_LICENSE,
         transformer=True,
+        derive_memory_gb=_BIREFNET_DERIVE_GB,
     ),
     *_with_int8(
         "u2net",
