@@ -77,6 +77,20 @@ def _worker(cluster: Cluster, name: str) -> None:
     )
 
 
+def _spawned_children(parent: int) -> list[int]:
+    """Pids of `parent`'s multiprocessing children (spawned pool processes)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if ppid == parent and b"spawn_main" in command:
+            children.append(int(stat.parent.name))
+    return children
+
+
 def test_kill_9_mid_batch_loses_no_order_and_charges_once(
     cluster: Cluster, postgres_url: str, s3_endpoint: str
 ) -> None:
@@ -137,7 +151,14 @@ def test_kill_9_mid_batch_loses_no_order_and_charges_once(
             time.sleep(0.05)
         assert victim is not None, cluster.logs()
         held = pids.count(victim)
+        pool = _spawned_children(victim)
+        assert pool, "the batching worker runs its stages in spawned processes"
         assert cluster.kill(victim).startswith("worker-")
+        # Its stage processes end with it (serving/orphans.py), not wait on a dead queue.
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() for pid in pool) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in pool if Path(f"/proc/{pid}").exists()]
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             with db.unit_of_work() as session:

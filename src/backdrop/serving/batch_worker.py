@@ -21,6 +21,7 @@ from backdrop.orders import batch_stages
 from backdrop.orders.batch_runner import BatchConfig, BatchRunner
 from backdrop.orders.lifecycle import Lifecycle
 from backdrop.serving.node import WorkerNode
+from backdrop.serving.orphans import exit_when_orphaned
 
 # Orders per model call when none is asked for: on a GPU, 8 (bench/CLUSTER.md: ISNet at
 # 1024² runs 3.5x the images/s of batch 1 there); on a CPU, 1 (a batch only adds latency).
@@ -55,7 +56,13 @@ def build_batch_runner(node: WorkerNode, options: BatchOptions) -> BatchRunner:
     batch = options.batch or (DEFAULT_GPU_BATCH if cuda else 1)
     processes = options.processes or default_processes()
     # Spawned, not forked: the parent holds onnxruntime's threads (and a CUDA context).
-    stages = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+    # Each ends with this process, even one killed with SIGKILL (serving/orphans.py).
+    stages = ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_when_orphaned,
+        initargs=(os.getpid(),),
+    )
     for warm in [stages.submit(batch_stages.warm) for _ in range(processes)]:
         warm.result()
     config = BatchConfig(
