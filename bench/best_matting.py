@@ -32,6 +32,7 @@ from best_boundary import band_guided, finish, load_case, ramp, stems
 from machine import machine
 from variants import SETS
 
+from backdrop.engines.edge_level import edge_strength
 from backdrop.evaluation.scores import score
 
 REPO = Path(__file__).resolve().parent.parent
@@ -165,16 +166,6 @@ def banded_filter(alpha: np.ndarray, photo: np.ndarray) -> np.ndarray:
 
 
 LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-
-
-def edge_strength(photo: np.ndarray) -> np.ndarray:
-    """The photo's gradient magnitude (Sobel on each channel, the largest)."""
-    import cv2
-
-    image = photo.astype(np.float32)
-    gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
-    return np.asarray(np.sqrt(gx * gx + gy * gy).max(axis=2), np.float32)
 
 
 def snapped(

@@ -248,7 +248,7 @@ def test_models_fetch_installs_the_model_and_says_why_its_int8_graph_was_not_mad
     hungry = replace(int8.weights.derive, memory_gb=1e6)
     catalog["u2netp-int8"] = replace(int8, weights=replace(int8.weights, derive=hungry))
     monkeypatch.setattr(models_file, "load_catalog", lambda *args: catalog)
-    monkeypatch.setattr(cli, "_cpu_choice", lambda settings: replace_choice_int8())
+    monkeypatch.setattr(cli, "_cpu_choice", lambda settings: _int8_choice())
     monkeypatch.setenv("BACKDROP_MODELS_DIR", str(tmp_path / "models"))
 
     result = CliRunner().invoke(cli.app, ["models", "fetch", "--model", "u2netp"])
@@ -261,7 +261,7 @@ def test_models_fetch_installs_the_model_and_says_why_its_int8_graph_was_not_mad
     assert not is_installed(catalog["u2netp-int8"], tmp_path / "models")
 
 
-def replace_choice_int8() -> Any:
+def _int8_choice() -> Any:
     from backdrop.engines.choice import choose
 
     return choose(AVX2_CPU, "auto", "auto", ["CPUExecutionProvider"])

@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 # A parent with one spawned pool process (as the batching worker's stage pool), printing the
 # pool process's pid, then idling until killed.
 _PARENT = """
@@ -55,13 +53,11 @@ def _pool_child_after_parent_killed(tmp_path: Path, watch: bool) -> tuple[int, b
     return child, not _alive(child)
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_a_pool_process_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
     _, gone = _pool_child_after_parent_killed(tmp_path, watch=True)
     assert gone
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 def test_without_the_watch_it_would_outlive_its_parent(tmp_path: Path) -> None:
     """Why the watch exists: the pool process holds its queue's writing end, so no EOF."""
     child, gone = _pool_child_after_parent_killed(tmp_path, watch=False)

@@ -54,7 +54,7 @@ BUILTIN_MODELS: dict[str, SegmentationModel] = {
         # and on its mirror image, averaged. On the photos the project does not see, mirror
         # averaging lifted the bare model's IoU by 0.012 and boundary F by 0.04, the two-scale
         # graph by 0.003 and 0.008; on the dev sets the two tie (bench/RESULTS.md). Its edge
-        # is then re-fitted to the photo's colours in a narrow band (bench/BEST.md).
+        # is then placed where the photo's edges are (engines/edge_level.py, bench/BEST.md).
         SegmentationModel(
             model_id="isnet-general-mirror",
             weights=_ISNET_FP32,
