@@ -178,7 +178,7 @@ def snapped(
 ) -> np.ndarray:
     """The default's ramp centred on the level whose contour runs along the strongest edges,
     if that contour's mean edge strength is `gate` times the 0.5 contour's."""
-    from backdrop.evaluation.scores import contour
+    from backdrop.imaging.outline import contour
 
     strength = normal_strength(photo, alpha) if normal else edge_strength(photo)
     means = {}
@@ -211,7 +211,7 @@ def snapped_local(alpha: np.ndarray, photo: np.ndarray, tile: int, gate: float) 
     """`snapped` per tile of the edge, the levels smoothed between tiles."""
     import cv2
 
-    from backdrop.evaluation.scores import contour
+    from backdrop.imaging.outline import contour
 
     strength = edge_strength(photo)
     edges = {level: contour(alpha >= level) for level in LEVELS}

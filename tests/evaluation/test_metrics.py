@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backdrop.evaluation.scores import boundary_f, contour, dilate, iou, mae, score
+from backdrop.evaluation.scores import boundary_f, dilate, iou, mae, score
+from backdrop.imaging.outline import contour
 
 
 def square(left: int, top: int = 10, side: int = 20, size: int = 50) -> np.ndarray:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-# The contour boundary F is scored on (a numpy-only leaf module): the edge placed is the edge
-# measured.
-from backdrop.evaluation.scores import contour
+# The contour boundary F scores (evaluation/scores.py): the edge placed is the edge measured.
+from backdrop.imaging.outline import contour
 
 FloatArray = npt.NDArray[np.float32]
 

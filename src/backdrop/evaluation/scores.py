@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from backdrop.imaging.outline import contour
+
 Mask = npt.NDArray[np.uint8]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -115,14 +117,6 @@ def score(alpha: Mask, truth: Mask, tolerance: int = DEFAULT_BOUNDARY_TOLERANCE)
     return Scores(
         iou=iou(alpha, truth), mae=mae(alpha, truth), boundary_f=boundary_f(alpha, truth, tolerance)
     )
-
-
-def contour(region: BoolArray) -> BoolArray:
-    """Pixels of `region` with a 4-neighbour outside it (the border replicates, so is not one)."""
-    padded = np.pad(region, 1, mode="edge")
-    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:] & region
-    edge: BoolArray = region & ~interior
-    return edge
 
 
 def dilate(region: BoolArray, radius: int) -> BoolArray:
